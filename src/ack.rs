@@ -1,0 +1,109 @@
+//! The acknowledgement of a new ticket: template text, threading headers to
+//! the customer's mail, our signed Message-ID and the auto-reply markers.
+
+use std::collections::HashMap;
+
+use crate::config::DeskConfig;
+use crate::mail::compose::{compose, AutoSubmitted, ComposeError, Draft, Outgoing};
+use crate::mail::msgid::Signer;
+use crate::mail::subject::TagMatcher;
+use crate::mail::{Inbound, Mailbox};
+use crate::model::Status;
+use crate::template::Templates;
+
+/// Lines of the customer's text quoted in the acknowledgement.
+const SUMMARY_LINES: usize = 12;
+const SUMMARY_CHARS: usize = 800;
+
+/// The first lines of what the customer wrote, quoted.
+pub fn summary(text: &str) -> String {
+    let mut out = String::new();
+    let mut lines = 0;
+    for line in text.lines().map(str::trim_end) {
+        if lines == 0 && line.trim().is_empty() {
+            continue;
+        }
+        if lines == SUMMARY_LINES || out.chars().count() > SUMMARY_CHARS {
+            out.push_str("> […]\n");
+            break;
+        }
+        out.push_str("> ");
+        out.push_str(line);
+        out.push('\n');
+        lines += 1;
+    }
+    if out.is_empty() {
+        out.push_str("> (—)\n");
+    }
+    out.trim_end().to_string()
+}
+
+pub struct AckInput<'a> {
+    pub desk: &'a DeskConfig,
+    pub tags: &'a TagMatcher,
+    pub templates: &'a Templates,
+    pub signer: &'a Signer,
+    pub number: i64,
+    pub ticket_subject: &'a str,
+    pub msg: &'a Inbound,
+}
+
+pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
+    let tag = i.tags.format(i.number);
+    let desk_name = i
+        .desk
+        .display_name
+        .clone()
+        .unwrap_or_else(|| i.desk.name.clone());
+    let requester_name = i
+        .msg
+        .from
+        .name
+        .clone()
+        .unwrap_or_else(|| i.msg.from.address.clone());
+    let vars = HashMap::from([
+        ("number", i.number.to_string()),
+        ("tag", tag),
+        ("subject", i.ticket_subject.to_string()),
+        ("requester_name", requester_name),
+        ("requester", i.msg.from.address.clone()),
+        ("desk", desk_name.clone()),
+        ("desk_address", i.desk.address.clone()),
+        ("status", Status::New.as_str().to_string()),
+        ("summary", summary(&i.msg.text)),
+    ]);
+    let text = i.templates.ack(i.desk.language).render(&vars);
+
+    let mut references = i.msg.references.clone();
+    if let Some(id) = &i.msg.message_id {
+        if !references.contains(id) {
+            references.push(id.clone());
+        }
+    }
+    compose(Draft {
+        from: Mailbox::new(&i.desk.address, Some(desk_name)),
+        to: vec![i.msg.from.clone()],
+        subject: i.tags.tagged_subject(i.number, i.ticket_subject),
+        text,
+        message_id: i.signer.new_id(i.number, i.desk.domain()),
+        in_reply_to: i.msg.message_id.clone(),
+        references,
+        auto_submitted: Some(AutoSubmitted::Replied),
+        loop_marker: i.desk.address.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_quotes_and_cuts() {
+        assert_eq!(summary("\n\nhola\nque tal"), "> hola\n> que tal");
+        let long = (0..40).map(|i| format!("línea {i}\n")).collect::<String>();
+        let s = summary(&long);
+        assert_eq!(s.lines().count(), SUMMARY_LINES + 1);
+        assert!(s.ends_with("> […]"));
+        assert_eq!(summary(""), "> (—)");
+    }
+}

@@ -1,0 +1,202 @@
+//! Who sent a message and what it is: a person, an auto-responder, a bounce,
+//! a mailing list, or ourselves. Pure function over the parsed headers.
+//!
+//! The rules follow RFC 3834 and what mature helpdesks learned: anything a
+//! machine sent is never acknowledged, and never opens a ticket.
+
+use crate::mail::msgid::Signer;
+use crate::mail::Inbound;
+use crate::model::MessageKind;
+
+/// The verdict on one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classification {
+    pub kind: MessageKind,
+    /// May we send an automatic answer? False for every machine, and for
+    /// people who asked not to get one (`X-Auto-Response-Suppress`, no-reply).
+    pub may_autoreply: bool,
+    /// Why, for the log and the record.
+    pub reason: &'static str,
+}
+
+/// What classification needs to know about this installation.
+pub struct Context<'a> {
+    /// Every desk address of this installation, lowercase.
+    pub own_addresses: &'a [String],
+    pub signer: &'a Signer,
+}
+
+fn verdict(kind: MessageKind, reason: &'static str) -> Classification {
+    Classification {
+        kind,
+        may_autoreply: false,
+        reason,
+    }
+}
+
+fn local_part(addr: &str) -> &str {
+    addr.split('@').next().unwrap_or(addr)
+}
+
+fn is_noreply(addr: &str) -> bool {
+    let l = local_part(addr).replace(['-', '_', '.'], "");
+    matches!(
+        l.as_str(),
+        "noreply" | "donotreply" | "noresponder" | "nepasrepondre"
+    ) || l.starts_with("noreply")
+}
+
+pub fn classify(msg: &Inbound, ctx: &Context<'_>) -> Classification {
+    let a = &msg.auto;
+    let from = msg.from.address.as_str();
+    let lower = |v: &Option<String>| v.as_deref().map(str::to_ascii_lowercase);
+
+    // Our own mail first: whatever else it looks like, it must never loop.
+    if ctx.own_addresses.iter().any(|o| o == from) {
+        return verdict(MessageKind::Own, "sent from a desk address");
+    }
+    if a.loop_marker.is_some() {
+        return verdict(MessageKind::Own, "carries our loop marker");
+    }
+    if let Some(id) = &msg.message_id {
+        if ctx.signer.verify(id).is_some() {
+            return verdict(MessageKind::Own, "has one of our Message-IDs");
+        }
+    }
+
+    // Delivery reports.
+    if a.content_type == "multipart/report" && a.report_type.as_deref() == Some("delivery-status") {
+        return verdict(MessageKind::Bounce, "delivery status notification");
+    }
+    let local = local_part(from).to_ascii_lowercase();
+    if local == "mailer-daemon" || local == "postmaster" {
+        return verdict(MessageKind::Bounce, "sent by a mailer daemon");
+    }
+
+    // Auto-responders (RFC 3834 and the de-facto headers).
+    if let Some(v) = lower(&a.auto_submitted) {
+        if v.split(';').next().map(str::trim) != Some("no") {
+            return verdict(MessageKind::AutoReply, "Auto-Submitted");
+        }
+    }
+    if a.x_autoreply.is_some() || a.x_autorespond.is_some() {
+        return verdict(MessageKind::AutoReply, "X-Autoreply/X-Autorespond");
+    }
+    let precedence = lower(&a.precedence);
+    if matches!(precedence.as_deref(), Some("auto_reply" | "auto-reply")) {
+        return verdict(MessageKind::AutoReply, "Precedence: auto_reply");
+    }
+    if a.content_type == "multipart/report" {
+        return verdict(
+            MessageKind::AutoReply,
+            "machine report (read receipt or other)",
+        );
+    }
+
+    // Lists and bulk mail.
+    if a.list_id.is_some() || a.list_unsubscribe.is_some() {
+        return verdict(MessageKind::List, "List-Id/List-Unsubscribe");
+    }
+    if matches!(precedence.as_deref(), Some("bulk" | "list" | "junk")) {
+        return verdict(MessageKind::List, "Precedence: bulk/list/junk");
+    }
+
+    // The null reverse path is only used by machines (RFC 5321 4.5.5).
+    if a.return_path.as_deref() == Some("") {
+        return verdict(MessageKind::AutoReply, "null Return-Path <>");
+    }
+
+    // A person; but some ask not to be answered automatically.
+    let suppress = lower(&a.x_auto_response_suppress).is_some_and(|v| {
+        v.split(',')
+            .map(str::trim)
+            .any(|t| matches!(t, "all" | "oof" | "autoreply"))
+    });
+    if suppress {
+        return Classification {
+            kind: MessageKind::Customer,
+            may_autoreply: false,
+            reason: "X-Auto-Response-Suppress",
+        };
+    }
+    if is_noreply(from) {
+        return Classification {
+            kind: MessageKind::Customer,
+            may_autoreply: false,
+            reason: "no-reply sender",
+        };
+    }
+    Classification {
+        kind: MessageKind::Customer,
+        may_autoreply: true,
+        reason: "a person's mail",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify_raw(raw: &str) -> Classification {
+        let signer = Signer::new(b"k");
+        let own = vec!["soporte@example.test".to_string()];
+        let ctx = Context {
+            own_addresses: &own,
+            signer: &signer,
+        };
+        classify(&crate::mail::parse(raw.as_bytes()).unwrap(), &ctx)
+    }
+
+    #[test]
+    fn people_and_machines() {
+        let base = "From: Ana <ana@cliente.test>\r\nSubject: hola\r\n";
+        let c = classify_raw(&format!("{base}\r\nbody"));
+        assert_eq!((c.kind, c.may_autoreply), (MessageKind::Customer, true));
+        let c = classify_raw(&format!("{base}Auto-Submitted: no\r\n\r\nbody"));
+        assert_eq!(c.kind, MessageKind::Customer);
+        for h in [
+            "Auto-Submitted: auto-replied",
+            "Auto-Submitted: auto-replied (vacation)",
+            "X-Autoreply: yes",
+            "X-Autorespond: x",
+            "Precedence: auto_reply",
+            "Return-Path: <>",
+        ] {
+            let c = classify_raw(&format!("{base}{h}\r\n\r\nbody"));
+            assert_eq!(c.kind, MessageKind::AutoReply, "{h}");
+            assert!(!c.may_autoreply);
+        }
+        for h in [
+            "List-Id: <x.lists.test>",
+            "List-Unsubscribe: <mailto:u@x>",
+            "Precedence: bulk",
+            "Precedence: junk",
+        ] {
+            assert_eq!(
+                classify_raw(&format!("{base}{h}\r\n\r\nb")).kind,
+                MessageKind::List,
+                "{h}"
+            );
+        }
+        let c = classify_raw(&format!(
+            "{base}X-Auto-Response-Suppress: DR, OOF, AutoReply\r\n\r\nb"
+        ));
+        assert_eq!((c.kind, c.may_autoreply), (MessageKind::Customer, false));
+        let c = classify_raw("From: no-reply@shop.test\r\nSubject: x\r\n\r\nb");
+        assert_eq!((c.kind, c.may_autoreply), (MessageKind::Customer, false));
+    }
+
+    #[test]
+    fn bounces_and_own_mail() {
+        let c = classify_raw("From: MAILER-DAEMON@mx.test\r\nSubject: Undelivered\r\n\r\nb");
+        assert_eq!(c.kind, MessageKind::Bounce);
+        let c = classify_raw(
+            "From: postmaster@mx.test\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x--\r\n",
+        );
+        assert_eq!(c.kind, MessageKind::Bounce);
+        let c = classify_raw("From: Soporte <SOPORTE@example.test>\r\nSubject: x\r\n\r\nb");
+        assert_eq!(c.kind, MessageKind::Own);
+        let c = classify_raw("From: a@b.test\r\nX-Hilo-Loop: otro@example.test\r\n\r\nb");
+        assert_eq!(c.kind, MessageKind::Own);
+    }
+}

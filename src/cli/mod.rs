@@ -1,0 +1,129 @@
+//! Command-line interface: argument parsing and one module per command
+//! group. Data goes to stdout, logs to stderr.
+
+mod ingest;
+mod outbox;
+mod run;
+mod tickets;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+use crate::imap::ImapError;
+use crate::smtp::SmtpSetupError;
+use crate::store::StoreError;
+use crate::template::TemplateError;
+
+/// Exit codes (sysexits.h where one fits).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const TEMPFAIL: u8 = 75;
+    pub const CONFIG: u8 = 78;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "hilo", version, about = "Email-threaded helpdesk daemon")]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "HILO_CONFIG",
+        default_value = "/etc/hilo/hilo.toml"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Watch every desk's mailbox and send mail until SIGTERM/SIGINT.
+    Run {
+        /// One pass: fetch what is new, send what is due, exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Process one raw message from FILE or stdin, as a mail server's pipe would.
+    Ingest {
+        /// The desk the message was addressed to.
+        #[arg(long)]
+        desk: String,
+        /// Message file; `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+    },
+    /// Tickets.
+    Tickets {
+        #[command(subcommand)]
+        command: tickets::TicketsCommand,
+    },
+    /// Outgoing mail.
+    Outbox {
+        #[command(subcommand)]
+        command: outbox::OutboxCommand,
+    },
+    /// Messages that could not be parsed.
+    Quarantine {
+        #[command(subcommand)]
+        command: outbox::QuarantineCommand,
+    },
+}
+
+/// A failure the caller should retry later (exit 75).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Temporary(pub String);
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn main(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Run { once } => run::run(&cli.config, once),
+        Command::Ingest { desk, file } => ingest::ingest(&cli.config, &desk, file.as_deref()),
+        Command::Tickets { command } => tickets::tickets(&cli.config, command),
+        Command::Outbox { command } => outbox::outbox(&cli.config, command),
+        Command::Quarantine { command } => outbox::quarantine(&cli.config, command),
+    }
+}
+
+/// The exit code an error deserves, from the first cause that tells.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<ConfigError>() || cause.is::<TemplateError>() || cause.is::<SmtpSetupError>()
+        {
+            return exit::CONFIG;
+        }
+        if cause.is::<Temporary>() {
+            return exit::TEMPFAIL;
+        }
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            return if e.is_temporary() {
+                exit::TEMPFAIL
+            } else {
+                exit::ERROR
+            };
+        }
+        if cause.is::<ImapError>() {
+            return exit::TEMPFAIL;
+        }
+    }
+    exit::ERROR
+}
+
+fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> {
+    Ok(crate::store::Store::open(&config.store.path)?)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

@@ -1,0 +1,101 @@
+//! `hilo outbox list|flush` and `hilo quarantine list`.
+
+use std::path::Path;
+
+use clap::Subcommand;
+
+use super::{exit, load_config, open_store, runtime};
+use crate::daemon::App;
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List outgoing mail and its delivery state.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send everything that is due now, then exit.
+    Flush,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// List messages that could not be processed.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn outbox(config: &Path, cmd: OutboxCommand) -> anyhow::Result<u8> {
+    let config = load_config(config)?;
+    let store = open_store(&config)?;
+    match cmd {
+        OutboxCommand::List { json } => {
+            let rows = store.outbox_list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:>5} {:<13} {:>8} {:>7} {:<30} SUBJECT",
+                    "ID", "STATUS", "ATTEMPTS", "TICKET", "TO"
+                );
+                for r in &rows {
+                    println!(
+                        "{:>5} {:<13} {:>8} {:>7} {:<30} {}",
+                        r.id,
+                        r.status,
+                        r.attempts,
+                        r.ticket.map(|t| t.to_string()).unwrap_or_default(),
+                        r.recipients.join(","),
+                        r.subject
+                    );
+                    if let Some(e) = &r.last_error {
+                        println!("      last error: {e}");
+                    }
+                }
+            }
+            Ok(exit::OK)
+        }
+        OutboxCommand::Flush => {
+            let app = App::with_store(config, store)?;
+            let f = runtime()?.block_on(app.sender.flush())?;
+            println!("{} sent, {} to retry, {} failed", f.sent, f.retry, f.failed);
+            Ok(if f.retry > 0 {
+                exit::TEMPFAIL
+            } else {
+                exit::OK
+            })
+        }
+    }
+}
+
+pub fn quarantine(config: &Path, cmd: QuarantineCommand) -> anyhow::Result<u8> {
+    let config = load_config(config)?;
+    let store = open_store(&config)?;
+    match cmd {
+        QuarantineCommand::List { json } => {
+            let rows = store.quarantine_list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:>5} {:<10} {:>7} {:>8} {:<24} REASON",
+                    "ID", "DESK", "UID", "BYTES", "WHEN"
+                );
+                for r in &rows {
+                    println!(
+                        "{:>5} {:<10} {:>7} {:>8} {:<24} {}",
+                        r.id,
+                        r.desk,
+                        r.uid.map(|u| u.to_string()).unwrap_or_default(),
+                        r.size,
+                        r.created_at,
+                        r.reason
+                    );
+                }
+            }
+            Ok(exit::OK)
+        }
+    }
+}

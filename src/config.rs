@@ -1,0 +1,703 @@
+//! Typed configuration: one TOML file plus `HILO__SECTION__KEY` environment
+//! overrides, validated at start-up.
+//!
+//! Every error names the key at fault. Passwords come from `password`,
+//! `password_file` or `password_command` and are held in [`Secret`], whose
+//! `Debug`/`Display` print `***`, so a config dump can never leak one.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A configuration problem, always naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {cause}")]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{0}")]
+    Parse(String),
+    #[error("`{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A secret string that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The only way to read the value; grep for it to audit every use.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Transport security of a mail server connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain text; only sensible on loopback.
+    None,
+    /// Plain connection upgraded with STARTTLS; fails if the server does not offer it.
+    Starttls,
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+}
+
+/// Language of a desk's templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Es,
+    En,
+}
+
+impl Language {
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Es => "es",
+            Language::En => "en",
+        }
+    }
+}
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub smtp: SmtpConfig,
+    pub outbox: OutboxConfig,
+    pub intake: IntakeConfig,
+    pub desks: Vec<DeskConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// SQLite database file; relative paths are relative to the working directory.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    /// Name announced in EHLO; defaults to the machine's hostname.
+    pub hello_name: Option<String>,
+}
+
+/// How the sender retries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Delay before each retry after a transient failure; the last one repeats.
+    #[serde(deserialize_with = "duration_list")]
+    pub retry: Vec<Duration>,
+    /// A mail that could not be sent for this long is marked failed.
+    #[serde(with = "humantime_serde")]
+    pub expire_after: Duration,
+    /// How often the sender looks for due mail when nothing woke it.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        let m = |n: u64| Duration::from_secs(60 * n);
+        OutboxConfig {
+            retry: vec![m(1), m(2), m(5), m(10), m(15), m(30), m(60), m(120)],
+            expire_after: Duration::from_secs(5 * 24 * 3600),
+            poll_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Intake tuning shared by every desk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeConfig {
+    /// Time between mailbox checks.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Messages fetched and committed together.
+    pub batch_size: usize,
+    /// Timeout of every IMAP command.
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        IntakeConfig {
+            poll_interval: Duration::from_secs(30),
+            batch_size: 100,
+            command_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeskConfig {
+    pub name: String,
+    /// The support address customers write to, lowercase.
+    pub address: String,
+    /// Display name on outgoing mail ("Soporte").
+    pub display_name: Option<String>,
+    /// Tag in subjects, as written: `SOP` gives `[SOP-42]`.
+    pub tag: String,
+    pub language: Language,
+    pub imap: ImapConfig,
+}
+
+impl DeskConfig {
+    /// The domain part of the desk address, used in our Message-IDs.
+    pub fn domain(&self) -> &str {
+        self.address.rsplit('@').next().unwrap_or("localhost")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: Secret,
+    pub folder: String,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// A list of humantime durations (`["1m", "5m"]`).
+fn duration_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+    let items: Vec<String> = Deserialize::deserialize(d)?;
+    items
+        .iter()
+        .map(|s| humantime::parse_duration(s).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+// ---- raw (as written) shapes -------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    store: StoreConfig,
+    smtp: RawSmtp,
+    #[serde(default)]
+    outbox: OutboxConfig,
+    #[serde(default)]
+    intake: IntakeConfig,
+    #[serde(default)]
+    desk: Vec<RawDesk>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPassword {
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    password_command: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    port: u16,
+    security: Security,
+    username: Option<String>,
+    #[serde(flatten)]
+    password: RawPassword,
+    ca_file: Option<PathBuf>,
+    #[serde(default = "default_smtp_timeout", with = "humantime_serde")]
+    timeout: Duration,
+    hello_name: Option<String>,
+}
+
+fn default_smtp_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDesk {
+    name: String,
+    address: String,
+    display_name: Option<String>,
+    tag: String,
+    language: Language,
+    imap: RawImap,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImap {
+    host: String,
+    port: u16,
+    security: Security,
+    username: String,
+    #[serde(flatten)]
+    password: RawPassword,
+    #[serde(default = "default_folder")]
+    folder: String,
+    ca_file: Option<PathBuf>,
+}
+
+fn default_folder() -> String {
+    "INBOX".into()
+}
+
+impl Config {
+    /// Loads `path`, applies `HILO__…` overrides from the process environment
+    /// and validates the result.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+            path: path.to_owned(),
+            cause,
+        })?;
+        Self::from_toml(&text, std::env::vars())
+    }
+
+    /// Parses TOML text with the given environment; the seam for tests.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml));
+        for (name, value) in env {
+            if let Some(key) = env_key(&name) {
+                builder = builder
+                    .set_override(key.as_str(), value)
+                    .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
+            }
+        }
+        let raw: RawConfig = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError::Parse(fix_key_path(&e.to_string())))?;
+        raw.validate()
+    }
+}
+
+/// config-rs writes nested keys under arrays as `desk[0]imap.port`.
+fn fix_key_path(msg: &str) -> String {
+    static RE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\](\w)").expect("static regex"));
+    RE.replace_all(msg, "].$1").into_owned()
+}
+
+/// `HILO__DESK__0__IMAP__PASSWORD` → `desk[0].imap.password`.
+fn env_key(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("HILO__")?;
+    let mut key = String::new();
+    for part in rest.split("__") {
+        if part.is_empty() {
+            return None;
+        }
+        if part.bytes().all(|b| b.is_ascii_digit()) && !key.is_empty() {
+            key.push_str(&format!("[{part}]"));
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(&part.to_ascii_lowercase());
+        }
+    }
+    Some(key)
+}
+
+impl RawPassword {
+    /// Resolves the one configured source, naming `key` on error.
+    fn resolve(self, key: &str, required: bool) -> Result<Option<Secret>, ConfigError> {
+        let given = [
+            self.password.is_some(),
+            self.password_file.is_some(),
+            self.password_command.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if given > 1 {
+            return Err(ConfigError::invalid(
+                key,
+                "give only one of password, password_file, password_command",
+            ));
+        }
+        if let Some(p) = self.password {
+            return Ok(Some(Secret(p)));
+        }
+        if let Some(path) = self.password_file {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::invalid(
+                    format!("{key}.password_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            return Ok(Some(Secret(first_line(&text))));
+        }
+        if let Some(cmd) = self.password_command {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&cmd)
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .map_err(|e| {
+                    ConfigError::invalid(format!("{key}.password_command"), e.to_string())
+                })?;
+            if !out.status.success() {
+                return Err(ConfigError::invalid(
+                    format!("{key}.password_command"),
+                    format!("command failed with {}", out.status),
+                ));
+            }
+            let text = String::from_utf8(out.stdout).map_err(|_| {
+                ConfigError::invalid(format!("{key}.password_command"), "output is not UTF-8")
+            })?;
+            return Ok(Some(Secret(first_line(&text))));
+        }
+        if required {
+            return Err(ConfigError::invalid(
+                key,
+                "missing password: give password, password_file or password_command",
+            ));
+        }
+        Ok(None)
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+fn check_host(key: &str, host: &str) -> Result<(), ConfigError> {
+    if host.trim().is_empty() {
+        return Err(ConfigError::invalid(key, "must not be empty"));
+    }
+    Ok(())
+}
+
+fn check_address(key: &str, addr: &str) -> Result<String, ConfigError> {
+    let addr = addr.trim().to_ascii_lowercase();
+    match addr.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') => Ok(addr),
+        _ => Err(ConfigError::invalid(
+            key,
+            format!("`{addr}` is not an email address"),
+        )),
+    }
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        if self.store.path.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("store.path", "must not be empty"));
+        }
+        let s = self.smtp;
+        check_host("smtp.host", &s.host)?;
+        let smtp_password = s.password.resolve("smtp", false)?;
+        if s.username.is_some() != smtp_password.is_some() {
+            return Err(ConfigError::invalid(
+                "smtp.username",
+                "username and a password go together",
+            ));
+        }
+        if s.security == Security::None && smtp_password.is_some() && !is_loopback(&s.host) {
+            return Err(ConfigError::invalid(
+                "smtp.security",
+                "refusing to send a password in clear text to a remote server; use starttls or tls",
+            ));
+        }
+        let smtp = SmtpConfig {
+            host: s.host,
+            port: s.port,
+            security: s.security,
+            username: s.username,
+            password: smtp_password,
+            ca_file: s.ca_file,
+            timeout: s.timeout,
+            hello_name: s.hello_name,
+        };
+        if self.outbox.retry.is_empty() {
+            return Err(ConfigError::invalid(
+                "outbox.retry",
+                "needs at least one delay",
+            ));
+        }
+        if self.intake.batch_size == 0 {
+            return Err(ConfigError::invalid(
+                "intake.batch_size",
+                "must be at least 1",
+            ));
+        }
+        if self.desk.is_empty() {
+            return Err(ConfigError::invalid(
+                "desk",
+                "configure at least one [[desk]]",
+            ));
+        }
+        let tag_re = regex::Regex::new(r"^[A-Za-z][A-Za-z0-9]{0,15}$").expect("static regex");
+        let mut names = HashSet::new();
+        let mut tags = HashSet::new();
+        let mut addresses = HashSet::new();
+        let mut desks = Vec::new();
+        for (i, d) in self.desk.into_iter().enumerate() {
+            let k = format!("desk[{i}]");
+            if d.name.trim().is_empty() || !names.insert(d.name.clone()) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.name"),
+                    format!("`{}` is empty or used by another desk", d.name),
+                ));
+            }
+            let address = check_address(&format!("{k}.address"), &d.address)?;
+            if !addresses.insert(address.clone()) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.address"),
+                    "used by another desk",
+                ));
+            }
+            if !tag_re.is_match(&d.tag) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.tag"),
+                    "must be 1-16 letters or digits, starting with a letter",
+                ));
+            }
+            if !tags.insert(d.tag.to_ascii_uppercase()) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.tag"),
+                    "used by another desk",
+                ));
+            }
+            let imap = d.imap;
+            check_host(&format!("{k}.imap.host"), &imap.host)?;
+            let password = imap
+                .password
+                .resolve(&format!("{k}.imap"), true)?
+                .expect("required password");
+            if imap.security == Security::None && !is_loopback(&imap.host) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.imap.security"),
+                    "refusing to send a password in clear text to a remote server; use starttls or tls",
+                ));
+            }
+            desks.push(DeskConfig {
+                name: d.name,
+                address,
+                display_name: d.display_name,
+                tag: d.tag,
+                language: d.language,
+                imap: ImapConfig {
+                    host: imap.host,
+                    port: imap.port,
+                    security: imap.security,
+                    username: imap.username,
+                    password,
+                    folder: imap.folder,
+                    ca_file: imap.ca_file,
+                },
+            });
+        }
+        Ok(Config {
+            store: self.store,
+            smtp,
+            outbox: self.outbox,
+            intake: self.intake,
+            desks,
+        })
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+impl Config {
+    pub fn desk(&self, name: &str) -> Option<&DeskConfig> {
+        self.desks.iter().find(|d| d.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[store]
+path = "hilo.db"
+[smtp]
+host = "127.0.0.1"
+port = 10025
+security = "none"
+[[desk]]
+name = "soporte"
+address = "Soporte@Example.test"
+tag = "SOP"
+language = "es"
+[desk.imap]
+host = "127.0.0.1"
+port = 10143
+security = "none"
+username = "soporte@example.test"
+password = "hunter2"
+"#;
+
+    fn no_env() -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    #[test]
+    fn loads_a_good_config_with_defaults() {
+        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        assert_eq!(c.desks[0].address, "soporte@example.test");
+        assert_eq!(c.desks[0].imap.folder, "INBOX");
+        assert_eq!(c.desks[0].imap.password.expose(), "hunter2");
+        assert_eq!(c.intake.batch_size, 100);
+        assert_eq!(c.outbox.retry[0], Duration::from_secs(60));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        let dump = format!("{c:?}");
+        assert!(!dump.contains("hunter2"), "{dump}");
+        assert!(dump.contains("***"));
+    }
+
+    #[test]
+    fn env_overrides_any_key_including_desk_entries() {
+        let env = vec![
+            ("HILO__SMTP__PORT".to_string(), "2525".to_string()),
+            (
+                "HILO__DESK__0__IMAP__PASSWORD".to_string(),
+                "from-env".to_string(),
+            ),
+            ("HILO_CONFIG".to_string(), "ignored".to_string()),
+        ];
+        let c = Config::from_toml(GOOD, env).unwrap();
+        assert_eq!(c.smtp.port, 2525);
+        assert_eq!(c.desks[0].imap.password.expose(), "from-env");
+    }
+
+    #[test]
+    fn env_key_mapping() {
+        assert_eq!(env_key("HILO__STORE__PATH").as_deref(), Some("store.path"));
+        assert_eq!(
+            env_key("HILO__DESK__1__TAG").as_deref(),
+            Some("desk[1].tag")
+        );
+        assert_eq!(env_key("HILO_CONFIG"), None);
+        assert_eq!(env_key("HILO__A____B"), None);
+    }
+
+    fn err_of(text: &str) -> String {
+        Config::from_toml(text, no_env()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = err_of(&GOOD.replace("port = 10025", "port = 10025\nprot = 1"));
+        assert!(e.contains("prot"), "{e}");
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let e = err_of(&GOOD.replace("tag = \"SOP\"\n", ""));
+        assert!(e.contains("tag"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let e = err_of(&GOOD.replace("port = 10025", "port = \"many\""));
+        assert!(e.contains("port"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = err_of(&GOOD.replace("tag = \"SOP\"", "tag = \"S P\""));
+        assert!(e.contains("desk[0].tag"), "{e}");
+        let e = err_of(&GOOD.replace(
+            "security = \"none\"\n[[desk]]",
+            "security = \"ssl\"\n[[desk]]",
+        ));
+        assert!(e.contains("security"), "{e}");
+        let e = err_of(&GOOD.replace("password = \"hunter2\"\n", ""));
+        assert!(e.contains("desk[0].imap") && e.contains("password"), "{e}");
+        let e = err_of(&GOOD.replace(
+            "address = \"Soporte@Example.test\"",
+            "address = \"soporte\"",
+        ));
+        assert!(e.contains("desk[0].address"), "{e}");
+    }
+
+    #[test]
+    fn clear_text_password_to_remote_host_is_refused() {
+        let e = err_of(&GOOD.replace(
+            "host = \"127.0.0.1\"\nport = 10143",
+            "host = \"imap.example.com\"\nport = 143",
+        ));
+        assert!(e.contains("desk[0].imap.security"), "{e}");
+    }
+
+    #[test]
+    fn password_file_and_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "from-file\n").unwrap();
+        let text = GOOD.replace(
+            "password = \"hunter2\"",
+            &format!("password_file = \"{}\"", f.display()),
+        );
+        let c = Config::from_toml(&text, no_env()).unwrap();
+        assert_eq!(c.desks[0].imap.password.expose(), "from-file");
+
+        let text = GOOD.replace(
+            "password = \"hunter2\"",
+            "password_command = \"echo from-cmd\"",
+        );
+        let c = Config::from_toml(&text, no_env()).unwrap();
+        assert_eq!(c.desks[0].imap.password.expose(), "from-cmd");
+
+        let text = GOOD.replace("password = \"hunter2\"", "password_command = \"exit 3\"");
+        let e = Config::from_toml(&text, no_env()).unwrap_err().to_string();
+        assert!(e.contains("desk[0].imap.password_command"), "{e}");
+    }
+}

@@ -1,0 +1,348 @@
+//! The pipeline for received mail: parse → classify → thread → decide →
+//! store, for a batch of messages in one transaction together with the
+//! mailbox checkpoint and any outgoing mail. Shared by the IMAP watcher,
+//! `hilo ingest` and `hilo import`.
+//!
+//! A batch that fails for a reason other than a temporary one is retried one
+//! message per transaction; a message that still fails on its own is
+//! quarantined with the error, so one bad message never blocks a mailbox.
+
+use std::time::Duration;
+
+use tracing::{debug, info, warn};
+
+use crate::ack::{acknowledgement, AckInput};
+use crate::classify::{classify, Context};
+use crate::config::{Config, DeskConfig};
+use crate::desk::{decide, Plan};
+use crate::mail::subject::{strip_prefixes, TagMatcher};
+use crate::mail::{parse, Inbound, ParseError};
+use crate::model::{Direction, MessageKind};
+use crate::store::{Checkpoint, NewMessage, Store, StoreError, Tx};
+use crate::template::Templates;
+use crate::thread;
+
+/// One received message, as fetched.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub uid: Option<u32>,
+    pub raw: Vec<u8>,
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Opened {
+        ticket: i64,
+        acknowledged: bool,
+    },
+    Appended {
+        ticket: i64,
+    },
+    SetAside {
+        kind: &'static str,
+        reason: &'static str,
+    },
+    Duplicate,
+    Quarantined {
+        id: i64,
+        reason: String,
+    },
+}
+
+/// A desk as the intake sees it.
+#[derive(Debug, Clone)]
+pub struct DeskRuntime {
+    pub cfg: DeskConfig,
+    pub tags: TagMatcher,
+}
+
+/// The intake pipeline, built once from the configuration.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    store: Store,
+    desks: Vec<DeskRuntime>,
+    own_addresses: Vec<String>,
+    templates: Templates,
+    expire_after: Duration,
+}
+
+impl Intake {
+    pub fn new(config: &Config, store: Store, templates: Templates) -> Intake {
+        Intake {
+            store,
+            desks: config
+                .desks
+                .iter()
+                .map(|d| DeskRuntime {
+                    cfg: d.clone(),
+                    tags: TagMatcher::new(&d.tag),
+                })
+                .collect(),
+            own_addresses: config.desks.iter().map(|d| d.address.clone()).collect(),
+            templates,
+            expire_after: config.outbox.expire_after,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn desk(&self, name: &str) -> Option<&DeskRuntime> {
+        self.desks.iter().find(|d| d.cfg.name == name)
+    }
+
+    pub fn desks(&self) -> &[DeskRuntime] {
+        &self.desks
+    }
+
+    /// Processes a batch for `desk`, and advances the folder's checkpoint to
+    /// `checkpoint` in the same transaction. Blocking: call from a blocking
+    /// thread. Errors are temporary ones only (the batch can be retried).
+    pub fn process(
+        &self,
+        desk: &DeskRuntime,
+        folder: Option<&str>,
+        items: &[Received],
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let parsed: Vec<Result<Inbound, ParseError>> =
+            items.iter().map(|r| parse(&r.raw)).collect();
+        let batch = self.store.write(|tx| {
+            let mut out = Vec::with_capacity(items.len());
+            for (item, p) in items.iter().zip(&parsed) {
+                out.push(self.one(tx, desk, folder, item, p)?);
+            }
+            if let (Some(f), Some(cp)) = (folder, checkpoint) {
+                tx.set_checkpoint(&desk.cfg.name, f, cp)?;
+            }
+            Ok::<_, StoreError>(out)
+        });
+        let outcomes = match batch {
+            Ok(o) => o,
+            Err(e) if e.is_temporary() => return Err(e),
+            Err(e) => {
+                warn!(error = %e, "batch failed; retrying message by message");
+                self.one_by_one(desk, folder, items, &parsed, checkpoint)?
+            }
+        };
+        for (item, o) in items.iter().zip(&outcomes) {
+            log_outcome(item.uid, o);
+        }
+        Ok(outcomes)
+    }
+
+    fn one_by_one(
+        &self,
+        desk: &DeskRuntime,
+        folder: Option<&str>,
+        items: &[Received],
+        parsed: &[Result<Inbound, ParseError>],
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut out = Vec::with_capacity(items.len());
+        for (i, (item, p)) in items.iter().zip(parsed).enumerate() {
+            // Advance the checkpoint with each message; the batch's final one with the last.
+            let cp = checkpoint.map(|cp| Checkpoint {
+                uid_validity: cp.uid_validity,
+                last_uid: if i + 1 == items.len() {
+                    cp.last_uid
+                } else {
+                    item.uid.unwrap_or(0)
+                },
+            });
+            let save = |tx: &Tx<'_>| -> Result<(), StoreError> {
+                if let (Some(f), Some(cp)) = (folder, cp) {
+                    tx.set_checkpoint(&desk.cfg.name, f, cp)?;
+                }
+                Ok(())
+            };
+            let r = self.store.write(|tx| {
+                let o = self.one(tx, desk, folder, item, p)?;
+                save(tx)?;
+                Ok::<_, StoreError>(o)
+            });
+            let o = match r {
+                Ok(o) => o,
+                Err(e) if e.is_temporary() => return Err(e),
+                Err(e) => {
+                    let reason = format!("could not be stored: {e}");
+                    self.store.write(|tx| {
+                        let id =
+                            tx.quarantine(&desk.cfg.name, folder, item.uid, &reason, &item.raw)?;
+                        save(tx)?;
+                        Ok::<_, StoreError>(Outcome::Quarantined { id, reason })
+                    })?
+                }
+            };
+            out.push(o);
+        }
+        Ok(out)
+    }
+
+    /// One message inside the batch transaction.
+    fn one(
+        &self,
+        tx: &Tx<'_>,
+        desk: &DeskRuntime,
+        folder: Option<&str>,
+        item: &Received,
+        parsed: &Result<Inbound, ParseError>,
+    ) -> Result<Outcome, StoreError> {
+        let d = &desk.cfg;
+        let msg = match parsed {
+            Ok(m) => m,
+            Err(e) => {
+                let reason = e.to_string();
+                let id = tx.quarantine(&d.name, folder, item.uid, &reason, &item.raw)?;
+                return Ok(Outcome::Quarantined { id, reason });
+            }
+        };
+        let key = msg.dedup_key();
+        if tx.message_exists(&d.name, &key)? {
+            return Ok(Outcome::Duplicate);
+        }
+        let signer = self.store.signer();
+        let class = classify(
+            msg,
+            &Context {
+                own_addresses: &self.own_addresses,
+                signer,
+            },
+        );
+        let threading = thread::resolve(tx, &d.name, &desk.tags, signer, msg)?;
+        let plan = decide(&class, &threading);
+        debug!(?class, ?threading, ?plan, "decided");
+
+        let record = |ticket: Option<i64>, note: Option<&str>| -> Result<i64, StoreError> {
+            let id = tx.insert_message(&NewMessage {
+                ticket,
+                desk: &d.name,
+                direction: Direction::In,
+                kind: class.kind,
+                dedup_key: key.clone(),
+                message_id: msg.message_id.as_deref(),
+                in_reply_to: &msg.in_reply_to,
+                references: &msg.references,
+                from: &msg.from,
+                to: msg.to.iter().map(|m| m.address.as_str()).collect(),
+                cc: msg.cc.iter().map(|m| m.address.as_str()).collect(),
+                subject: &msg.subject,
+                date: msg.date.map(crate::store::ts),
+                text: &msg.text,
+                note,
+                raw: &msg.raw,
+                folder,
+                uid: item.uid,
+            })?;
+            for a in &msg.attachments {
+                tx.insert_attachment(id, a)?;
+            }
+            Ok(id)
+        };
+
+        Ok(match plan {
+            Plan::Open { linked_to, ack } => {
+                let subject = match strip_prefixes(&msg.subject) {
+                    "" => "(no subject)",
+                    s => s,
+                };
+                let number = tx.create_ticket(&d.name, subject, &msg.from, linked_to)?;
+                record(Some(number), None)?;
+                for cc in msg.to.iter().chain(&msg.cc) {
+                    if !self.own_addresses.contains(&cc.address) && cc.address != msg.from.address {
+                        tx.add_participant(number, cc, "cc")?;
+                    }
+                }
+                let acknowledged = ack && self.acknowledge(tx, desk, number, subject, msg)?;
+                Outcome::Opened {
+                    ticket: number,
+                    acknowledged,
+                }
+            }
+            Plan::Append { ticket, status } => {
+                record(Some(ticket), None)?;
+                tx.touch_ticket(ticket)?;
+                if let Some(s) = status {
+                    tx.set_status(ticket, s, &msg.from.address)?;
+                }
+                Outcome::Appended { ticket }
+            }
+            Plan::SetAside { reason } => {
+                record(None, Some(reason))?;
+                Outcome::SetAside {
+                    kind: class.kind.as_str(),
+                    reason,
+                }
+            }
+        })
+    }
+
+    /// Stores and queues the acknowledgement; false if it could not be composed.
+    fn acknowledge(
+        &self,
+        tx: &Tx<'_>,
+        desk: &DeskRuntime,
+        number: i64,
+        subject: &str,
+        msg: &Inbound,
+    ) -> Result<bool, StoreError> {
+        let d = &desk.cfg;
+        let out = match acknowledgement(AckInput {
+            desk: d,
+            tags: &desk.tags,
+            templates: &self.templates,
+            signer: self.store.signer(),
+            number,
+            ticket_subject: subject,
+            msg,
+        }) {
+            Ok(o) => o,
+            Err(e) => {
+                warn!(ticket = number, error = %e, "no acknowledgement");
+                tx.add_event(number, "hilo", "ack_skipped", Some(&e.to_string()))?;
+                return Ok(false);
+            }
+        };
+        let draft = &out.draft;
+        let to: Vec<&str> = draft.to.iter().map(|m| m.address.as_str()).collect();
+        let id = tx.insert_message(&NewMessage {
+            ticket: Some(number),
+            desk: &d.name,
+            direction: Direction::Out,
+            kind: MessageKind::Ack,
+            dedup_key: draft.message_id.clone(),
+            message_id: Some(&draft.message_id),
+            in_reply_to: draft.in_reply_to.as_slice(),
+            references: &draft.references,
+            from: &draft.from,
+            to: to.clone(),
+            cc: Vec::new(),
+            subject: &draft.subject,
+            date: Some(crate::store::now()),
+            text: &draft.text,
+            note: None,
+            raw: &out.raw,
+            folder: None,
+            uid: None,
+        })?;
+        tx.enqueue(id, &d.address, &to, self.expire_after)?;
+        Ok(true)
+    }
+}
+
+fn log_outcome(uid: Option<u32>, o: &Outcome) {
+    match o {
+        Outcome::Opened {
+            ticket,
+            acknowledged,
+        } => info!(?uid, ticket, acknowledged, "new ticket"),
+        Outcome::Appended { ticket } => info!(?uid, ticket, "added to ticket"),
+        Outcome::SetAside { kind, reason } => info!(?uid, kind, reason, "set aside"),
+        Outcome::Duplicate => debug!(?uid, "already stored"),
+        Outcome::Quarantined { id, reason } => {
+            warn!(?uid, quarantine = id, reason = %reason, "quarantined")
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! hilo: an email-threaded helpdesk daemon.
+//!
+//! Mail flows one way through these modules:
+//!
+//! ```text
+//! imap (watcher) ─raw─► intake: mail::parse ► classify ► thread ► desk ► store ─► outbox ─► smtp (sender)
+//! cli ingest ──────────┘
+//! ```
+//!
+//! - [`config`]: typed configuration, env overrides, secrets that never print.
+//! - [`mail`]: parsing received bytes, composing outgoing mail, subjects and tags, signed Message-IDs.
+//! - [`classify`]: a person, an auto-responder, a bounce, a list, or ourselves.
+//! - [`thread`]: which ticket a message belongs to.
+//! - [`desk`]: the decision for one message, as data.
+//! - [`intake`]: runs the stages above and stores the result in one transaction.
+//! - [`ack`]: the acknowledgement of a new ticket.
+//! - [`store`]: SQLite, the only module that speaks SQL.
+//! - [`imap`]: the mailbox watcher, the only module that speaks IMAP.
+//! - [`smtp`]: the outbox sender, the only module that speaks SMTP.
+//! - [`daemon`]: starts and stops the watchers and the sender.
+//! - [`cli`]: the commands.
+
+pub mod ack;
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod desk;
+pub mod imap;
+pub mod intake;
+pub mod mail;
+pub mod model;
+pub mod smtp;
+pub mod store;
+pub mod template;
+pub mod thread;

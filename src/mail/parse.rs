@@ -1,0 +1,285 @@
+//! Received bytes → [`Inbound`], an owned, decoded view of one message.
+//!
+//! mail-parser does the MIME and charset work (ISO-8859-1, windows-1252, RFC
+//! 2047 and RFC 2231 all come out as UTF-8). This module only decides what is
+//! too broken to act on: such bytes are quarantined by the caller, never lost.
+
+use chrono::{DateTime, TimeZone, Utc};
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+
+use super::Mailbox;
+
+/// Why bytes could not become an [`Inbound`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("not an email message (no header section)")]
+    NotAMessage,
+    #[error("no usable From address")]
+    NoFrom,
+}
+
+/// One received attachment.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// The headers that tell a machine's mail from a person's (RFC 3834 and friends).
+#[derive(Debug, Clone, Default)]
+pub struct AutoHeaders {
+    pub auto_submitted: Option<String>,
+    pub precedence: Option<String>,
+    pub x_autoreply: Option<String>,
+    pub x_autorespond: Option<String>,
+    pub x_auto_response_suppress: Option<String>,
+    pub list_id: Option<String>,
+    pub list_unsubscribe: Option<String>,
+    /// `Some("")` for the null reverse path `<>`.
+    pub return_path: Option<String>,
+    /// Our loop marker (`X-Hilo-Loop`), naming the desk that sent it.
+    pub loop_marker: Option<String>,
+    /// Top-level content type, lowercase, e.g. `multipart/report`.
+    pub content_type: String,
+    /// The `report-type` parameter of a multipart/report.
+    pub report_type: Option<String>,
+}
+
+/// A parsed, decoded received message. Owns its data; `raw` is kept verbatim.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub raw: Vec<u8>,
+    /// Without angle brackets.
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub from: Mailbox,
+    pub reply_to: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: String,
+    pub date: Option<DateTime<Utc>>,
+    /// The plain text body (HTML converted when there is no text part).
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub auto: AutoHeaders,
+}
+
+impl Inbound {
+    /// The key that makes a message unique within a desk: its Message-ID, or a
+    /// digest of its bytes when it has none.
+    pub fn dedup_key(&self) -> String {
+        match &self.message_id {
+            Some(id) => id.clone(),
+            None => digest_key(&self.raw),
+        }
+    }
+
+    /// Every Message-ID this message refers to, most specific first.
+    pub fn referenced_ids(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.in_reply_to.iter().map(String::as_str).collect();
+        for r in self.references.iter().rev() {
+            if !out.contains(&r.as_str()) {
+                out.push(r);
+            }
+        }
+        out
+    }
+}
+
+/// `sha256:<hex>` of raw bytes; the identity of a message without Message-ID.
+pub fn digest_key(raw: &[u8]) -> String {
+    let d = Sha256::digest(raw);
+    let mut s = String::with_capacity(7 + 64);
+    s.push_str("sha256:");
+    for b in d {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Parses raw message bytes. Never panics; what it cannot use is an error.
+pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or(ParseError::NotAMessage)?;
+    if msg.headers().is_empty() {
+        return Err(ParseError::NotAMessage);
+    }
+    let from = msg
+        .from()
+        .and_then(first_mailbox)
+        .or_else(|| msg.sender().and_then(first_mailbox))
+        .ok_or(ParseError::NoFrom)?;
+
+    let header = |name: &str| -> Option<String> {
+        msg.header_raw(name)
+            .map(|v| unfold(v).trim().to_string())
+            .filter(|v| !v.is_empty() || name.eq_ignore_ascii_case("Return-Path"))
+    };
+    let return_path = msg.header_raw("Return-Path").map(|v| {
+        let v = unfold(v);
+        v.trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim()
+            .to_ascii_lowercase()
+    });
+    let (content_type, report_type) = match msg.root_part().content_type() {
+        Some(ct) => (
+            format!(
+                "{}/{}",
+                ct.ctype().to_ascii_lowercase(),
+                ct.subtype().unwrap_or("").to_ascii_lowercase()
+            ),
+            ct.attribute("report-type").map(|s| s.to_ascii_lowercase()),
+        ),
+        None => ("text/plain".to_string(), None),
+    };
+    let auto = AutoHeaders {
+        auto_submitted: header("Auto-Submitted"),
+        precedence: header("Precedence"),
+        x_autoreply: header("X-Autoreply"),
+        x_autorespond: header("X-Autorespond"),
+        x_auto_response_suppress: header("X-Auto-Response-Suppress"),
+        list_id: header("List-Id"),
+        list_unsubscribe: header("List-Unsubscribe"),
+        return_path,
+        loop_marker: header(super::compose::LOOP_HEADER),
+        content_type,
+        report_type,
+    };
+
+    let attachments = msg
+        .attachments()
+        .map(|part| Attachment {
+            filename: part.attachment_name().map(str::to_string),
+            content_type: part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into())
+                .to_ascii_lowercase(),
+            data: part.contents().to_vec(),
+        })
+        .collect();
+
+    Ok(Inbound {
+        message_id: msg.message_id().and_then(clean_id),
+        in_reply_to: id_list(msg.in_reply_to()),
+        references: id_list(msg.references()),
+        from,
+        reply_to: msg.reply_to().and_then(first_mailbox),
+        to: mailboxes(msg.to()),
+        cc: mailboxes(msg.cc()),
+        subject: msg
+            .subject()
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+        date: msg.date().and_then(|d| {
+            if d.is_valid() {
+                Utc.timestamp_opt(d.to_timestamp(), 0).single()
+            } else {
+                None
+            }
+        }),
+        text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+        attachments,
+        auto,
+        raw: raw.to_vec(),
+    })
+}
+
+fn unfold(v: &str) -> String {
+    v.replace("\r\n", "").replace('\n', "")
+}
+
+fn first_mailbox(a: &Address<'_>) -> Option<Mailbox> {
+    a.iter().find_map(to_mailbox)
+}
+
+fn to_mailbox(a: &mail_parser::Addr<'_>) -> Option<Mailbox> {
+    let addr = a.address()?.trim();
+    if !addr.contains('@') || addr.starts_with('@') || addr.ends_with('@') {
+        return None;
+    }
+    Some(Mailbox::new(addr, a.name().map(|n| n.trim().to_string())))
+}
+
+fn mailboxes(a: Option<&Address<'_>>) -> Vec<Mailbox> {
+    a.map(|a| a.iter().filter_map(to_mailbox).collect())
+        .unwrap_or_default()
+}
+
+fn clean_id(s: &str) -> Option<String> {
+    let s = s
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
+    (!s.is_empty() && !s.contains(char::is_whitespace)).then(|| s.to_string())
+}
+
+/// In-Reply-To and References come as one text or a list, depending on count.
+fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    match v {
+        HeaderValue::Text(t) => out.extend(split_ids(t)),
+        HeaderValue::TextList(l) => {
+            for t in l {
+                out.extend(split_ids(t));
+            }
+        }
+        _ => {}
+    }
+    out.dedup();
+    out
+}
+
+fn split_ids(t: &str) -> Vec<String> {
+    t.split(|c: char| c.is_whitespace() || c == ',')
+        .filter_map(clean_id)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(parse(b"").is_err());
+        assert!(parse(&[0xff, 0x00, 0x13, 0x37, 0x80]).is_err());
+        assert!(parse(b"just some text without headers\r\n").is_err());
+        assert_eq!(
+            parse(b"Subject: hi\r\nTo: a@b.c\r\n\r\nbody").unwrap_err(),
+            ParseError::NoFrom
+        );
+    }
+
+    #[test]
+    fn null_return_path_is_kept_as_empty() {
+        let m =
+            parse(b"Return-Path: <>\r\nFrom: MAILER-DAEMON@x.test\r\nSubject: x\r\n\r\nb").unwrap();
+        assert_eq!(m.auto.return_path.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn ids_without_brackets_and_deduplicated_key() {
+        let m = parse(
+            b"From: a@b.test\r\nMessage-ID: <x1@b.test>\r\nIn-Reply-To: <p@q.test>\r\nReferences: <r1@q.test>\r\n <p@q.test>\r\n\r\nhi",
+        )
+        .unwrap();
+        assert_eq!(m.message_id.as_deref(), Some("x1@b.test"));
+        assert_eq!(m.in_reply_to, vec!["p@q.test"]);
+        assert_eq!(m.references, vec!["r1@q.test", "p@q.test"]);
+        assert_eq!(m.referenced_ids(), vec!["p@q.test", "r1@q.test"]);
+        assert_eq!(m.dedup_key(), "x1@b.test");
+        let n = parse(b"From: a@b.test\r\n\r\nhi").unwrap();
+        assert!(n.dedup_key().starts_with("sha256:"));
+    }
+}

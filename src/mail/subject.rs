@@ -1,0 +1,134 @@
+//! Subjects: reply/forward prefixes and the desk's ticket tag (`[SOP-42]`).
+//!
+//! The tag is found anywhere in the (already RFC 2047-decoded) subject, case-
+//! insensitively and tolerant of spacing, so whatever stack of "RE: RV: AW:"
+//! a client adds in front does not matter. Other helpdesks' tags are left as
+//! they are.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Finds a desk's tag in subjects.
+#[derive(Debug, Clone)]
+pub struct TagMatcher {
+    tag: String,
+    re: Regex,
+}
+
+impl TagMatcher {
+    pub fn new(tag: &str) -> Self {
+        // `[SOP-42]`, `[ sop 42 ]`, `[SOP#42]`, `［SOP-42］` (full-width brackets).
+        let re = Regex::new(&format!(
+            r"(?i)[\[［]\s*{}\s*[-#‐–]?\s*0*(\d{{1,12}})\s*[\]］]",
+            regex::escape(tag)
+        ))
+        .expect("tag is validated as alphanumeric");
+        TagMatcher {
+            tag: tag.to_string(),
+            re,
+        }
+    }
+
+    /// The ticket number of the first of our tags in `subject`.
+    pub fn find(&self, subject: &str) -> Option<i64> {
+        self.re
+            .captures_iter(subject)
+            .find_map(|c| c.get(1)?.as_str().parse().ok())
+    }
+
+    /// `[SOP-42]`.
+    pub fn format(&self, number: i64) -> String {
+        format!("[{}-{}]", self.tag, number)
+    }
+
+    /// The subject of mail we send about `number`: the tag, then the subject
+    /// with any earlier tag of ours removed. Other helpdesks' tags stay.
+    pub fn tagged_subject(&self, number: i64, subject: &str) -> String {
+        let rest = self.re.replace_all(subject, "");
+        let rest = collapse_spaces(&rest);
+        if rest.is_empty() {
+            self.format(number)
+        } else {
+            format!("{} {}", self.format(number), rest)
+        }
+    }
+}
+
+static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    // Reply/forward markers in the languages our customers' clients use, with
+    // ASCII or full-width colon and optional counters ("RE[2]:"), and the
+    // markers gateways add ("[EXTERNAL]", "*SPAM*").
+    Regex::new(
+        r"(?ix)^\s*(?:
+            (?:re|rv|res|r|aw|wg|sv|vs|tr|fwd|fw|rif|antw|odp|enc|ref|réf|atb|vb|vl|doorst|ynt|ilt)
+                \s*(?:\[\d+\]|\(\d+\))?\s*[:：]
+          | \[\s*(?:external|extern|ext|externo|spam)\s*\]
+          | \*+\s*spam\s*\*+
+        )\s*",
+    )
+    .expect("static regex")
+});
+
+/// Removes every leading reply and forward prefix.
+pub fn strip_prefixes(subject: &str) -> &str {
+    let mut s = subject.trim();
+    while let Some(m) = PREFIX.find(s) {
+        if m.end() == 0 {
+            break;
+        }
+        s = s[m.end()..].trim_start();
+    }
+    s
+}
+
+fn collapse_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_tag_after_any_prefix_stack() {
+        let t = TagMatcher::new("SOP");
+        for s in [
+            "[SOP-42] No puedo entrar",
+            "RE: [SOP-42] No puedo entrar",
+            "RV: RE: Fwd: [SOP-42] x",
+            "AW: WG: [sop-42] x",
+            "RE： [SOP-42] x",
+            "[EXTERNAL] RE: [ SOP - 42 ] x",
+            "*SPAM* Re: x [SOP#42]",
+            "Re: [SOP-042]",
+        ] {
+            assert_eq!(t.find(s), Some(42), "{s}");
+        }
+        assert_eq!(t.find("[SOPA-42] x"), None);
+        assert_eq!(t.find("SOP-42 without brackets"), None);
+        assert_eq!(t.find("[Ticket#123] otra mesa"), None);
+    }
+
+    #[test]
+    fn strips_prefix_stacks() {
+        assert_eq!(strip_prefixes("RE: RV: Fwd: hola"), "hola");
+        assert_eq!(strip_prefixes("AW:WG: Rechnung"), "Rechnung");
+        assert_eq!(strip_prefixes("RE： hola"), "hola");
+        assert_eq!(strip_prefixes("Re[2]: hola"), "hola");
+        assert_eq!(strip_prefixes("[EXTERNAL] RE: hola"), "hola");
+        assert_eq!(strip_prefixes("Reunión del lunes"), "Reunión del lunes");
+        assert_eq!(strip_prefixes("Re: "), "");
+    }
+
+    #[test]
+    fn tagged_subject_keeps_foreign_tags_and_replaces_ours() {
+        let t = TagMatcher::new("SOP");
+        assert_eq!(t.tagged_subject(7, "hola"), "[SOP-7] hola");
+        assert_eq!(t.tagged_subject(7, "[SOP-7] hola"), "[SOP-7] hola");
+        assert_eq!(
+            t.tagged_subject(7, "[Ticket#123] hola"),
+            "[SOP-7] [Ticket#123] hola"
+        );
+        assert_eq!(t.tagged_subject(7, ""), "[SOP-7]");
+    }
+}

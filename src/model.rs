@@ -1,0 +1,81 @@
+//! Domain vocabulary shared by the pipeline stages and the store.
+
+use serde::Serialize;
+
+/// A ticket's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Open,
+    Pending,
+    Resolved,
+    Closed,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::New,
+        Status::Open,
+        Status::Pending,
+        Status::Resolved,
+        Status::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Pending => "pending",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// What a stored message is, as recorded in `messages.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A person's mail to the desk.
+    Customer,
+    AutoReply,
+    Bounce,
+    List,
+    /// Mail from one of our own addresses or carrying our loop marker.
+    Own,
+    /// Our acknowledgement of a new ticket.
+    Ack,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Customer => "customer",
+            MessageKind::AutoReply => "auto_reply",
+            MessageKind::Bounce => "bounce",
+            MessageKind::List => "list",
+            MessageKind::Own => "own",
+            MessageKind::Ack => "ack",
+        }
+    }
+}
+
+/// Direction of a stored message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Messages, attachments, mailbox checkpoints and the quarantine.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use super::{json_list, now, Store, StoreError, Tx};
+use crate::mail::parse::{digest_key, Attachment};
+use crate::mail::Mailbox;
+use crate::model::{Direction, MessageKind};
+
+/// A message to store, received or sent.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub ticket: Option<i64>,
+    pub desk: &'a str,
+    pub direction: Direction,
+    pub kind: MessageKind,
+    pub dedup_key: String,
+    pub message_id: Option<&'a str>,
+    pub in_reply_to: &'a [String],
+    pub references: &'a [String],
+    pub from: &'a Mailbox,
+    pub to: Vec<&'a str>,
+    pub cc: Vec<&'a str>,
+    pub subject: &'a str,
+    pub date: Option<String>,
+    pub text: &'a str,
+    pub note: Option<&'a str>,
+    pub raw: &'a [u8],
+    pub folder: Option<&'a str>,
+    pub uid: Option<u32>,
+}
+
+/// Where a desk's intake stands in one folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub uid_validity: u32,
+    pub last_uid: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantineRow {
+    pub id: i64,
+    pub desk: String,
+    pub folder: Option<String>,
+    pub uid: Option<u32>,
+    pub reason: String,
+    pub size: usize,
+    pub created_at: String,
+}
+
+impl Tx<'_> {
+    /// Is a message with this key already stored for the desk?
+    pub fn message_exists(&self, desk: &str, dedup_key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached("SELECT 1 FROM messages WHERE desk = ?1 AND dedup_key = ?2")?
+            .exists(params![desk, dedup_key])?)
+    }
+
+    pub fn insert_message(&self, m: &NewMessage<'_>) -> Result<i64, StoreError> {
+        self.prepare_cached(
+            "INSERT INTO messages (ticket_id, desk, direction, kind, dedup_key, message_id,
+                in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, date,
+                body_text, note, raw, folder, uid, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                ?17, ?18, ?19, ?20)",
+        )?
+        .execute(params![
+            m.ticket,
+            m.desk,
+            m.direction.as_str(),
+            m.kind.as_str(),
+            m.dedup_key,
+            m.message_id,
+            (!m.in_reply_to.is_empty()).then(|| m.in_reply_to.join(" ")),
+            (!m.references.is_empty()).then(|| m.references.join(" ")),
+            m.from.address,
+            m.from.name,
+            json_list(&m.to),
+            json_list(&m.cc),
+            m.subject,
+            m.date,
+            m.text,
+            m.note,
+            m.raw,
+            m.folder,
+            m.uid,
+            now(),
+        ])?;
+        Ok(self.last_insert_rowid())
+    }
+
+    pub fn insert_attachment(&self, message: i64, a: &Attachment) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO attachments (message_id, filename, content_type, size, content)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            message,
+            a.filename,
+            a.content_type,
+            a.data.len() as i64,
+            a.data
+        ])?;
+        Ok(())
+    }
+
+    pub fn set_checkpoint(
+        &self,
+        desk: &str,
+        folder: &str,
+        cp: Checkpoint,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO checkpoints (desk, folder, uid_validity, last_uid, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (desk, folder) DO UPDATE SET uid_validity = ?3, last_uid = ?4, updated_at = ?5",
+        )?
+        .execute(params![desk, folder, cp.uid_validity, cp.last_uid, now()])?;
+        Ok(())
+    }
+
+    /// Keeps bytes that could not be parsed. The same bytes are kept once per
+    /// desk; returns the quarantine id either way.
+    pub fn quarantine(
+        &self,
+        desk: &str,
+        folder: Option<&str>,
+        uid: Option<u32>,
+        reason: &str,
+        raw: &[u8],
+    ) -> Result<i64, StoreError> {
+        let digest = digest_key(raw);
+        self.prepare_cached(
+            "INSERT INTO quarantine (desk, folder, uid, reason, digest, raw, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (desk, digest) DO NOTHING",
+        )?
+        .execute(params![desk, folder, uid, reason, digest, raw, now()])?;
+        Ok(self.query_row(
+            "SELECT id FROM quarantine WHERE desk = ?1 AND digest = ?2",
+            params![desk, digest],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl Store {
+    pub fn checkpoint(&self, desk: &str, folder: &str) -> Result<Option<Checkpoint>, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT uid_validity, last_uid FROM checkpoints WHERE desk = ?1 AND folder = ?2",
+                params![desk, folder],
+                |r| {
+                    Ok(Checkpoint {
+                        uid_validity: r.get(0)?,
+                        last_uid: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    pub fn quarantine_list(&self) -> Result<Vec<QuarantineRow>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, desk, folder, uid, reason, length(raw), created_at
+                 FROM quarantine ORDER BY id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(QuarantineRow {
+                    id: r.get(0)?,
+                    desk: r.get(1)?,
+                    folder: r.get(2)?,
+                    uid: r.get(3)?,
+                    reason: r.get(4)?,
+                    size: r.get::<_, i64>(5)? as usize,
+                    created_at: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}

@@ -1,0 +1,247 @@
+//! SQLite persistence: the only module that speaks SQL.
+//!
+//! One connection behind a mutex, WAL mode, `synchronous = FULL` (a message
+//! moved away on the server after commit must never be lost to a power cut),
+//! and `IMMEDIATE` write transactions. Callers on async threads go through
+//! `spawn_blocking`. Migrations are embedded and run by [`Store::open`].
+
+mod messages;
+mod outbox;
+mod tickets;
+
+pub use messages::{Checkpoint, NewMessage, QuarantineRow};
+pub use outbox::{OutboxJob, OutboxRow};
+pub use tickets::{MessageView, TicketFilter, TicketView};
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+
+use crate::mail::msgid::Signer;
+
+/// Embedded migrations, applied in order; `PRAGMA user_version` counts them.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot open database {path}: {cause}")]
+    Open {
+        path: String,
+        cause: rusqlite::Error,
+    },
+    #[error("database schema version {found} is newer than this hilo knows ({known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("bad data in database: {0}")]
+    Corrupt(String),
+    #[error("ticket {0} does not exist")]
+    NoSuchTicket(i64),
+}
+
+impl StoreError {
+    /// Busy, locked, full or I/O trouble: trying again later may work.
+    pub fn is_temporary(&self) -> bool {
+        let e = match self {
+            StoreError::Sqlite(e) | StoreError::Open { cause: e, .. } => e,
+            _ => return false,
+        };
+        matches!(
+            e.sqlite_error_code(),
+            Some(
+                ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::DiskFull
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::OutOfMemory
+            )
+        )
+    }
+}
+
+/// A cheap handle to the database; clone it into tasks.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    signer: Signer,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+/// A write transaction (BEGIN IMMEDIATE); committed by [`Store::write`].
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+/// Now, as stored.
+pub fn now() -> String {
+    ts(Utc::now())
+}
+
+/// A timestamp as stored: RFC 3339, UTC, milliseconds, `Z`.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(|cause| StoreError::Open {
+            path: path.display().to_string(),
+            cause,
+        })?;
+        Self::setup(conn)
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        let key = {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let key: Option<Vec<u8>> = tx
+                .query_row("SELECT value FROM meta WHERE key = 'msgid_key'", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let key = match key {
+                Some(k) => k,
+                None => {
+                    let k = Signer::generate_key();
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES ('msgid_key', ?1)",
+                        [&k],
+                    )?;
+                    k
+                }
+            };
+            tx.commit()?;
+            key
+        };
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            signer: Signer::new(&key),
+        })
+    }
+
+    /// Signs and verifies our Message-IDs with this installation's key.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (the
+        // transaction rolls back on drop), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction; commits if it returns `Ok`.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let tx = Tx { tx };
+        let out = f(&tx)?;
+        tx.tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Runs `f` with the connection, outside any explicit transaction.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&self.lock())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > known {
+        return Err(StoreError::TooNew {
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tracing::info!(version = i + 1, "applied database migration");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// JSON array text of addresses.
+fn json_list<S: AsRef<str>>(items: &[S]) -> String {
+    serde_json::to_string(&items.iter().map(AsRef::as_ref).collect::<Vec<_>>())
+        .expect("strings serialize")
+}
+
+fn parse_json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_migrates_and_keeps_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.db");
+        let s = Store::open(&p).unwrap();
+        let id = s.signer().new_id(1, "x.test");
+        drop(s);
+        let s = Store::open(&p).unwrap();
+        assert_eq!(s.signer().verify(&id), Some(1), "key survives a restart");
+        let v: i64 = s
+            .read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        let mode: String = s
+            .read(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.db");
+        drop(Store::open(&p).unwrap());
+        Connection::open(&p)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        assert!(matches!(Store::open(&p), Err(StoreError::TooNew { .. })));
+    }
+}

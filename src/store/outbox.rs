@@ -1,0 +1,179 @@
+//! The outbox: a persisted state machine per outgoing mail.
+//!
+//! `pending` rows are claimed by a sender with a lease (so `hilo run` and
+//! `hilo outbox flush` never send the same row at once, and a sender that
+//! died gives its rows back when the lease runs out), then become `sent`,
+//! go back to `pending` with a later `next_attempt_at`, or end `failed`.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{json_list, now, parse_json_list, ts, Store, StoreError, Tx};
+
+/// A row claimed for sending.
+#[derive(Debug, Clone)]
+pub struct OutboxJob {
+    pub id: i64,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub raw: Vec<u8>,
+    pub attempts: u32,
+    pub expires_at: String,
+}
+
+/// A row as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub ticket: Option<i64>,
+    pub subject: String,
+    pub recipients: Vec<String>,
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+impl Tx<'_> {
+    /// Queues the stored outgoing message `message` for delivery.
+    pub fn enqueue(
+        &self,
+        message: i64,
+        envelope_from: &str,
+        recipients: &[&str],
+        expire_after: std::time::Duration,
+    ) -> Result<i64, StoreError> {
+        let at = Utc::now();
+        let expires = at + Duration::from_std(expire_after).unwrap_or(Duration::days(5));
+        self.prepare_cached(
+            "INSERT INTO outbox (message_id, envelope_from, recipients, status, attempts,
+                next_attempt_at, expires_at, created_at)
+             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?4)",
+        )?
+        .execute(params![
+            message,
+            envelope_from,
+            json_list(recipients),
+            ts(at),
+            ts(expires)
+        ])?;
+        Ok(self.last_insert_rowid())
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` due rows for `lease`.
+    pub fn claim_due(
+        &self,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxJob>, StoreError> {
+        let at = Utc::now();
+        let until = ts(at + Duration::from_std(lease).unwrap_or(Duration::minutes(5)));
+        let at = ts(at);
+        self.write(|tx| {
+            let mut st = tx.prepare_cached(
+                "SELECT o.id, o.envelope_from, o.recipients, m.raw, o.attempts, o.expires_at
+                 FROM outbox o JOIN messages m ON m.id = o.message_id
+                 WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
+                   AND (o.lease_until IS NULL OR o.lease_until <= ?1)
+                 ORDER BY o.next_attempt_at, o.id LIMIT ?2",
+            )?;
+            let jobs = st
+                .query_map(params![at, limit as i64], |r| {
+                    Ok(OutboxJob {
+                        id: r.get(0)?,
+                        envelope_from: r.get(1)?,
+                        recipients: parse_json_list(&r.get::<_, String>(2)?),
+                        raw: r.get(3)?,
+                        attempts: r.get(4)?,
+                        expires_at: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut lease =
+                tx.prepare_cached("UPDATE outbox SET lease_until = ?2 WHERE id = ?1")?;
+            for j in &jobs {
+                lease.execute(params![j.id, until])?;
+            }
+            Ok(jobs)
+        })
+    }
+
+    pub fn mark_sent(&self, id: i64) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2,
+                    lease_until = NULL, last_error = NULL WHERE id = ?1",
+                params![id, now()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A transient failure: try again at `next`.
+    pub fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2,
+                    lease_until = NULL, last_error = ?3 WHERE id = ?1",
+                params![id, ts(next), error],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A permanent failure, or retries exhausted.
+    pub fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
+                    lease_until = NULL, last_error = ?2 WHERE id = ?1",
+                params![id, error],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// When the earliest pending row becomes due, if any.
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let s: Option<String> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT min(max(next_attempt_at, coalesce(lease_until, ''))) FROM outbox
+                 WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )?)
+        })?;
+        Ok(s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&Utc)))
+    }
+
+    pub fn outbox_list(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT o.id, m.ticket_id, m.subject, o.recipients, o.status, o.attempts,
+                        o.next_attempt_at, o.last_error, o.created_at, o.sent_at
+                 FROM outbox o JOIN messages m ON m.id = o.message_id ORDER BY o.id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(OutboxRow {
+                    id: r.get(0)?,
+                    ticket: r.get(1)?,
+                    subject: r.get(2)?,
+                    recipients: parse_json_list(&r.get::<_, String>(3)?),
+                    status: r.get(4)?,
+                    attempts: r.get(5)?,
+                    next_attempt_at: r.get(6)?,
+                    last_error: r.get(7)?,
+                    created_at: r.get(8)?,
+                    sent_at: r.get(9)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}

@@ -1,0 +1,252 @@
+//! Tickets, participants and events; the threader's [`Lookup`].
+
+use rusqlite::{params, params_from_iter, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::{now, parse_json_list, Store, StoreError, Tx};
+use crate::mail::Mailbox;
+use crate::model::Status;
+use crate::thread::{Lookup, TicketRef};
+
+/// A ticket as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketView {
+    pub number: i64,
+    /// `[SOP-42]`; filled in by the caller, which knows the desk's tag.
+    pub tag: String,
+    pub desk: String,
+    pub status: Status,
+    pub subject: String,
+    pub requester: String,
+    pub requester_name: Option<String>,
+    pub linked_to: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Number of messages on the ticket.
+    pub messages: i64,
+}
+
+/// A message of a ticket, as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub direction: String,
+    pub kind: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub date: Option<String>,
+    pub text: String,
+    /// Outbox state of an outgoing message (`pending`, `sent`, ...).
+    pub delivery: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub desk: Option<String>,
+    pub status: Option<Status>,
+}
+
+const TICKET_COLUMNS: &str = "t.id, t.desk, t.status, t.subject, t.requester, t.requester_name,
+    t.linked_to, t.created_at, t.updated_at,
+    (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)";
+
+fn status_of(s: String) -> Result<Status, StoreError> {
+    Status::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("unknown ticket status {s:?}")))
+}
+
+fn ticket_row(r: &Row<'_>) -> rusqlite::Result<(TicketView, String)> {
+    Ok((
+        TicketView {
+            number: r.get(0)?,
+            tag: String::new(),
+            desk: r.get(1)?,
+            status: Status::New,
+            subject: r.get(3)?,
+            requester: r.get(4)?,
+            requester_name: r.get(5)?,
+            linked_to: r.get(6)?,
+            created_at: r.get(7)?,
+            updated_at: r.get(8)?,
+            messages: r.get(9)?,
+        },
+        r.get(2)?,
+    ))
+}
+
+fn finish(pair: (TicketView, String)) -> Result<TicketView, StoreError> {
+    let (mut t, status) = pair;
+    t.status = status_of(status)?;
+    Ok(t)
+}
+
+impl Tx<'_> {
+    /// Opens a ticket with its requester as first participant.
+    pub fn create_ticket(
+        &self,
+        desk: &str,
+        subject: &str,
+        requester: &Mailbox,
+        linked_to: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let at = now();
+        self.prepare_cached(
+            "INSERT INTO tickets (desk, status, subject, requester, requester_name, linked_to,
+                created_at, updated_at)
+             VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?6, ?6)",
+        )?
+        .execute(params![
+            desk,
+            subject,
+            requester.address,
+            requester.name,
+            linked_to,
+            at
+        ])?;
+        let number = self.last_insert_rowid();
+        self.add_participant(number, requester, "requester")?;
+        let detail = linked_to.map(|l| format!("linked to ticket {l}"));
+        self.add_event(number, &requester.address, "created", detail.as_deref())?;
+        Ok(number)
+    }
+
+    pub fn add_participant(
+        &self,
+        ticket: i64,
+        who: &Mailbox,
+        role: &str,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO participants (ticket_id, address, name, role) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (ticket_id, address) DO NOTHING",
+        )?
+        .execute(params![ticket, who.address, who.name, role])?;
+        Ok(())
+    }
+
+    pub fn add_event(
+        &self,
+        ticket: i64,
+        actor: &str,
+        kind: &str,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO events (ticket_id, at, actor, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![ticket, now(), actor, kind, detail])?;
+        Ok(())
+    }
+
+    /// Moves a ticket to `status`, recording who did it.
+    pub fn set_status(&self, ticket: i64, status: Status, actor: &str) -> Result<(), StoreError> {
+        let n = self
+            .prepare_cached("UPDATE tickets SET status = ?2, updated_at = ?3 WHERE id = ?1")?
+            .execute(params![ticket, status.as_str(), now()])?;
+        if n == 0 {
+            return Err(StoreError::NoSuchTicket(ticket));
+        }
+        self.add_event(ticket, actor, "status", Some(status.as_str()))
+    }
+
+    /// Marks a ticket as changed now.
+    pub fn touch_ticket(&self, ticket: i64) -> Result<(), StoreError> {
+        self.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
+            .execute(params![ticket, now()])?;
+        Ok(())
+    }
+}
+
+impl Lookup for Tx<'_> {
+    type Error = StoreError;
+
+    fn ticket(&self, number: i64) -> Result<Option<TicketRef>, StoreError> {
+        let row: Option<(String, String)> = self
+            .prepare_cached("SELECT desk, status FROM tickets WHERE id = ?1")?
+            .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(desk, status)| {
+            Ok(TicketRef {
+                number,
+                desk,
+                status: status_of(status)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn ticket_by_message_ids(&self, desk: &str, ids: &[&str]) -> Result<Option<i64>, StoreError> {
+        let marks = vec!["?"; ids.len()].join(",");
+        let sql = format!(
+            "SELECT ticket_id FROM messages
+             WHERE desk = ? AND ticket_id IS NOT NULL AND message_id IN ({marks})
+             ORDER BY id DESC LIMIT 1"
+        );
+        let args = std::iter::once(desk).chain(ids.iter().copied());
+        Ok(self
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(args), |r| r.get(0))
+            .optional()?)
+    }
+
+    fn is_participant(&self, number: i64, address: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached("SELECT 1 FROM participants WHERE ticket_id = ?1 AND address = ?2")?
+            .exists(params![number, address.to_ascii_lowercase()])?)
+    }
+}
+
+impl Store {
+    pub fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketView>, StoreError> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets t
+                 WHERE (?1 IS NULL OR t.desk = ?1) AND (?2 IS NULL OR t.status = ?2)
+                 ORDER BY t.id"
+            );
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(params![f.desk, f.status.map(Status::as_str)], ticket_row)?;
+            rows.map(|r| finish(r?)).collect()
+        })
+    }
+
+    /// A ticket and its messages in order.
+    pub fn ticket_detail(
+        &self,
+        number: i64,
+    ) -> Result<Option<(TicketView, Vec<MessageView>)>, StoreError> {
+        self.read(|c| {
+            let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?1");
+            let Some(t) = c.query_row(&sql, [number], ticket_row).optional()? else {
+                return Ok(None);
+            };
+            let t = finish(t)?;
+            let mut st = c.prepare(
+                "SELECT m.direction, m.kind, m.from_addr, m.to_addrs, m.cc_addrs, m.subject,
+                        m.message_id, m.in_reply_to, m.date, m.body_text,
+                        (SELECT o.status FROM outbox o WHERE o.message_id = m.id)
+                 FROM messages m WHERE m.ticket_id = ?1 ORDER BY m.id",
+            )?;
+            let msgs = st
+                .query_map([number], |r| {
+                    Ok(MessageView {
+                        direction: r.get(0)?,
+                        kind: r.get(1)?,
+                        from: r.get(2)?,
+                        to: parse_json_list(&r.get::<_, String>(3)?),
+                        cc: parse_json_list(&r.get::<_, String>(4)?),
+                        subject: r.get(5)?,
+                        message_id: r.get(6)?,
+                        in_reply_to: r.get(7)?,
+                        date: r.get(8)?,
+                        text: r.get(9)?,
+                        delivery: r.get(10)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some((t, msgs)))
+        })
+    }
+}
