@@ -213,6 +213,8 @@ stop_dovecot() {
   local pid; pid=$(cat "$DC/run/master.pid")
   doveadm -c "$DC/dovecot.conf" stop 2>/dev/null || kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  # Session processes outlive the master; a real restart drops their clients.
+  pkill -f '^dovecot-hilo-test/' 2>/dev/null || true
   log "dovecot stopped"
 }
 

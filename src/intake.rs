@@ -15,7 +15,7 @@ use crate::ack::{acknowledgement, AckInput};
 use crate::classify::{classify, Context};
 use crate::config::{Config, DeskConfig};
 use crate::desk::{decide, Plan};
-use crate::mail::subject::{strip_prefixes, TagMatcher};
+use crate::mail::subject::TagMatcher;
 use crate::mail::{parse, Inbound, ParseError};
 use crate::model::{Direction, MessageKind};
 use crate::store::{Checkpoint, NewMessage, Store, StoreError, Tx};
@@ -244,7 +244,8 @@ impl Intake {
 
         Ok(match plan {
             Plan::Open { linked_to, ack } => {
-                let subject = match strip_prefixes(&msg.subject) {
+                let cleaned = desk.tags.clean_subject(&msg.subject);
+                let subject = match cleaned.as_ref() {
                     "" => "(no subject)",
                     s => s,
                 };

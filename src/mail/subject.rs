@@ -36,6 +36,16 @@ impl TagMatcher {
             .find_map(|c| c.get(1)?.as_str().parse().ok())
     }
 
+    /// The subject with our tags and reply prefixes removed: what a ticket is called.
+    pub fn clean_subject<'a>(&self, subject: &'a str) -> std::borrow::Cow<'a, str> {
+        let s = strip_prefixes(subject);
+        if !self.re.is_match(s) {
+            return std::borrow::Cow::Borrowed(s);
+        }
+        let rest = collapse_spaces(&self.re.replace_all(s, ""));
+        std::borrow::Cow::Owned(strip_prefixes(&rest).to_string())
+    }
+
     /// `[SOP-42]`.
     pub fn format(&self, number: i64) -> String {
         format!("[{}-{}]", self.tag, number)
@@ -118,6 +128,13 @@ mod tests {
         assert_eq!(strip_prefixes("[EXTERNAL] RE: hola"), "hola");
         assert_eq!(strip_prefixes("Reunión del lunes"), "Reunión del lunes");
         assert_eq!(strip_prefixes("Re: "), "");
+    }
+
+    #[test]
+    fn clean_subject_drops_our_tags_and_prefixes() {
+        let t = TagMatcher::new("SOP");
+        assert_eq!(t.clean_subject("RE: [SOP-1] RE: hola"), "hola");
+        assert_eq!(t.clean_subject("RV: hola [Ticket#9]"), "hola [Ticket#9]");
     }
 
     #[test]

@@ -1,0 +1,357 @@
+//! The intake pipeline through the library, on a real SQLite database in a
+//! temporary directory: threading, deduplication, machines, strangers,
+//! checkpoints. No mail server involved.
+
+use hilo::config::Config;
+use hilo::intake::{Intake, Outcome, Received};
+use hilo::store::{Checkpoint, Store, TicketFilter};
+use hilo::template::Templates;
+
+const CONFIG: &str = r#"
+[store]
+path = "unused.db"
+[smtp]
+host = "127.0.0.1"
+port = 10025
+security = "none"
+[[desk]]
+name = "soporte"
+address = "soporte@example.test"
+tag = "SOP"
+language = "es"
+[desk.imap]
+host = "127.0.0.1"
+port = 10143
+security = "none"
+username = "soporte@example.test"
+password = "x"
+[[desk]]
+name = "helpdesk"
+address = "helpdesk@example.test"
+tag = "HLP"
+language = "en"
+[desk.imap]
+host = "127.0.0.1"
+port = 10143
+security = "none"
+username = "helpdesk@example.test"
+password = "x"
+"#;
+
+struct T {
+    _dir: tempfile::TempDir,
+    store: Store,
+    intake: Intake,
+}
+
+fn setup() -> T {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_toml(CONFIG, Vec::new()).unwrap();
+    let store = Store::open(&dir.path().join("h.db")).unwrap();
+    let intake = Intake::new(&config, store.clone(), Templates::builtin().unwrap());
+    T {
+        _dir: dir,
+        store,
+        intake,
+    }
+}
+
+impl T {
+    fn feed(&self, desk: &str, raw: &str) -> Outcome {
+        self.feed_bytes(desk, raw.as_bytes())
+    }
+    fn feed_bytes(&self, desk: &str, raw: &[u8]) -> Outcome {
+        let d = self.intake.desk(desk).unwrap();
+        let items = [Received {
+            uid: None,
+            raw: raw.to_vec(),
+        }];
+        self.intake
+            .process(d, None, &items, None)
+            .unwrap()
+            .pop()
+            .unwrap()
+    }
+    fn tickets(&self) -> usize {
+        self.store
+            .list_tickets(&TicketFilter::default())
+            .unwrap()
+            .len()
+    }
+    fn outbox(&self) -> usize {
+        self.store.outbox_list().unwrap().len()
+    }
+    /// The Message-ID of our acknowledgement of `ticket`.
+    fn ack_id(&self, ticket: i64) -> String {
+        let (_, msgs) = self.store.ticket_detail(ticket).unwrap().unwrap();
+        msgs.iter()
+            .find(|m| m.kind == "ack")
+            .unwrap()
+            .message_id
+            .clone()
+            .unwrap()
+    }
+}
+
+fn mail(from: &str, subject: &str, id: &str, extra: &str) -> String {
+    format!("From: {from}\r\nTo: soporte@example.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{extra}\r\nbody of {id}\r\n")
+}
+
+#[test]
+fn a_message_is_stored_once() {
+    let t = setup();
+    let m = mail("ana@cliente.test", "hola", "m1@c.test", "");
+    assert_eq!(
+        t.feed("soporte", &m),
+        Outcome::Opened {
+            ticket: 1,
+            acknowledged: true
+        }
+    );
+    assert_eq!(t.feed("soporte", &m), Outcome::Duplicate);
+    assert_eq!((t.tickets(), t.outbox()), (1, 1));
+    // Without Message-ID the bytes are the identity.
+    let n = "From: bea@cliente.test\r\nSubject: sin id\r\n\r\nhola\r\n";
+    assert!(matches!(
+        t.feed("soporte", n),
+        Outcome::Opened { ticket: 2, .. }
+    ));
+    assert_eq!(t.feed("soporte", n), Outcome::Duplicate);
+    let n2 = "From: bea@cliente.test\r\nSubject: sin id\r\n\r\nhola otra vez\r\n";
+    assert!(matches!(
+        t.feed("soporte", n2),
+        Outcome::Opened { ticket: 3, .. }
+    ));
+}
+
+#[test]
+fn replies_thread_by_headers_or_tag() {
+    let t = setup();
+    t.feed(
+        "soporte",
+        &mail("ana@cliente.test", "hola", "m1@c.test", ""),
+    );
+    let ack = t.ack_id(1);
+    // Reply to our acknowledgement, by In-Reply-To only.
+    let r = mail(
+        "ana@cliente.test",
+        "RE: hola",
+        "m2@c.test",
+        &format!("In-Reply-To: <{ack}>\r\n"),
+    );
+    assert_eq!(t.feed("soporte", &r), Outcome::Appended { ticket: 1 });
+    // Outlook mobile: only References, naming the customer's own first mail.
+    let r = mail(
+        "ana@cliente.test",
+        "hola",
+        "m3@c.test",
+        "References: <m1@c.test>\r\n",
+    );
+    assert_eq!(t.feed("soporte", &r), Outcome::Appended { ticket: 1 });
+    // The tag under a prefix stack, no headers; case and spacing vary.
+    let r = mail(
+        "Ana <ANA@cliente.test>",
+        "AW: RV: [ sop-1 ] hola",
+        "m4@c.test",
+        "",
+    );
+    assert_eq!(t.feed("soporte", &r), Outcome::Appended { ticket: 1 });
+    assert_eq!(
+        (t.tickets(), t.outbox()),
+        (1, 1),
+        "one ticket, one acknowledgement"
+    );
+}
+
+#[test]
+fn a_stranger_naming_a_ticket_gets_a_new_linked_one() {
+    let t = setup();
+    t.feed(
+        "soporte",
+        &mail("ana@cliente.test", "mi factura", "m1@c.test", ""),
+    );
+    let o = t.feed(
+        "soporte",
+        &mail(
+            "eve@cliente.test",
+            "RE: [SOP-1] mi factura",
+            "e1@c.test",
+            "",
+        ),
+    );
+    assert_eq!(
+        o,
+        Outcome::Opened {
+            ticket: 2,
+            acknowledged: true
+        }
+    );
+    let list = t.store.list_tickets(&TicketFilter::default()).unwrap();
+    assert_eq!(list[1].linked_to, Some(1));
+    assert_eq!(
+        list[1].subject, "mi factura",
+        "our old tag is not carried over"
+    );
+    let (_, msgs) = t.store.ticket_detail(2).unwrap().unwrap();
+    let ack = msgs.iter().find(|m| m.kind == "ack").unwrap();
+    assert_eq!(ack.to, ["eve@cliente.test"]);
+    assert!(
+        ack.subject.starts_with("[SOP-2]") && !ack.subject.contains("SOP-1"),
+        "{}",
+        ack.subject
+    );
+    assert!(
+        !ack.text.contains("body of m1"),
+        "nothing of ticket 1 leaks"
+    );
+    // An unknown number is no tag at all.
+    let o = t.feed(
+        "soporte",
+        &mail("ana@cliente.test", "RE: [SOP-99] x", "m9@c.test", ""),
+    );
+    assert!(matches!(o, Outcome::Opened { ticket: 3, .. }));
+    // Another desk's ticket number is not ours.
+    let o = t.feed(
+        "helpdesk",
+        &mail("ana@cliente.test", "RE: [SOP-1] x", "h1@c.test", ""),
+    );
+    assert!(
+        matches!(o, Outcome::Opened { ticket: 4, .. }),
+        "numbers are unique across desks"
+    );
+}
+
+#[test]
+fn machines_never_open_tickets_nor_get_answers() {
+    let t = setup();
+    let cases = [
+        mail(
+            "ana@cliente.test",
+            "Fuera de la oficina",
+            "a1@c.test",
+            "Auto-Submitted: auto-replied\r\n",
+        ),
+        mail("MAILER-DAEMON@mx.test", "Undelivered Mail", "a2@c.test", ""),
+        mail(
+            "news@shop.test",
+            "Ofertas",
+            "a3@c.test",
+            "List-Unsubscribe: <mailto:u@shop.test>\r\n",
+        ),
+        mail("soporte@example.test", "loop?", "a4@c.test", ""),
+        mail("helpdesk@example.test", "other desk", "a5@c.test", ""),
+        mail(
+            "x@c.test",
+            "marked",
+            "a6@c.test",
+            "X-Hilo-Loop: soporte@example.test\r\n",
+        ),
+    ];
+    for c in &cases {
+        assert!(
+            matches!(t.feed("soporte", c), Outcome::SetAside { .. }),
+            "{c}"
+        );
+    }
+    assert_eq!((t.tickets(), t.outbox()), (0, 0));
+    // A person who asks for no auto-reply gets a ticket and no acknowledgement.
+    let o = t.feed(
+        "soporte",
+        &mail(
+            "bob@c.test",
+            "hola",
+            "b1@c.test",
+            "X-Auto-Response-Suppress: OOF, AutoReply\r\n",
+        ),
+    );
+    assert_eq!(
+        o,
+        Outcome::Opened {
+            ticket: 1,
+            acknowledged: false
+        }
+    );
+    assert_eq!(t.outbox(), 0);
+}
+
+#[test]
+fn an_auto_reply_to_a_ticket_is_recorded_without_changing_it() {
+    let t = setup();
+    t.feed(
+        "soporte",
+        &mail("ana@cliente.test", "hola", "m1@c.test", ""),
+    );
+    let ack = t.ack_id(1);
+    let ooo = mail(
+        "ana@cliente.test",
+        "Respuesta automática: [SOP-1] hola",
+        "o1@c.test",
+        &format!("Auto-Submitted: auto-replied\r\nIn-Reply-To: <{ack}>\r\n"),
+    );
+    assert_eq!(t.feed("soporte", &ooo), Outcome::Appended { ticket: 1 });
+    let (tk, msgs) = t.store.ticket_detail(1).unwrap().unwrap();
+    assert_eq!(tk.status.as_str(), "new");
+    assert_eq!(msgs.last().unwrap().kind, "auto_reply");
+    assert_eq!(t.outbox(), 1, "no answer to the auto-reply");
+}
+
+#[test]
+fn checkpoint_advances_with_the_batch() {
+    let t = setup();
+    let d = t.intake.desk("soporte").unwrap();
+    let items: Vec<Received> = (1..=3)
+        .map(|i| Received {
+            uid: Some(i * 10),
+            raw: mail(&format!("c{i}@c.test"), "x", &format!("k{i}@c.test"), "").into_bytes(),
+        })
+        .collect();
+    let cp = Checkpoint {
+        uid_validity: 7,
+        last_uid: 30,
+    };
+    let out = t
+        .intake
+        .process(d, Some("INBOX"), &items, Some(cp))
+        .unwrap();
+    assert_eq!(out.len(), 3);
+    assert_eq!(t.store.checkpoint("soporte", "INBOX").unwrap(), Some(cp));
+    // The same batch again (a crash before the server saw anything): no duplicates.
+    let out = t
+        .intake
+        .process(d, Some("INBOX"), &items, Some(cp))
+        .unwrap();
+    assert!(out.iter().all(|o| *o == Outcome::Duplicate));
+    assert_eq!(t.tickets(), 3);
+}
+
+#[test]
+fn charsets_come_out_as_utf8() {
+    let t = setup();
+    let raw = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/e2e/outlook-windows-1252.eml"
+    ))
+    .unwrap();
+    assert!(matches!(
+        t.feed_bytes("soporte", &raw),
+        Outcome::Opened { .. }
+    ));
+    let (tk, msgs) = t.store.ticket_detail(1).unwrap().unwrap();
+    assert_eq!(tk.subject, "Pedido nº 4471: cargo en €");
+    assert_eq!(tk.requester_name.as_deref(), Some("Eva Martínez"));
+    assert!(msgs[0].text.contains("“comisión” de 3,50 €"));
+    // ISO-8859-1, 8bit, with an encoded-word subject folded over two lines.
+    let latin1: Vec<u8> = [
+        &b"From: =?ISO-8859-1?Q?Jos=E9_Pe=F1a?= <jose@c.test>\r\nSubject: =?ISO-8859-1?Q?Informaci=F3n_del?=\r\n =?ISO-8859-1?Q?_env=EDo?=\r\nMessage-ID: <l1@c.test>\r\nContent-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"[..],
+        &b"A\xf1o \xbfd\xf3nde?\r\n"[..],
+    ]
+    .concat();
+    assert!(matches!(
+        t.feed_bytes("soporte", &latin1),
+        Outcome::Opened { .. }
+    ));
+    let (tk, msgs) = t.store.ticket_detail(2).unwrap().unwrap();
+    assert_eq!(tk.subject, "Información del envío");
+    assert_eq!(tk.requester_name.as_deref(), Some("José Peña"));
+    assert!(msgs[0].text.contains("Año ¿dónde?"), "{}", msgs[0].text);
+}

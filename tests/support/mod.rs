@@ -1,0 +1,347 @@
+//! Test harness for end-to-end tests against the real Dovecot and Postfix
+//! started by `scripts/mailserver.sh`: unique mailboxes per test, sending
+//! through Postfix, reading mailboxes over IMAP, running the `hilo` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use lettre::address::Envelope;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::net::TcpStream;
+
+pub const IMAP_PORT: u16 = 10143;
+pub const SMTP_PORT: u16 = 10025;
+pub const PASSWORD: &str = "secret";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn state_dir() -> PathBuf {
+    PathBuf::from(std::env::var("HILO_MAIL_STATE").unwrap_or_else(|_| "/tmp/hilo-mail".into()))
+}
+
+pub fn ca_file() -> PathBuf {
+    state_dir().join("tls/ca.pem")
+}
+
+/// Runs `scripts/mailserver.sh ARG`, panicking with its output on failure.
+pub fn mailserver(arg: &str) {
+    let out = std::process::Command::new(repo().join("scripts/mailserver.sh"))
+        .arg(arg)
+        .output()
+        .expect("run scripts/mailserver.sh");
+    assert!(
+        out.status.success(),
+        "mailserver.sh {arg} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Makes sure Dovecot and Postfix run (idempotent; once per test binary).
+pub fn servers() {
+    static START: Once = Once::new();
+    START.call_once(|| mailserver("start"));
+}
+
+/// A fresh, unique id for mailbox names.
+pub fn uid() -> String {
+    use rand::Rng;
+    format!("{:08x}", rand::thread_rng().gen::<u32>())
+}
+
+/// One test's world: a desk address and mailbox, a database, a config file.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub desk: String,
+    pub tag: String,
+    pub config: PathBuf,
+}
+
+pub struct DeskSpec<'a> {
+    pub name: &'a str,
+    pub address: String,
+    pub tag: &'a str,
+    pub language: &'a str,
+    pub password: &'a str,
+}
+
+impl World {
+    /// One desk `soporte` at a unique address with a unique tag.
+    pub fn new() -> World {
+        servers();
+        let id = uid();
+        let tag = format!("T{}", &id[..5].to_uppercase());
+        let desk = format!("soporte-{id}@example.test");
+        let w = World::with_desks(&[DeskSpec {
+            name: "soporte",
+            address: desk.clone(),
+            tag: &tag,
+            language: "es",
+            password: PASSWORD,
+        }]);
+        World { desk, tag, ..w }
+    }
+
+    pub fn with_desks(desks: &[DeskSpec<'_>]) -> World {
+        servers();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut text = format!(
+            r#"[store]
+path = "{db}"
+
+[smtp]
+host = "127.0.0.1"
+port = {SMTP_PORT}
+security = "none"
+
+[outbox]
+retry = ["1s"]
+poll_interval = "1s"
+
+[intake]
+poll_interval = "1s"
+batch_size = 25
+command_timeout = "10s"
+"#,
+            db = dir.path().join("hilo.db").display()
+        );
+        for d in desks {
+            text.push_str(&format!(
+                r#"
+[[desk]]
+name = "{name}"
+address = "{address}"
+display_name = "Soporte"
+tag = "{tag}"
+language = "{lang}"
+[desk.imap]
+host = "127.0.0.1"
+port = {IMAP_PORT}
+security = "starttls"
+ca_file = "{ca}"
+username = "{address}"
+password = "{pw}"
+"#,
+                name = d.name,
+                address = d.address,
+                tag = d.tag,
+                lang = d.language,
+                ca = ca_file().display(),
+                pw = d.password
+            ));
+        }
+        let config = dir.path().join("hilo.toml");
+        std::fs::write(&config, text).expect("write config");
+        World {
+            desk: desks[0].address.clone(),
+            tag: desks[0].tag.to_string(),
+            dir,
+            config,
+        }
+    }
+
+    /// Runs `hilo ARGS` with this world's config; returns its output.
+    pub async fn hilo(&self, args: &[&str]) -> Output {
+        self.hilo_stdin(args, None).await
+    }
+
+    pub async fn hilo_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hilo"));
+        cmd.arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn hilo");
+        let mut pipe = child.stdin.take().expect("stdin");
+        if let Some(bytes) = stdin {
+            pipe.write_all(bytes).await.expect("write stdin");
+        }
+        drop(pipe);
+        child.wait_with_output().await.expect("hilo output")
+    }
+
+    /// `hilo ARGS`, asserting exit 0; returns stdout.
+    pub async fn ok(&self, args: &[&str]) -> String {
+        let out = self.hilo(args).await;
+        assert!(
+            out.status.success(),
+            "hilo {args:?} exited {:?}\nstdout:\n{}\nstderr:\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    pub async fn tickets(&self) -> Vec<serde_json::Value> {
+        let out = self.ok(&["tickets", "list", "--json"]).await;
+        serde_json::from_str::<Vec<serde_json::Value>>(&out).expect("tickets json")
+    }
+
+    pub async fn ticket(&self, number: i64) -> serde_json::Value {
+        let out = self
+            .ok(&["tickets", "show", &number.to_string(), "--json"])
+            .await;
+        serde_json::from_str(&out).expect("ticket json")
+    }
+
+    pub async fn outbox(&self) -> Vec<serde_json::Value> {
+        let out = self.ok(&["outbox", "list", "--json"]).await;
+        serde_json::from_str(&out).expect("outbox json")
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("hilo.db")
+    }
+
+    /// Starts `hilo run` in the background.
+    pub fn spawn_daemon(&self) -> tokio::process::Child {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_hilo"))
+            .arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("daemon.log")).expect("log file"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn hilo run")
+    }
+
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+}
+
+/// A simple customer mail.
+pub fn mail(
+    from: &str,
+    to: &str,
+    subject: &str,
+    message_id: &str,
+    extra_headers: &str,
+    body: &str,
+) -> Vec<u8> {
+    format!(
+        "From: Cliente <{from}>\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n\
+         Date: Sun, 29 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n{extra_headers}\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// Sends raw bytes through the test Postfix.
+pub async fn send(from: &str, to: &[&str], raw: &[u8]) {
+    let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(SMTP_PORT)
+        .build();
+    let env = Envelope::new(
+        Some(from.parse().expect("from")),
+        to.iter().map(|a| a.parse().expect("to")).collect(),
+    )
+    .expect("envelope");
+    t.send_raw(&env, raw)
+        .await
+        .expect("Postfix accepts the mail");
+}
+
+pub type Session = async_imap::Session<TcpStream>;
+
+pub async fn login(user: &str) -> Session {
+    let tcp = TcpStream::connect(("127.0.0.1", IMAP_PORT))
+        .await
+        .expect("connect IMAP");
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.expect("greeting");
+    client
+        .login(user, PASSWORD)
+        .await
+        .map_err(|(e, _)| e)
+        .expect("login")
+}
+
+/// Every message in `user`'s INBOX, in UID order.
+pub async fn mailbox(user: &str) -> Vec<Vec<u8>> {
+    let mut s = login(user).await;
+    let mb = s.select("INBOX").await.expect("select");
+    let mut out = Vec::new();
+    if mb.exists > 0 {
+        let fetched: Vec<_> = s
+            .uid_fetch("1:*", "(UID BODY.PEEK[])")
+            .await
+            .expect("fetch")
+            .try_collect()
+            .await
+            .expect("fetch stream");
+        let mut v: Vec<(u32, Vec<u8>)> = fetched
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+            .collect();
+        v.sort_by_key(|(u, _)| *u);
+        out = v.into_iter().map(|(_, b)| b).collect();
+    }
+    let _ = s.logout().await;
+    out
+}
+
+/// Appends raw bytes to `user`'s INBOX, as another client or a delivery would.
+pub async fn append(user: &str, raw: &[u8]) {
+    let mut s = login(user).await;
+    s.append("INBOX", None, None, raw).await.expect("append");
+    let _ = s.logout().await;
+}
+
+/// Waits until `user`'s INBOX holds at least `n` messages; returns them.
+pub async fn wait_mailbox(user: &str, n: usize, timeout: Duration) -> Vec<Vec<u8>> {
+    let start = Instant::now();
+    loop {
+        let m = mailbox(user).await;
+        if m.len() >= n || start.elapsed() > timeout {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls `f` until it returns true or `timeout` passes.
+pub async fn eventually<F, Fut>(timeout: Duration, mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if f().await {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A header of a raw message, unfolded, as text.
+pub fn header(raw: &[u8], name: &str) -> Option<String> {
+    let msg = mail_parser::MessageParser::default().parse(raw)?;
+    msg.header_raw(name)
+        .map(|v| v.replace("\r\n", "").replace('\n', "").trim().to_string())
+}
+
+pub fn parsed(raw: &[u8]) -> hilo::mail::Inbound {
+    hilo::mail::parse(raw).expect("parseable")
+}
+
+pub fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).expect("read file")
+}
