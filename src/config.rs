@@ -678,6 +678,22 @@ password = "hunter2"
     }
 
     #[test]
+    fn the_shipped_example_is_valid() {
+        let text = include_str!("../config/hilo.example.toml")
+            .replace(
+                "password_file = \"/etc/hilo/soporte.pass\"",
+                "password = \"x\"",
+            )
+            .replace(
+                "password_command = \"cat /etc/hilo/helpdesk.pass\"",
+                "password = \"y\"",
+            );
+        let c = Config::from_toml(&text, no_env()).unwrap();
+        assert_eq!(c.desks.len(), 2);
+        assert_eq!(c.desks[1].tag, "HLP");
+    }
+
+    #[test]
     fn password_file_and_command() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs (Debian packages), starts the
+# private Dovecot and Postfix, then checks formatting and lints and runs every
+# test (unit, pipeline, end-to-end against the real servers, server faults).
+# Idempotent; safe to run again. Needs a Rust toolchain (cargo) and root or sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+scripts/mailserver.sh start
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --all-targets --locked -- -D warnings
+echo "== cargo test" >&2
+cargo test --all-targets --locked
