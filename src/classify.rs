@@ -101,9 +101,11 @@ pub fn classify(msg: &Inbound, ctx: &Context<'_>) -> Classification {
         return verdict(MessageKind::List, "Precedence: bulk/list/junk");
     }
 
-    // The null reverse path is only used by machines (RFC 5321 4.5.5).
+    // The null reverse path with no other marker: a non-delivery notice from
+    // an MTA that does not write DSNs (RFC 5321 4.5.5). Auto-responders that
+    // use it also say Auto-Submitted, which matched above.
     if a.return_path.as_deref() == Some("") {
-        return verdict(MessageKind::AutoReply, "null Return-Path <>");
+        return verdict(MessageKind::Bounce, "null Return-Path <>");
     }
 
     // A person; but some ask not to be answered automatically.
@@ -160,7 +162,6 @@ mod tests {
             "X-Autoreply: yes",
             "X-Autorespond: x",
             "Precedence: auto_reply",
-            "Return-Path: <>",
         ] {
             let c = classify_raw(&format!("{base}{h}\r\n\r\nbody"));
             assert_eq!(c.kind, MessageKind::AutoReply, "{h}");
@@ -189,6 +190,8 @@ mod tests {
     #[test]
     fn bounces_and_own_mail() {
         let c = classify_raw("From: MAILER-DAEMON@mx.test\r\nSubject: Undelivered\r\n\r\nb");
+        assert_eq!(c.kind, MessageKind::Bounce);
+        let c = classify_raw("Return-Path: <>\r\nFrom: x@mx.test\r\nSubject: failed\r\n\r\nb");
         assert_eq!(c.kind, MessageKind::Bounce);
         let c = classify_raw(
             "From: postmaster@mx.test\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x--\r\n",
