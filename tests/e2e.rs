@@ -338,3 +338,49 @@ async fn wrong_password_is_reported_without_the_secret() {
     assert!(all.contains("rejected the login"), "{all}");
     assert!(!all.contains("s3cr3t-wr0ng"), "secret leaked: {all}");
 }
+
+/// The sender tells a permanent refusal (5xx: failed at once, with the
+/// server's answer) from a temporary one (4xx: retried later).
+#[tokio::test]
+async fn smtp_refusals_are_classified() {
+    let w = World::new();
+    let gone = format!("nadie-{}@rechazo.test", uid());
+    let later = format!("luego-{}@tempfail.test", uid());
+    append(
+        &w.desk,
+        &mail(&gone, &w.desk, "uno", &format!("{}@x.test", uid()), "", "a"),
+    )
+    .await;
+    append(
+        &w.desk,
+        &mail(
+            &later,
+            &w.desk,
+            "dos",
+            &format!("{}@x.test", uid()),
+            "",
+            "b",
+        ),
+    )
+    .await;
+    let out = w.ok(&["run", "--once"]).await;
+    assert!(out.contains("0 sent, 1 to retry, 1 failed"), "{out}");
+    let o = w.outbox().await;
+    let by_to = |addr: &str| {
+        o.iter()
+            .find(|r| r["recipients"][0] == addr)
+            .expect("row")
+            .clone()
+    };
+    let failed = by_to(&gone);
+    assert_eq!(failed["status"], "failed");
+    let err = failed["last_error"].as_str().unwrap();
+    assert!(err.starts_with("permanent") && err.contains("554"), "{err}");
+    let retry = by_to(&later);
+    assert_eq!(retry["status"], "pending");
+    assert!(
+        retry["last_error"].as_str().unwrap().contains("450"),
+        "{retry}"
+    );
+    assert!(retry["next_attempt_at"].as_str().unwrap() > retry["created_at"].as_str().unwrap());
+}
