@@ -68,6 +68,8 @@ wait_for() { # user, header, value: waits for such a message, prints its UID
 "$HILO" run 2>"$DEMO/hilo.log" &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT
+# hilo handles mail that arrives once it watches the mailbox (start_from = "now").
+for _ in $(seq 1 100); do grep -q "connected" "$DEMO/hilo.log" && break; sleep 0.1; done
 
 id="demo-$(date +%s%N)@cliente.test"
 printf 'From: Ana Pérez <%s>\r\nTo: Soporte <%s>\r\nSubject: No puedo acceder a mi cuenta\r\nMessage-ID: <%s>\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHola:\r\n\r\nDesde ayer la contraseña no funciona y no puedo entrar.\r\n\r\nGracias,\r\nAna\r\n' \

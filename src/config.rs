@@ -158,6 +158,13 @@ pub struct IntakeConfig {
     /// Timeout of every IMAP command.
     #[serde(with = "humantime_serde")]
     pub command_timeout: Duration,
+    /// Use IMAP IDLE where the server offers it (else poll).
+    pub idle: bool,
+    /// IDLE is re-issued after this long (RFC 2177: before 29 minutes).
+    #[serde(with = "humantime_serde")]
+    pub idle_renew: Duration,
+    /// A batch is also cut when its messages add up to this many bytes.
+    pub batch_bytes: u64,
 }
 
 impl Default for IntakeConfig {
@@ -166,6 +173,9 @@ impl Default for IntakeConfig {
             poll_interval: Duration::from_secs(30),
             batch_size: 100,
             command_timeout: Duration::from_secs(60),
+            idle: true,
+            idle_renew: Duration::from_secs(25 * 60),
+            batch_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -181,6 +191,36 @@ pub struct DeskConfig {
     pub tag: String,
     pub language: Language,
     pub imap: ImapConfig,
+    /// What happens to a message on the server once it is stored.
+    pub after: After,
+    /// Where quarantined messages go when `after = "move"`.
+    pub quarantine_to: String,
+    /// Where to begin on a mailbox never seen before.
+    pub start_from: StartFrom,
+    /// Larger messages are recorded with their headers only.
+    pub max_message_bytes: u64,
+}
+
+/// What happens to a processed message in the mailbox. Done only after the
+/// transaction that stored it has committed; losing it in a crash is harmless.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum After {
+    /// Leave it as it is.
+    Keep,
+    /// Set `\Seen`.
+    Seen,
+    /// Move it to this folder.
+    Move(String),
+}
+
+/// Where intake begins on a mailbox it has no checkpoint for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartFrom {
+    /// Only mail that arrives from now on; older mail is left alone (see `hilo import`).
+    Now,
+    /// Everything already there, as tickets without acknowledgements.
+    All,
 }
 
 impl DeskConfig {
@@ -261,6 +301,31 @@ struct RawDesk {
     tag: String,
     language: Language,
     imap: RawImap,
+    #[serde(default = "default_after")]
+    after: String,
+    move_to: Option<String>,
+    #[serde(default = "default_quarantine_to")]
+    quarantine_to: String,
+    #[serde(default = "default_start_from")]
+    start_from: StartFrom,
+    #[serde(default = "default_max_message_bytes")]
+    max_message_bytes: u64,
+}
+
+fn default_after() -> String {
+    "keep".into()
+}
+
+fn default_quarantine_to() -> String {
+    "Quarantine".into()
+}
+
+fn default_start_from() -> StartFrom {
+    StartFrom::Now
+}
+
+fn default_max_message_bytes() -> u64 {
+    25 * 1024 * 1024
 }
 
 #[derive(Deserialize)]
@@ -459,6 +524,14 @@ impl RawConfig {
                 "needs at least one delay",
             ));
         }
+        if self.intake.idle_renew >= Duration::from_secs(29 * 60)
+            || self.intake.idle_renew.is_zero()
+        {
+            return Err(ConfigError::invalid(
+                "intake.idle_renew",
+                "must be above zero and below 29 minutes (RFC 2177)",
+            ));
+        }
         if self.intake.batch_size == 0 {
             return Err(ConfigError::invalid(
                 "intake.batch_size",
@@ -509,6 +582,35 @@ impl RawConfig {
                 .password
                 .resolve(&format!("{k}.imap"), true)?
                 .expect("required password");
+            let after = match (d.after.as_str(), d.move_to) {
+                ("keep", None) => After::Keep,
+                ("seen", None) => After::Seen,
+                ("move", Some(f)) if !f.trim().is_empty() && f != imap.folder => After::Move(f),
+                ("move", _) => {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.move_to"),
+                        "after = \"move\" needs a move_to folder other than the watched one",
+                    ))
+                }
+                ("keep" | "seen", Some(_)) => {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.move_to"),
+                        "only used with after = \"move\"",
+                    ))
+                }
+                (other, _) => {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.after"),
+                        format!("`{other}`: expected keep, seen or move"),
+                    ))
+                }
+            };
+            if d.max_message_bytes < 1024 {
+                return Err(ConfigError::invalid(
+                    format!("{k}.max_message_bytes"),
+                    "must be at least 1024",
+                ));
+            }
             if imap.security == Security::None && !is_loopback(&imap.host) {
                 return Err(ConfigError::invalid(
                     format!("{k}.imap.security"),
@@ -530,6 +632,10 @@ impl RawConfig {
                     folder: imap.folder,
                     ca_file: imap.ca_file,
                 },
+                after,
+                quarantine_to: d.quarantine_to,
+                start_from: d.start_from,
+                max_message_bytes: d.max_message_bytes,
             });
         }
         Ok(Config {
@@ -666,6 +772,28 @@ password = "hunter2"
             "address = \"soporte\"",
         ));
         assert!(e.contains("desk[0].address"), "{e}");
+    }
+
+    #[test]
+    fn after_and_start_from() {
+        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        assert_eq!(c.desks[0].after, After::Keep);
+        assert_eq!(c.desks[0].start_from, StartFrom::Now);
+        let with =
+            |extra: &str| GOOD.replace("language = \"es\"", &format!("language = \"es\"\n{extra}"));
+        let c = Config::from_toml(
+            &with("after = \"move\"\nmove_to = \"Done\"\nstart_from = \"all\""),
+            no_env(),
+        )
+        .unwrap();
+        assert_eq!(c.desks[0].after, After::Move("Done".into()));
+        assert_eq!(c.desks[0].start_from, StartFrom::All);
+        let e = err_of(&with("after = \"move\""));
+        assert!(e.contains("desk[0].move_to"), "{e}");
+        let e = err_of(&with("after = \"delete\""));
+        assert!(e.contains("desk[0].after"), "{e}");
+        let e = err_of(&with("start_from = \"yesterday\""));
+        assert!(e.contains("start_from"), "{e}");
     }
 
     #[test]

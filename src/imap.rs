@@ -24,7 +24,7 @@ use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
-use crate::config::{ImapConfig, IntakeConfig, Security};
+use crate::config::{After, ImapConfig, IntakeConfig, Security, StartFrom};
 use crate::intake::{DeskRuntime, Intake, Outcome, Received};
 use crate::store::{Checkpoint, StoreError};
 
@@ -175,8 +175,18 @@ async fn start_tls(cfg: &ImapConfig, tcp: TcpStream) -> Result<Stream, ImapError
     Ok(Stream::Tls(Box::new(s)))
 }
 
-/// Connects, logs in and selects the folder. Returns the session and UIDVALIDITY.
-pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, u32), ImapError> {
+/// What the server told us at connection time.
+#[derive(Debug, Clone, Copy)]
+pub struct Mailbox {
+    pub uid_validity: u32,
+    pub uid_next: Option<u32>,
+    pub idle: bool,
+    pub moves: bool,
+    pub uidplus: bool,
+}
+
+/// Connects, logs in and selects the folder.
+pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, Mailbox), ImapError> {
     let addr = format!("{}:{}", cfg.host, cfg.port);
     let tcp = match tokio::time::timeout(timeout, TcpStream::connect(&addr)).await {
         Err(_) => return Err(ImapError::Timeout("connect")),
@@ -239,9 +249,16 @@ pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, u3
             }
             Ok(Ok(s)) => s,
         };
-    let mailbox = timed(timeout, "SELECT", session.select(&cfg.folder)).await?;
-    let validity = mailbox.uid_validity.ok_or(ImapError::NoUidValidity)?;
-    Ok((session, validity))
+    let caps = timed(timeout, "CAPABILITY", session.capabilities()).await?;
+    let selected = timed(timeout, "SELECT", session.select(&cfg.folder)).await?;
+    let mailbox = Mailbox {
+        uid_validity: selected.uid_validity.ok_or(ImapError::NoUidValidity)?,
+        uid_next: selected.uid_next,
+        idle: caps.has_str("IDLE"),
+        moves: caps.has_str("MOVE"),
+        uidplus: caps.has_str("UIDPLUS"),
+    };
+    Ok((session, mailbox))
 }
 
 /// Compact UID set text: `3:5,9`.
@@ -268,12 +285,40 @@ fn uid_set(uids: &[u32]) -> String {
     out
 }
 
+/// Splits `uids` into batches of at most `count` messages and (unless a
+/// single message is larger) `bytes` bytes.
+fn batches(uids: &[u32], sizes: &HashMap<u32, u64>, count: usize, bytes: u64) -> Vec<Vec<u32>> {
+    let mut out = Vec::new();
+    let mut cur: Vec<u32> = Vec::new();
+    let mut cur_bytes = 0;
+    for &u in uids {
+        let sz = sizes.get(&u).copied().unwrap_or(0);
+        if !cur.is_empty() && (cur.len() >= count || cur_bytes + sz > bytes) {
+            out.push(std::mem::take(&mut cur));
+            cur_bytes = 0;
+        }
+        cur.push(u);
+        cur_bytes += sz;
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 /// What one sync pass did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SyncReport {
     pub fetched: usize,
     pub opened: usize,
     pub quarantined: usize,
+}
+
+/// Why an IDLE ended.
+enum Wake {
+    NewData,
+    Renew,
+    Shutdown,
 }
 
 /// One desk's mailbox watcher.
@@ -290,32 +335,83 @@ impl Watcher {
         &self.desk.cfg.imap
     }
 
+    fn name(&self) -> &str {
+        &self.desk.cfg.name
+    }
+
+    /// Where this pass starts: (last UID done, last backlog UID). On a
+    /// mailbox never seen, applies `start_from` and records it.
+    async fn start_point(
+        &self,
+        session: &mut Session,
+        mb: &Mailbox,
+    ) -> Result<(u32, u32), ImapError> {
+        let store = self.intake.store().clone();
+        let (d, f) = (self.name().to_string(), self.imap().folder.clone());
+        let cp = crate::smtp::blocking(move || store.checkpoint(&d, &f)).await?;
+        match cp {
+            Some(cp) if cp.uid_validity == mb.uid_validity => {
+                return Ok((cp.last_uid, cp.backlog_until))
+            }
+            Some(cp) => {
+                warn!(
+                    old = cp.uid_validity,
+                    new = mb.uid_validity,
+                    "UIDVALIDITY changed: re-reading the folder; stored messages are not duplicated"
+                );
+                return Ok((0, 0));
+            }
+            None => {}
+        }
+        // Everything below UIDNEXT is already there.
+        let existing_top = match mb.uid_next {
+            Some(n) => n.saturating_sub(1),
+            None => {
+                let t = self.tuning.command_timeout;
+                let all = timed(t, "UID SEARCH", session.uid_search("ALL")).await?;
+                all.into_iter().max().unwrap_or(0)
+            }
+        };
+        let cp = match self.desk.cfg.start_from {
+            StartFrom::Now => {
+                info!(
+                    uid = existing_top,
+                    "first start on this folder: mail already there is left alone (start_from = \"now\"; see `hilo import`)"
+                );
+                Checkpoint {
+                    uid_validity: mb.uid_validity,
+                    last_uid: existing_top,
+                    backlog_until: 0,
+                }
+            }
+            StartFrom::All => {
+                info!(
+                    uid = existing_top,
+                    "first start on this folder: importing what is there without acknowledgements (start_from = \"all\")"
+                );
+                Checkpoint {
+                    uid_validity: mb.uid_validity,
+                    last_uid: 0,
+                    backlog_until: existing_top,
+                }
+            }
+        };
+        let store = self.intake.store().clone();
+        let (d, f) = (self.name().to_string(), self.imap().folder.clone());
+        crate::smtp::blocking(move || store.set_checkpoint(&d, &f, cp)).await?;
+        Ok((cp.last_uid, cp.backlog_until))
+    }
+
     /// Fetches and processes everything above the checkpoint. Stops early,
     /// between batches, when `shutdown` fires.
     pub async fn sync(
         &self,
         session: &mut Session,
-        uid_validity: u32,
+        mb: &Mailbox,
         shutdown: &CancellationToken,
     ) -> Result<SyncReport, ImapError> {
         let t = self.tuning.command_timeout;
-        let desk = self.desk.cfg.name.clone();
-        let folder = self.imap().folder.clone();
-        let store = self.intake.store().clone();
-        let (d, f) = (desk.clone(), folder.clone());
-        let cp = crate::smtp::blocking(move || store.checkpoint(&d, &f)).await?;
-        let last = match cp {
-            Some(cp) if cp.uid_validity == uid_validity => cp.last_uid,
-            Some(cp) => {
-                warn!(
-                    old = cp.uid_validity,
-                    new = uid_validity,
-                    "UIDVALIDITY changed: re-reading the folder; stored messages are not duplicated"
-                );
-                0
-            }
-            None => 0,
-        };
+        let (last, backlog_until) = self.start_point(session, mb).await?;
         let found = timed(
             t,
             "UID SEARCH",
@@ -326,87 +422,281 @@ impl Watcher {
         let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last).collect();
         uids.sort_unstable();
         let mut report = SyncReport::default();
-        for chunk in uids.chunks(self.tuning.batch_size) {
+        if uids.is_empty() {
+            return Ok(report);
+        }
+        let sizes = self.sizes(session, &uids).await?;
+        let folder = self.imap().folder.clone();
+        for batch in batches(
+            &uids,
+            &sizes,
+            self.tuning.batch_size,
+            self.tuning.batch_bytes,
+        ) {
             if shutdown.is_cancelled() {
                 break;
             }
-            let (items, complete) = self.fetch(session, chunk).await?;
+            let (mut items, missing) = self.fetch(session, &batch, &sizes).await?;
             if items.is_empty() {
-                return Err(ImapError::Missing(chunk[0]));
+                return Err(ImapError::Missing(batch[0]));
+            }
+            for it in &mut items {
+                it.backlog = it.uid.is_some_and(|u| u <= backlog_until);
             }
             let cp = Checkpoint {
-                uid_validity,
+                uid_validity: mb.uid_validity,
                 last_uid: items.last().and_then(|r| r.uid).unwrap_or(last),
+                backlog_until,
             };
             let intake = self.intake.clone();
             let rt = self.desk.clone();
             let f = folder.clone();
             let n = items.len();
-            let outcomes =
-                crate::smtp::blocking(move || intake.process(&rt, Some(&f), &items, Some(cp)))
-                    .await?;
+            let (outcomes, items) = crate::smtp::blocking(move || {
+                let o = intake.process(&rt, Some(&f), &items, Some(cp))?;
+                Ok((o, items))
+            })
+            .await?;
+            self.wake.notify_one();
             report.fetched += n;
-            for o in &outcomes {
+            let mut done = Vec::with_capacity(n);
+            let mut aside = Vec::new();
+            for (it, o) in items.iter().zip(&outcomes) {
+                let uid = it.uid.expect("fetched by UID");
                 match o {
-                    Outcome::Opened { .. } => report.opened += 1,
-                    Outcome::Quarantined { .. } => report.quarantined += 1,
-                    _ => {}
+                    Outcome::Opened { .. } => {
+                        report.opened += 1;
+                        done.push(uid)
+                    }
+                    Outcome::Quarantined { .. } => {
+                        report.quarantined += 1;
+                        aside.push(uid)
+                    }
+                    _ => done.push(uid),
                 }
             }
-            self.wake.notify_one();
-            if let Some(missing) = complete {
-                return Err(ImapError::Missing(missing));
+            // Committed: now the server-side step. Losing it to a crash is
+            // harmless (the sweep after the next connect finishes it).
+            if let Err(e) = self.after(session, mb, &done, &aside).await {
+                warn!(error = %e, "could not mark or move processed mail; will retry after reconnect");
+                return Err(e);
+            }
+            if let Some(uid) = missing {
+                return Err(ImapError::Missing(uid));
             }
         }
         Ok(report)
     }
 
-    /// Fetches `uids`. Returns the messages up to (not including) the first
-    /// UID the server failed to return, and that UID if any: async-imap ends
-    /// the stream silently on a tagged NO, so absence is the only signal.
+    /// RFC822.SIZE of each UID.
+    async fn sizes(
+        &self,
+        session: &mut Session,
+        uids: &[u32],
+    ) -> Result<HashMap<u32, u64>, ImapError> {
+        let t = self.tuning.command_timeout;
+        let mut sizes = HashMap::with_capacity(uids.len());
+        for chunk in uids.chunks(2000) {
+            let mut stream = timed(
+                t,
+                "UID FETCH",
+                session.uid_fetch(uid_set(chunk), "(UID RFC822.SIZE)"),
+            )
+            .await?;
+            while let Some(f) = timed(t, "UID FETCH", stream.try_next()).await? {
+                if let (Some(uid), Some(size)) = (f.uid, f.size) {
+                    sizes.insert(uid, u64::from(size));
+                }
+            }
+        }
+        Ok(sizes)
+    }
+
+    /// Fetches `uids` (headers only for oversized ones). Returns the messages
+    /// up to (not including) the first UID the server failed to return, and
+    /// that UID if any: async-imap ends the stream silently on a tagged NO,
+    /// so absence is the only signal.
     async fn fetch(
         &self,
         session: &mut Session,
         uids: &[u32],
+        sizes: &HashMap<u32, u64>,
     ) -> Result<(Vec<Received>, Option<u32>), ImapError> {
-        let t = self.tuning.command_timeout;
-        let mut got: HashMap<u32, Vec<u8>> = HashMap::with_capacity(uids.len());
-        {
-            let mut stream = timed(
-                t,
-                "UID FETCH",
-                session.uid_fetch(uid_set(uids), "(UID BODY.PEEK[])"),
-            )
+        let max = self.desk.cfg.max_message_bytes;
+        let (big, small): (Vec<u32>, Vec<u32>) = uids
+            .iter()
+            .partition(|u| sizes.get(u).is_some_and(|s| *s > max));
+        let mut got = self
+            .fetch_part(session, &small, "(UID BODY.PEEK[])", false)
             .await?;
-            // Drain the whole stream before the next command.
-            while let Some(fetch) = timed(t, "UID FETCH", stream.try_next()).await? {
-                if let (Some(uid), Some(body)) = (fetch.uid, fetch.body()) {
-                    got.insert(uid, body.to_vec());
-                }
-            }
-        }
+        got.extend(
+            self.fetch_part(session, &big, "(UID BODY.PEEK[HEADER])", true)
+                .await?,
+        );
         let mut out = Vec::with_capacity(uids.len());
         for &uid in uids {
             match got.remove(&uid) {
-                Some(raw) => out.push(Received {
-                    uid: Some(uid),
-                    raw,
-                }),
+                Some(raw) => {
+                    let mut r = Received::new(Some(uid), raw);
+                    if big.contains(&uid) {
+                        let size = sizes.get(&uid).copied().unwrap_or(0);
+                        warn!(
+                            uid,
+                            size, max, "message too large: storing its headers only"
+                        );
+                        r.note = Some(format!(
+                            "This message is {size} bytes, more than max_message_bytes ({max}): only its headers were stored. The whole message stays in the mailbox."
+                        ));
+                    }
+                    out.push(r)
+                }
                 None => return Ok((out, Some(uid))),
             }
         }
         Ok((out, None))
     }
 
+    async fn fetch_part(
+        &self,
+        session: &mut Session,
+        uids: &[u32],
+        query: &str,
+        header_only: bool,
+    ) -> Result<HashMap<u32, Vec<u8>>, ImapError> {
+        let t = self.tuning.command_timeout;
+        let mut got = HashMap::with_capacity(uids.len());
+        if uids.is_empty() {
+            return Ok(got);
+        }
+        let mut stream = timed(t, "UID FETCH", session.uid_fetch(uid_set(uids), query)).await?;
+        // Drain the whole stream before the next command.
+        while let Some(fetch) = timed(t, "UID FETCH", stream.try_next()).await? {
+            let body = if header_only {
+                fetch.header()
+            } else {
+                fetch.body()
+            };
+            if let (Some(uid), Some(body)) = (fetch.uid, body) {
+                got.insert(uid, body.to_vec());
+            }
+        }
+        Ok(got)
+    }
+
+    /// The configured server-side step for committed messages.
+    async fn after(
+        &self,
+        session: &mut Session,
+        mb: &Mailbox,
+        done: &[u32],
+        aside: &[u32],
+    ) -> Result<(), ImapError> {
+        match &self.desk.cfg.after {
+            After::Keep => Ok(()),
+            After::Seen => {
+                self.store_flags(session, done, "+FLAGS.SILENT (\\Seen)")
+                    .await
+            }
+            After::Move(folder) => {
+                self.move_to(session, mb, done, folder).await?;
+                let q = self.desk.cfg.quarantine_to.clone();
+                self.move_to(session, mb, aside, &q).await
+            }
+        }
+    }
+
+    async fn store_flags(
+        &self,
+        session: &mut Session,
+        uids: &[u32],
+        flags: &str,
+    ) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let t = self.tuning.command_timeout;
+        let mut stream = timed(t, "UID STORE", session.uid_store(uid_set(uids), flags)).await?;
+        while timed(t, "UID STORE", stream.try_next()).await?.is_some() {}
+        Ok(())
+    }
+
+    async fn move_to(
+        &self,
+        session: &mut Session,
+        mb: &Mailbox,
+        uids: &[u32],
+        folder: &str,
+    ) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let t = self.tuning.command_timeout;
+        let set = uid_set(uids);
+        if mb.moves {
+            return timed(t, "UID MOVE", session.uid_mv(&set, folder)).await;
+        }
+        timed(t, "UID COPY", session.uid_copy(&set, folder)).await?;
+        self.store_flags(session, uids, "+FLAGS.SILENT (\\Deleted)")
+            .await?;
+        if mb.uidplus {
+            let stream = timed(t, "UID EXPUNGE", session.uid_expunge(&set)).await?;
+            let mut stream = std::pin::pin!(stream);
+            while timed(t, "UID EXPUNGE", stream.try_next()).await?.is_some() {}
+        }
+        Ok(())
+    }
+
+    /// With `after = "move"`: creates the folders, and moves what a crash
+    /// left behind (committed, below the checkpoint, still in the folder).
+    async fn prepare_moves(&self, session: &mut Session, mb: &Mailbox) -> Result<(), ImapError> {
+        let After::Move(folder) = &self.desk.cfg.after else {
+            return Ok(());
+        };
+        let t = self.tuning.command_timeout;
+        for f in [folder.as_str(), self.desk.cfg.quarantine_to.as_str()] {
+            // Fails with ALREADYEXISTS when it is there: fine.
+            let _ = timed(t, "CREATE", session.create(f)).await;
+        }
+        let store = self.intake.store().clone();
+        let (d, f) = (self.name().to_string(), self.imap().folder.clone());
+        let (cp, quarantined) = crate::smtp::blocking(move || {
+            Ok((store.checkpoint(&d, &f)?, store.quarantined_uids(&d, &f)?))
+        })
+        .await?;
+        let Some(cp) = cp.filter(|c| c.uid_validity == mb.uid_validity && c.last_uid > 0) else {
+            return Ok(());
+        };
+        let left = timed(
+            t,
+            "UID SEARCH",
+            session.uid_search(format!("UID 1:{}", cp.last_uid)),
+        )
+        .await?;
+        let mut left: Vec<u32> = left.into_iter().filter(|u| *u <= cp.last_uid).collect();
+        if left.is_empty() {
+            return Ok(());
+        }
+        left.sort_unstable();
+        let (aside, done): (Vec<u32>, Vec<u32>) =
+            left.iter().partition(|u| quarantined.contains(u));
+        info!(
+            count = left.len(),
+            "moving mail processed before an interruption"
+        );
+        self.after(session, mb, &done, &aside).await
+    }
+
     /// One pass for `hilo run --once`: connect, sync, log out.
     pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<SyncReport, ImapError> {
-        let (mut session, validity) = connect(self.imap(), self.tuning.command_timeout).await?;
-        let report = self.sync(&mut session, validity, shutdown).await?;
+        let (mut session, mb) = connect(self.imap(), self.tuning.command_timeout).await?;
+        self.prepare_moves(&mut session, &mb).await?;
+        let report = self.sync(&mut session, &mb, shutdown).await?;
         let _ = timed(self.tuning.command_timeout, "LOGOUT", session.logout()).await;
         Ok(report)
     }
 
-    /// Watches until `shutdown`: sync, wait, repeat; reconnect with backoff.
+    /// Watches until `shutdown`: sync, wait (IDLE or poll), repeat;
+    /// reconnect with backoff.
     pub async fn run(self, shutdown: CancellationToken) {
         let span = tracing::info_span!("desk", desk = %self.desk.cfg.name);
         async move {
@@ -439,11 +729,13 @@ impl Watcher {
         backoff: &mut Backoff,
     ) -> Result<(), ImapError> {
         let t = self.tuning.command_timeout;
-        let (mut session, validity) = connect(self.imap(), t).await?;
-        info!(folder = %self.imap().folder, "connected");
+        let (mut session, mb) = connect(self.imap(), t).await?;
+        let idle = mb.idle && self.tuning.idle;
+        info!(folder = %self.imap().folder, idle, "connected");
         backoff.reset();
+        self.prepare_moves(&mut session, &mb).await?;
         loop {
-            let r = self.sync(&mut session, validity, shutdown).await?;
+            let r = self.sync(&mut session, &mb, shutdown).await?;
             if r.fetched > 0 {
                 info!(
                     fetched = r.fetched,
@@ -452,16 +744,60 @@ impl Watcher {
                     "synced"
                 );
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => {
-                    let _ = timed(t, "LOGOUT", session.logout()).await;
-                    return Ok(());
-                }
-                _ = tokio::time::sleep(self.tuning.poll_interval) => {}
+            if shutdown.is_cancelled() {
+                let _ = timed(t, "LOGOUT", session.logout()).await;
+                return Ok(());
             }
-            // Lets the server report new mail, and proves the connection is alive.
-            timed(t, "NOOP", session.noop()).await?;
+            if idle {
+                let (s, wake) = self.idle_wait(session, shutdown).await?;
+                session = s;
+                match wake {
+                    Wake::Shutdown => {
+                        let _ = timed(t, "LOGOUT", session.logout()).await;
+                        return Ok(());
+                    }
+                    Wake::NewData | Wake::Renew => {}
+                }
+            } else {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {
+                        let _ = timed(t, "LOGOUT", session.logout()).await;
+                        return Ok(());
+                    }
+                    _ = tokio::time::sleep(self.tuning.poll_interval) => {}
+                }
+                // Lets the server report new mail, and proves the connection is alive.
+                timed(t, "NOOP", session.noop()).await?;
+            }
         }
+    }
+
+    /// Waits in IDLE until the server reports something, the renewal time
+    /// passes, or shutdown. Always ends the IDLE before returning.
+    async fn idle_wait(
+        &self,
+        session: Session,
+        shutdown: &CancellationToken,
+    ) -> Result<(Session, Wake), ImapError> {
+        use async_imap::extensions::idle::IdleResponse;
+        let t = self.tuning.command_timeout;
+        let mut handle = session.idle();
+        timed(t, "IDLE", handle.init()).await?;
+        let wake = {
+            let (wait, _stop) = handle.wait_with_timeout(self.tuning.idle_renew);
+            tokio::select! {
+                _ = shutdown.cancelled() => Wake::Shutdown,
+                r = wait => match r {
+                    Ok(IdleResponse::NewData(_)) => Wake::NewData,
+                    Ok(IdleResponse::Timeout) => Wake::Renew,
+                    // The stream ended: the connection is gone; DONE below fails and we reconnect.
+                    Ok(IdleResponse::ManualInterrupt) => Wake::NewData,
+                    Err(e) => return Err(ImapError::Protocol { command: "IDLE", cause: e }),
+                },
+            }
+        };
+        let session = timed(t, "DONE", handle.done()).await?;
+        Ok((session, wake))
     }
 }
 
@@ -524,6 +860,15 @@ mod tests {
     fn uid_sets_are_compact() {
         assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
         assert_eq!(uid_set(&[4]), "4");
+    }
+
+    #[test]
+    fn batches_cut_by_count_and_bytes() {
+        let sizes: HashMap<u32, u64> = [(1, 10), (2, 10), (3, 50), (4, 10), (5, 10)].into();
+        let b = batches(&[1, 2, 3, 4, 5], &sizes, 3, 30);
+        assert_eq!(b, vec![vec![1, 2], vec![3], vec![4, 5]]);
+        let b = batches(&[1, 2, 3, 4, 5], &sizes, 2, 1000);
+        assert_eq!(b, vec![vec![1, 2], vec![3, 4], vec![5]]);
     }
 
     #[test]

@@ -27,6 +27,22 @@ use crate::thread;
 pub struct Received {
     pub uid: Option<u32>,
     pub raw: Vec<u8>,
+    /// Old mail being imported: tickets, but no acknowledgements.
+    pub backlog: bool,
+    /// Why `raw` is not the whole message (e.g. only the headers of an
+    /// oversized one); recorded with it.
+    pub note: Option<String>,
+}
+
+impl Received {
+    pub fn new(uid: Option<u32>, raw: Vec<u8>) -> Received {
+        Received {
+            uid,
+            raw,
+            backlog: false,
+            note: None,
+        }
+    }
 }
 
 /// What became of one message.
@@ -145,12 +161,12 @@ impl Intake {
         for (i, (item, p)) in items.iter().zip(parsed).enumerate() {
             // Advance the checkpoint with each message; the batch's final one with the last.
             let cp = checkpoint.map(|cp| Checkpoint {
-                uid_validity: cp.uid_validity,
                 last_uid: if i + 1 == items.len() {
                     cp.last_uid
                 } else {
                     item.uid.unwrap_or(0)
                 },
+                ..cp
             });
             let save = |tx: &Tx<'_>| -> Result<(), StoreError> {
                 if let (Some(f), Some(cp)) = (folder, cp) {
@@ -179,6 +195,37 @@ impl Intake {
             out.push(o);
         }
         Ok(out)
+    }
+
+    /// Runs a quarantined message through the pipeline again (after an
+    /// upgrade, say). On success the quarantine entry is removed; if it still
+    /// cannot be parsed it stays, with the new reason.
+    pub fn retry_quarantined(&self, id: i64) -> Result<Option<Outcome>, StoreError> {
+        let Some((desk_name, raw)) = self.store.quarantined(id)? else {
+            return Ok(None);
+        };
+        let Some(desk) = self.desk(&desk_name) else {
+            return Err(StoreError::Corrupt(format!(
+                "quarantined message {id} belongs to desk `{desk_name}`, which is not configured"
+            )));
+        };
+        let item = Received::new(None, raw);
+        let parsed = parse(&item.raw);
+        let outcome = self.store.write(|tx| {
+            match &parsed {
+                Err(e) => tx.quarantine_retried(id, &e.to_string())?,
+                Ok(_) => tx.unquarantine(id)?,
+            }
+            match &parsed {
+                Err(e) => Ok::<_, StoreError>(Outcome::Quarantined {
+                    id,
+                    reason: e.to_string(),
+                }),
+                Ok(_) => self.one(tx, desk, None, &item, &parsed),
+            }
+        })?;
+        log_outcome(None, &outcome);
+        Ok(Some(outcome))
     }
 
     /// One message inside the batch transaction.
@@ -215,7 +262,12 @@ impl Intake {
         let plan = decide(&class, &threading);
         debug!(?class, ?threading, ?plan, "decided");
 
+        let text = match (&item.note, msg.text.trim().is_empty()) {
+            (Some(n), true) => n.as_str(),
+            _ => msg.text.as_str(),
+        };
         let record = |ticket: Option<i64>, note: Option<&str>| -> Result<i64, StoreError> {
+            let note = note.or(item.note.as_deref());
             let id = tx.insert_message(&NewMessage {
                 ticket,
                 desk: &d.name,
@@ -230,7 +282,7 @@ impl Intake {
                 cc: msg.cc.iter().map(|m| m.address.as_str()).collect(),
                 subject: &msg.subject,
                 date: msg.date.map(crate::store::ts),
-                text: &msg.text,
+                text,
                 note,
                 raw: &msg.raw,
                 folder,
@@ -256,7 +308,8 @@ impl Intake {
                         tx.add_participant(number, cc, "cc")?;
                     }
                 }
-                let acknowledged = ack && self.acknowledge(tx, desk, number, subject, msg)?;
+                let acknowledged =
+                    ack && !item.backlog && self.acknowledge(tx, desk, number, subject, msg)?;
                 Outcome::Opened {
                     ticket: number,
                     acknowledged,

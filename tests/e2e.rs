@@ -14,6 +14,7 @@ const WAIT: Duration = Duration::from_secs(20);
 #[tokio::test]
 async fn new_mail_becomes_one_acknowledged_ticket() {
     let w = World::new();
+    w.init().await;
     let customer = format!("ana-{}@cliente.test", uid());
     let mid = format!("{}@cliente.test", uid());
     let raw = mail(
@@ -82,6 +83,7 @@ async fn new_mail_becomes_one_acknowledged_ticket() {
 #[tokio::test]
 async fn replies_land_on_the_same_ticket() {
     let w = World::new();
+    w.init().await;
     let customer = format!("luis-{}@cliente.test", uid());
     let mid = format!("{}@cliente.test", uid());
     send(
@@ -145,6 +147,7 @@ async fn replies_land_on_the_same_ticket() {
 #[tokio::test]
 async fn garbage_is_quarantined_and_skipped() {
     let w = World::new();
+    w.init().await;
     let a = format!("a-{}@cliente.test", uid());
     let b = format!("b-{}@cliente.test", uid());
     append(
@@ -208,6 +211,7 @@ async fn garbage_is_quarantined_and_skipped() {
 #[tokio::test]
 async fn ingest_matches_the_imap_path() {
     let via_imap = World::new();
+    via_imap.init().await;
     let via_pipe = World::with_desks(&[support::DeskSpec {
         name: "soporte",
         address: via_imap.desk.clone(),
@@ -299,6 +303,7 @@ fn replace_bytes(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn auto_replies_are_never_answered() {
     let w = World::new();
+    w.init().await;
     let robot = format!("robot-{}@cliente.test", uid());
     let ooo = mail(
         &robot,
@@ -344,6 +349,7 @@ async fn wrong_password_is_reported_without_the_secret() {
 #[tokio::test]
 async fn smtp_refusals_are_classified() {
     let w = World::new();
+    w.init().await;
     let gone = format!("nadie-{}@rechazo.test", uid());
     let later = format!("luego-{}@tempfail.test", uid());
     append(

@@ -33,6 +33,7 @@ fn sigterm(child: &tokio::process::Child) {
 async fn acknowledgements_wait_for_postfix() {
     let _serial = SERIAL.lock().await;
     let w = World::new();
+    w.init().await;
     let customer = format!("rosa-{}@cliente.test", uid());
     mailserver("stop-postfix");
     let back = PostfixBack;
@@ -103,6 +104,7 @@ async fn acknowledgements_wait_for_postfix() {
 async fn watcher_reconnects_after_dovecot_restart() {
     let _serial = SERIAL.lock().await;
     let w = World::new();
+    w.init().await;
     let customer = format!("ines-{}@cliente.test", uid());
     let mut daemon = w.spawn_daemon();
     let connected = eventually(Duration::from_secs(10), || async {

@@ -62,10 +62,7 @@ impl T {
     }
     fn feed_bytes(&self, desk: &str, raw: &[u8]) -> Outcome {
         let d = self.intake.desk(desk).unwrap();
-        let items = [Received {
-            uid: None,
-            raw: raw.to_vec(),
-        }];
+        let items = [Received::new(None, raw.to_vec())];
         self.intake
             .process(d, None, &items, None)
             .unwrap()
@@ -300,14 +297,15 @@ fn checkpoint_advances_with_the_batch() {
     let t = setup();
     let d = t.intake.desk("soporte").unwrap();
     let items: Vec<Received> = (1..=3)
-        .map(|i| Received {
-            uid: Some(i * 10),
-            raw: mail(&format!("c{i}@c.test"), "x", &format!("k{i}@c.test"), "").into_bytes(),
+        .map(|i| {
+            let raw = mail(&format!("c{i}@c.test"), "x", &format!("k{i}@c.test"), "");
+            Received::new(Some(i * 10), raw.into_bytes())
         })
         .collect();
     let cp = Checkpoint {
         uid_validity: 7,
         last_uid: 30,
+        backlog_until: 0,
     };
     let out = t
         .intake

@@ -33,7 +33,7 @@ pub fn ingest(config: &Path, desk: &str, file: Option<&Path>) -> anyhow::Result<
         message: format!("no desk named `{desk}` in the configuration"),
     })?;
     let outcome = intake
-        .process(rt, None, &[Received { uid: None, raw }], None)?
+        .process(rt, None, &[Received::new(None, raw)], None)?
         .pop()
         .expect("one outcome per message");
     match outcome {

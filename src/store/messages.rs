@@ -36,6 +36,8 @@ pub struct NewMessage<'a> {
 pub struct Checkpoint {
     pub uid_validity: u32,
     pub last_uid: u32,
+    /// UIDs up to this one are backlog: no acknowledgements.
+    pub backlog_until: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +52,21 @@ pub struct QuarantineRow {
 }
 
 impl Tx<'_> {
+    /// Removes a quarantine entry whose message has now been processed.
+    pub fn unquarantine(&self, id: i64) -> Result<(), StoreError> {
+        self.execute("DELETE FROM quarantine WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Notes a retry that failed again.
+    pub fn quarantine_retried(&self, id: i64, reason: &str) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE quarantine SET retried_at = ?2, reason = ?3 WHERE id = ?1",
+            params![id, now(), reason],
+        )?;
+        Ok(())
+    }
+
     /// Is a message with this key already stored for the desk?
     pub fn message_exists(&self, desk: &str, dedup_key: &str) -> Result<bool, StoreError> {
         Ok(self
@@ -112,11 +129,12 @@ impl Tx<'_> {
         cp: Checkpoint,
     ) -> Result<(), StoreError> {
         self.prepare_cached(
-            "INSERT INTO checkpoints (desk, folder, uid_validity, last_uid, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (desk, folder) DO UPDATE SET uid_validity = ?3, last_uid = ?4, updated_at = ?5",
+            "INSERT INTO checkpoints (desk, folder, uid_validity, last_uid, backlog_until, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (desk, folder) DO UPDATE
+             SET uid_validity = ?3, last_uid = ?4, backlog_until = ?5, updated_at = ?6",
         )?
-        .execute(params![desk, folder, cp.uid_validity, cp.last_uid, now()])?;
+        .execute(params![desk, folder, cp.uid_validity, cp.last_uid, cp.backlog_until, now()])?;
         Ok(())
     }
 
@@ -149,16 +167,51 @@ impl Store {
     pub fn checkpoint(&self, desk: &str, folder: &str) -> Result<Option<Checkpoint>, StoreError> {
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT uid_validity, last_uid FROM checkpoints WHERE desk = ?1 AND folder = ?2",
+                "SELECT uid_validity, last_uid, backlog_until FROM checkpoints
+                 WHERE desk = ?1 AND folder = ?2",
                 params![desk, folder],
                 |r| {
                     Ok(Checkpoint {
                         uid_validity: r.get(0)?,
                         last_uid: r.get(1)?,
+                        backlog_until: r.get(2)?,
                     })
                 },
             )
             .optional()?)
+        })
+    }
+
+    /// Sets a checkpoint outside any batch (first start, `start_from`).
+    pub fn set_checkpoint(
+        &self,
+        desk: &str,
+        folder: &str,
+        cp: Checkpoint,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| tx.set_checkpoint(desk, folder, cp))
+    }
+
+    /// The desk and raw bytes of a quarantined message.
+    pub fn quarantined(&self, id: i64) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT desk, raw FROM quarantine WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+    }
+
+    /// UIDs of this folder that were quarantined (to move them aside).
+    pub fn quarantined_uids(&self, desk: &str, folder: &str) -> Result<Vec<u32>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT uid FROM quarantine WHERE desk = ?1 AND folder = ?2 AND uid IS NOT NULL",
+            )?;
+            let rows = st.query_map(params![desk, folder], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 

@@ -23,7 +23,10 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use crate::mail::msgid::Signer;
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` counts them.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_intake.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

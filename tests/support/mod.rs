@@ -146,6 +146,13 @@ password = "{pw}"
         }
     }
 
+    /// The first start of hilo on the (empty) desk mailbox: with the default
+    /// `start_from = "now"` only mail arriving after it is processed.
+    pub async fn init(&self) {
+        let out = self.ok(&["run", "--once"]).await;
+        assert!(out.contains("0 fetched"), "{out}");
+    }
+
     /// Runs `hilo ARGS` with this world's config; returns its output.
     pub async fn hilo(&self, args: &[&str]) -> Output {
         self.hilo_stdin(args, None).await
