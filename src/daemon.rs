@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
 use crate::config::Config;
-use crate::imap::{ImapError, SyncReport, Watcher};
+use crate::imap::{ImapError, Watcher};
 use crate::intake::Intake;
+use crate::intake::Tally;
 use crate::smtp::{blocking, FlushReport, Sender, SmtpSetupError};
 use crate::store::{Store, StoreError};
 use crate::template::{TemplateError, Templates};
@@ -77,7 +78,7 @@ impl App {
         &self,
         shutdown: &CancellationToken,
     ) -> (
-        Vec<(String, Result<SyncReport, ImapError>)>,
+        Vec<(String, Result<Tally, ImapError>)>,
         Result<FlushReport, StoreError>,
     ) {
         let wake = Arc::new(Notify::new());

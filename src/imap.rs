@@ -7,7 +7,6 @@
 //! rebuilt with exponential backoff (1 s doubling to 60 s, with jitter).
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
 use crate::config::{After, ImapConfig, IntakeConfig, Security, StartFrom};
-use crate::intake::{DeskRuntime, Intake, Outcome, Received};
+use crate::intake::{DeskRuntime, Intake, Outcome, Received, Tally};
 use crate::store::{Checkpoint, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -306,14 +305,6 @@ fn batches(uids: &[u32], sizes: &HashMap<u32, u64>, count: usize, bytes: u64) ->
     out
 }
 
-/// What one sync pass did.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SyncReport {
-    pub fetched: usize,
-    pub opened: usize,
-    pub quarantined: usize,
-}
-
 /// Why an IDLE ended.
 enum Wake {
     NewData,
@@ -409,7 +400,7 @@ impl Watcher {
         session: &mut Session,
         mb: &Mailbox,
         shutdown: &CancellationToken,
-    ) -> Result<SyncReport, ImapError> {
+    ) -> Result<Tally, ImapError> {
         let t = self.tuning.command_timeout;
         let (last, backlog_until) = self.start_point(session, mb).await?;
         let found = timed(
@@ -421,7 +412,7 @@ impl Watcher {
         // `n:*` always matches the highest UID, even when it is below n.
         let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last).collect();
         uids.sort_unstable();
-        let mut report = SyncReport::default();
+        let mut report = Tally::default();
         if uids.is_empty() {
             return Ok(report);
         }
@@ -458,20 +449,13 @@ impl Watcher {
             })
             .await?;
             self.wake.notify_one();
-            report.fetched += n;
             let mut done = Vec::with_capacity(n);
             let mut aside = Vec::new();
             for (it, o) in items.iter().zip(&outcomes) {
+                report.add(o);
                 let uid = it.uid.expect("fetched by UID");
                 match o {
-                    Outcome::Opened { .. } => {
-                        report.opened += 1;
-                        done.push(uid)
-                    }
-                    Outcome::Quarantined { .. } => {
-                        report.quarantined += 1;
-                        aside.push(uid)
-                    }
+                    Outcome::Quarantined { .. } => aside.push(uid),
                     _ => done.push(uid),
                 }
             }
@@ -686,8 +670,60 @@ impl Watcher {
         self.after(session, mb, &done, &aside).await
     }
 
+    /// `hilo import`: every message of the watcher's folder (received since
+    /// `since`) as backlog: tickets without acknowledgements. The watcher's
+    /// checkpoint is left alone; what is already stored is skipped.
+    pub async fn import(
+        &self,
+        since: Option<chrono::NaiveDate>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Tally, ImapError> {
+        let t = self.tuning.command_timeout;
+        let (mut session, _) = connect(self.imap(), t).await?;
+        let query = since.map_or_else(
+            || "ALL".to_string(),
+            |d| format!("SINCE {}", d.format("%d-%b-%Y")),
+        );
+        let mut uids: Vec<u32> = timed(t, "UID SEARCH", session.uid_search(&query))
+            .await?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        let total = uids.len() as u64;
+        progress(0, total);
+        let sizes = self.sizes(&mut session, &uids).await?;
+        let mut tally = Tally::default();
+        for batch in batches(
+            &uids,
+            &sizes,
+            self.tuning.batch_size,
+            self.tuning.batch_bytes,
+        ) {
+            let (mut items, missing) = self.fetch(&mut session, &batch, &sizes).await?;
+            for it in &mut items {
+                it.backlog = true;
+            }
+            let (intake, rt, f) = (
+                self.intake.clone(),
+                self.desk.clone(),
+                self.imap().folder.clone(),
+            );
+            let outcomes =
+                crate::smtp::blocking(move || intake.process(&rt, Some(&f), &items, None)).await?;
+            for o in &outcomes {
+                tally.add(o);
+            }
+            progress(tally.fetched as u64, total);
+            if let Some(uid) = missing {
+                return Err(ImapError::Missing(uid));
+            }
+        }
+        let _ = timed(t, "LOGOUT", session.logout()).await;
+        Ok(tally)
+    }
+
     /// One pass for `hilo run --once`: connect, sync, log out.
-    pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<SyncReport, ImapError> {
+    pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<Tally, ImapError> {
         let (mut session, mb) = connect(self.imap(), self.tuning.command_timeout).await?;
         self.prepare_moves(&mut session, &mb).await?;
         let report = self.sync(&mut session, &mb, shutdown).await?;
@@ -834,16 +870,6 @@ impl Backoff {
 impl Default for Backoff {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl fmt::Display for SyncReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} fetched, {} new tickets, {} quarantined",
-            self.fetched, self.opened, self.quarantined
-        )
     }
 }
 

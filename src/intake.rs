@@ -66,6 +66,40 @@ pub enum Outcome {
     },
 }
 
+/// Counts of outcomes, for logs and summaries.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub fetched: usize,
+    pub opened: usize,
+    pub appended: usize,
+    pub set_aside: usize,
+    pub duplicates: usize,
+    pub quarantined: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &Outcome) {
+        self.fetched += 1;
+        match o {
+            Outcome::Opened { .. } => self.opened += 1,
+            Outcome::Appended { .. } => self.appended += 1,
+            Outcome::SetAside { .. } => self.set_aside += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::Quarantined { .. } => self.quarantined += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} fetched, {} new tickets, {} added to tickets, {} set aside, {} already stored, {} quarantined",
+            self.fetched, self.opened, self.appended, self.set_aside, self.duplicates, self.quarantined
+        )
+    }
+}
+
 /// A desk as the intake sees it.
 #[derive(Debug, Clone)]
 pub struct DeskRuntime {

@@ -55,6 +55,18 @@ pub struct Sender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     store: Store,
     policy: OutboxConfig,
+    /// This host, and `host:pid`: who holds the leases this sender takes.
+    host: String,
+    owner: String,
+}
+
+/// Is process `pid` of this host still running?
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true // cannot tell: leases run out on their own
+    }
 }
 
 fn build_transport(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, SmtpSetupError> {
@@ -93,19 +105,29 @@ impl Sender {
         policy: OutboxConfig,
         store: Store,
     ) -> Result<Sender, SmtpSetupError> {
+        let host = hostname::get()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "localhost".into());
         Ok(Sender {
             transport: build_transport(cfg)?,
             store,
             policy,
+            owner: format!("{host}:{}", std::process::id()),
+            host,
         })
     }
 
     /// Sends every due row once; returns what happened.
     pub async fn flush(&self) -> Result<FlushReport, StoreError> {
         let mut report = FlushReport::default();
+        let (store, host) = (self.store.clone(), self.host.clone());
+        let released = blocking(move || store.release_dead_leases(&host, alive)).await?;
+        if released > 0 {
+            info!(released, "took over mail claimed by a sender that stopped");
+        }
         loop {
-            let store = self.store.clone();
-            let jobs = blocking(move || store.claim_due(LEASE, CLAIM_BATCH)).await?;
+            let (store, owner) = (self.store.clone(), self.owner.clone());
+            let jobs = blocking(move || store.claim_due(LEASE, CLAIM_BATCH, &owner)).await?;
             if jobs.is_empty() {
                 return Ok(report);
             }

@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use super::{exit, load_config, open_store, Temporary};
 use crate::config::ConfigError;
-use crate::intake::{Intake, Outcome, Received};
+use crate::intake::{Intake, Received};
 use crate::template::Templates;
 
 pub fn ingest(config: &Path, desk: &str, file: Option<&Path>) -> anyhow::Result<u8> {
@@ -36,23 +36,6 @@ pub fn ingest(config: &Path, desk: &str, file: Option<&Path>) -> anyhow::Result<
         .process(rt, None, &[Received::new(None, raw)], None)?
         .pop()
         .expect("one outcome per message");
-    match outcome {
-        Outcome::Opened {
-            ticket,
-            acknowledged,
-        } => println!(
-            "opened {}{}",
-            rt.tags.format(ticket),
-            if acknowledged {
-                ", acknowledgement queued"
-            } else {
-                ""
-            }
-        ),
-        Outcome::Appended { ticket } => println!("added to {}", rt.tags.format(ticket)),
-        Outcome::SetAside { kind, reason } => println!("set aside ({kind}: {reason})"),
-        Outcome::Duplicate => println!("already stored"),
-        Outcome::Quarantined { id, reason } => println!("quarantined as {id}: {reason}"),
-    }
+    println!("{}", super::describe(rt, &outcome));
     Ok(exit::OK)
 }

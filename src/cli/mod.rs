@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and one module per command
 //! group. Data goes to stdout, logs to stderr.
 
+mod import;
 mod ingest;
 mod outbox;
 mod run;
@@ -57,6 +58,20 @@ pub enum Command {
         /// Message file; `-` or nothing reads stdin.
         file: Option<PathBuf>,
     },
+    /// Import old mail (a folder, or an mbox file) as tickets without acknowledgements.
+    Import {
+        #[arg(long)]
+        desk: String,
+        /// Only mail received on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// IMAP folder of the desk's account (default: the watched folder).
+        #[arg(long, conflicts_with = "mbox")]
+        folder: Option<String>,
+        /// Read an mbox file instead of IMAP.
+        #[arg(long)]
+        mbox: Option<PathBuf>,
+    },
     /// Tickets.
     Tickets {
         #[command(subcommand)]
@@ -84,6 +99,20 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run { once } => run::run(&cli.config, once),
         Command::Ingest { desk, file } => ingest::ingest(&cli.config, &desk, file.as_deref()),
+        Command::Import {
+            desk,
+            since,
+            folder,
+            mbox,
+        } => import::import(
+            &cli.config,
+            import::ImportArgs {
+                desk: &desk,
+                since,
+                folder: folder.as_deref(),
+                mbox: mbox.as_deref(),
+            },
+        ),
         Command::Tickets { command } => tickets::tickets(&cli.config, command),
         Command::Outbox { command } => outbox::outbox(&cli.config, command),
         Command::Quarantine { command } => outbox::quarantine(&cli.config, command),
@@ -112,6 +141,29 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         }
     }
     exit::ERROR
+}
+
+/// One line saying what became of a message.
+fn describe(desk: &crate::intake::DeskRuntime, o: &crate::intake::Outcome) -> String {
+    use crate::intake::Outcome;
+    match o {
+        Outcome::Opened {
+            ticket,
+            acknowledged,
+        } => format!(
+            "opened {}{}",
+            desk.tags.format(*ticket),
+            if *acknowledged {
+                ", acknowledgement queued"
+            } else {
+                ""
+            }
+        ),
+        Outcome::Appended { ticket } => format!("added to {}", desk.tags.format(*ticket)),
+        Outcome::SetAside { kind, reason } => format!("set aside ({kind}: {reason})"),
+        Outcome::Duplicate => "already stored".into(),
+        Outcome::Quarantined { id, reason } => format!("quarantined as {id}: {reason}"),
+    }
 }
 
 fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {

@@ -6,6 +6,8 @@ use clap::Subcommand;
 
 use super::{exit, load_config, open_store, runtime};
 use crate::daemon::App;
+use crate::intake::{Intake, Outcome};
+use crate::template::Templates;
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
@@ -25,6 +27,8 @@ pub enum QuarantineCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run a quarantined message through the pipeline again.
+    Retry { id: i64 },
 }
 
 pub fn outbox(config: &Path, cmd: OutboxCommand) -> anyhow::Result<u8> {
@@ -96,6 +100,22 @@ pub fn quarantine(config: &Path, cmd: QuarantineCommand) -> anyhow::Result<u8> {
                 }
             }
             Ok(exit::OK)
+        }
+        QuarantineCommand::Retry { id } => {
+            let intake = Intake::new(&config, store, Templates::builtin()?);
+            let Some((desk, _)) = intake.store().quarantined(id)? else {
+                eprintln!("hilo: no quarantined message {id}");
+                return Ok(exit::ERROR);
+            };
+            let Some(outcome) = intake.retry_quarantined(id)? else {
+                return Ok(exit::ERROR);
+            };
+            let rt = intake.desk(&desk).expect("retry checked the desk");
+            println!("{}", super::describe(rt, &outcome));
+            Ok(match outcome {
+                Outcome::Quarantined { .. } => exit::ERROR,
+                _ => exit::OK,
+            })
         }
     }
 }

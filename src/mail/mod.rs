@@ -2,6 +2,7 @@
 //! composing our outgoing mail, subjects and tags, and our signed Message-IDs.
 
 pub mod compose;
+pub mod mbox;
 pub mod msgid;
 pub mod parse;
 pub mod subject;

@@ -65,11 +65,51 @@ impl Tx<'_> {
 }
 
 impl Store {
-    /// Claims up to `limit` due rows for `lease`.
+    /// Gives back the leases of senders on `host` that no longer run, so a
+    /// crashed sender's mail goes out at once rather than when its lease ends.
+    pub fn release_dead_leases(
+        &self,
+        host: &str,
+        alive: impl Fn(u32) -> bool,
+    ) -> Result<usize, StoreError> {
+        let at = now();
+        let owners: Vec<String> = self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT DISTINCT lease_owner FROM outbox
+                 WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_until > ?1",
+            )?;
+            let rows = st.query_map([&at], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        let dead: Vec<String> = owners
+            .into_iter()
+            .filter(|o| match o.rsplit_once(':') {
+                Some((h, pid)) => h == host && pid.parse().is_ok_and(|p| !alive(p)),
+                None => false,
+            })
+            .collect();
+        if dead.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            let mut n = 0;
+            for o in &dead {
+                n += tx.execute(
+                    "UPDATE outbox SET lease_until = NULL, lease_owner = NULL
+                     WHERE lease_owner = ?1 AND status = 'pending'",
+                    [o],
+                )?;
+            }
+            Ok(n)
+        })
+    }
+
+    /// Claims up to `limit` due rows for `lease`, on behalf of `owner`.
     pub fn claim_due(
         &self,
         lease: std::time::Duration,
         limit: usize,
+        owner: &str,
     ) -> Result<Vec<OutboxJob>, StoreError> {
         let at = Utc::now();
         let until = ts(at + Duration::from_std(lease).unwrap_or(Duration::minutes(5)));
@@ -94,10 +134,11 @@ impl Store {
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut lease =
-                tx.prepare_cached("UPDATE outbox SET lease_until = ?2 WHERE id = ?1")?;
+            let mut lease = tx.prepare_cached(
+                "UPDATE outbox SET lease_until = ?2, lease_owner = ?3 WHERE id = ?1",
+            )?;
             for j in &jobs {
-                lease.execute(params![j.id, until])?;
+                lease.execute(params![j.id, until, owner])?;
             }
             Ok(jobs)
         })
@@ -107,7 +148,7 @@ impl Store {
         self.write(|tx| {
             tx.execute(
                 "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2,
-                    lease_until = NULL, last_error = NULL WHERE id = ?1",
+                    lease_until = NULL, lease_owner = NULL, last_error = NULL WHERE id = ?1",
                 params![id, now()],
             )?;
             Ok(())
@@ -119,7 +160,7 @@ impl Store {
         self.write(|tx| {
             tx.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2,
-                    lease_until = NULL, last_error = ?3 WHERE id = ?1",
+                    lease_until = NULL, lease_owner = NULL, last_error = ?3 WHERE id = ?1",
                 params![id, ts(next), error],
             )?;
             Ok(())
@@ -131,7 +172,7 @@ impl Store {
         self.write(|tx| {
             tx.execute(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
-                    lease_until = NULL, last_error = ?2 WHERE id = ?1",
+                    lease_until = NULL, lease_owner = NULL, last_error = ?2 WHERE id = ?1",
                 params![id, error],
             )?;
             Ok(())

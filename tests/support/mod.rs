@@ -153,6 +153,33 @@ password = "{pw}"
         assert!(out.contains("0 fetched"), "{out}");
     }
 
+    /// Rewrites the config file (e.g. to set a key of the first desk).
+    pub fn edit_config(&self, f: impl FnOnce(String) -> String) {
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        std::fs::write(&self.config, f(text)).expect("write config");
+    }
+
+    /// Adds `lines` to the first `[[desk]]` table (before its `[desk.imap]`).
+    pub fn desk_settings(&self, lines: &str) {
+        self.edit_config(|t| t.replacen("\n[desk.imap]", &format!("\n{lines}\n[desk.imap]"), 1));
+    }
+
+    /// Replaces `key = ...` lines in the `[intake]` table.
+    pub fn intake_setting(&self, key: &str, value: &str) {
+        self.edit_config(|t| {
+            t.lines()
+                .map(|l| {
+                    if l.starts_with(&format!("{key} =")) {
+                        format!("{key} = {value}")
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+    }
+
     /// Runs `hilo ARGS` with this world's config; returns its output.
     pub async fn hilo(&self, args: &[&str]) -> Output {
         self.hilo_stdin(args, None).await
@@ -306,6 +333,35 @@ pub async fn append(user: &str, raw: &[u8]) {
     let mut s = login(user).await;
     s.append("INBOX", None, None, raw).await.expect("append");
     let _ = s.logout().await;
+}
+
+/// Appends many messages over one session, with optional flags such as `(\\Seen)`.
+pub async fn append_all(user: &str, folder: &str, raws: &[Vec<u8>], flags: Option<&str>) {
+    let mut s = login(user).await;
+    for raw in raws {
+        s.append(folder, flags, None, raw).await.expect("append");
+    }
+    let _ = s.logout().await;
+}
+
+pub async fn create_folder(user: &str, folder: &str) {
+    let mut s = login(user).await;
+    s.create(folder).await.expect("create folder");
+    let _ = s.logout().await;
+}
+
+pub async fn delete_folder(user: &str, folder: &str) {
+    let mut s = login(user).await;
+    s.delete(folder).await.expect("delete folder");
+    let _ = s.logout().await;
+}
+
+/// How many messages `folder` of `user` holds (0 if it does not exist).
+pub async fn count(user: &str, folder: &str) -> u32 {
+    let mut s = login(user).await;
+    let n = s.select(folder).await.map(|m| m.exists).unwrap_or(0);
+    let _ = s.logout().await;
+    n
 }
 
 /// Waits until `user`'s INBOX holds at least `n` messages; returns them.
