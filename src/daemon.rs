@@ -77,9 +77,10 @@ impl App {
     pub async fn run_once(
         &self,
         shutdown: &CancellationToken,
+        send: bool,
     ) -> (
         Vec<(String, Result<Tally, ImapError>)>,
-        Result<FlushReport, StoreError>,
+        Result<Option<FlushReport>, StoreError>,
     ) {
         let wake = Arc::new(Notify::new());
         let mut results = Vec::new();
@@ -95,7 +96,11 @@ impl App {
             }
             results.push((name, r));
         }
-        let flushed = self.sender.flush().await;
+        let flushed = if send {
+            self.sender.flush().await.map(Some)
+        } else {
+            Ok(None)
+        };
         (results, flushed)
     }
 

@@ -305,6 +305,9 @@ fn batches(uids: &[u32], sizes: &HashMap<u32, u64>, count: usize, bytes: u64) ->
     out
 }
 
+/// A batch being stored: its outcomes and items once committed.
+type Pending = tokio::task::JoinHandle<Result<(Vec<Outcome>, Vec<Received>), StoreError>>;
+
 /// Why an IDLE ended.
 enum Wake {
     NewData,
@@ -417,7 +420,11 @@ impl Watcher {
             return Ok(report);
         }
         let sizes = self.sizes(session, &uids).await?;
-        let folder = self.imap().folder.clone();
+        // A two-stage pipeline: while batch k is stored (on a blocking
+        // thread), batch k+1 is fetched and parsed. Batches still commit in
+        // order, so the checkpoint only ever moves forward.
+        let mut pending: Option<Pending> = None;
+        let mut stopped_at: Option<u32> = None;
         for batch in batches(
             &uids,
             &sizes,
@@ -428,48 +435,79 @@ impl Watcher {
                 break;
             }
             let (mut items, missing) = self.fetch(session, &batch, &sizes).await?;
-            if items.is_empty() {
-                return Err(ImapError::Missing(batch[0]));
-            }
             for it in &mut items {
                 it.backlog = it.uid.is_some_and(|u| u <= backlog_until);
+            }
+            let parsing = tokio::task::spawn_blocking(move || {
+                let parsed = crate::intake::parse_all(&items);
+                (items, parsed)
+            });
+            if let Some(p) = pending.take() {
+                self.finish(session, mb, p, &mut report).await?;
+            }
+            let (items, parsed) = parsing.await.expect("parsing does not panic");
+            if items.is_empty() {
+                stopped_at = missing;
+                break;
             }
             let cp = Checkpoint {
                 uid_validity: mb.uid_validity,
                 last_uid: items.last().and_then(|r| r.uid).unwrap_or(last),
                 backlog_until,
             };
-            let intake = self.intake.clone();
-            let rt = self.desk.clone();
-            let f = folder.clone();
-            let n = items.len();
-            let (outcomes, items) = crate::smtp::blocking(move || {
-                let o = intake.process(&rt, Some(&f), &items, Some(cp))?;
+            let (intake, rt, f) = (
+                self.intake.clone(),
+                self.desk.clone(),
+                self.imap().folder.clone(),
+            );
+            pending = Some(tokio::task::spawn_blocking(move || {
+                let o = intake.process_parsed(&rt, Some(&f), &items, &parsed, Some(cp))?;
                 Ok((o, items))
-            })
-            .await?;
-            self.wake.notify_one();
-            let mut done = Vec::with_capacity(n);
-            let mut aside = Vec::new();
-            for (it, o) in items.iter().zip(&outcomes) {
-                report.add(o);
-                let uid = it.uid.expect("fetched by UID");
-                match o {
-                    Outcome::Quarantined { .. } => aside.push(uid),
-                    _ => done.push(uid),
-                }
-            }
-            // Committed: now the server-side step. Losing it to a crash is
-            // harmless (the sweep after the next connect finishes it).
-            if let Err(e) = self.after(session, mb, &done, &aside).await {
-                warn!(error = %e, "could not mark or move processed mail; will retry after reconnect");
-                return Err(e);
-            }
-            if let Some(uid) = missing {
-                return Err(ImapError::Missing(uid));
+            }));
+            if missing.is_some() {
+                stopped_at = missing;
+                break;
             }
         }
-        Ok(report)
+        if let Some(p) = pending.take() {
+            self.finish(session, mb, p, &mut report).await?;
+        }
+        match stopped_at {
+            Some(uid) => Err(ImapError::Missing(uid)),
+            None => Ok(report),
+        }
+    }
+
+    /// Waits for a batch to commit, then does the server-side after-actions.
+    async fn finish(
+        &self,
+        session: &mut Session,
+        mb: &Mailbox,
+        p: Pending,
+        report: &mut Tally,
+    ) -> Result<(), ImapError> {
+        let (outcomes, items) = match p.await {
+            Ok(r) => r?,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        self.wake.notify_one();
+        let mut done = Vec::with_capacity(items.len());
+        let mut aside = Vec::new();
+        for (it, o) in items.iter().zip(&outcomes) {
+            report.add(o);
+            let uid = it.uid.expect("fetched by UID");
+            match o {
+                Outcome::Quarantined { .. } => aside.push(uid),
+                _ => done.push(uid),
+            }
+        }
+        // Committed: now the server-side step. Losing it to a crash is
+        // harmless (the sweep after the next connect finishes it).
+        if let Err(e) = self.after(session, mb, &done, &aside).await {
+            warn!(error = %e, "could not mark or move processed mail; will retry after reconnect");
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// RFC822.SIZE of each UID.

@@ -157,11 +157,22 @@ impl Intake {
         items: &[Received],
         checkpoint: Option<Checkpoint>,
     ) -> Result<Vec<Outcome>, StoreError> {
-        let parsed: Vec<Result<Inbound, ParseError>> =
-            items.iter().map(|r| parse(&r.raw)).collect();
+        self.process_parsed(desk, folder, items, &parse_all(items), checkpoint)
+    }
+
+    /// [`Intake::process`] for items already parsed with [`parse_all`]
+    /// (the watcher parses one batch while the previous one is stored).
+    pub fn process_parsed(
+        &self,
+        desk: &DeskRuntime,
+        folder: Option<&str>,
+        items: &[Received],
+        parsed: &[Result<Inbound, ParseError>],
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Vec<Outcome>, StoreError> {
         let batch = self.store.write(|tx| {
             let mut out = Vec::with_capacity(items.len());
-            for (item, p) in items.iter().zip(&parsed) {
+            for (item, p) in items.iter().zip(parsed) {
                 out.push(self.one(tx, desk, folder, item, p)?);
             }
             if let (Some(f), Some(cp)) = (folder, checkpoint) {
@@ -174,7 +185,7 @@ impl Intake {
             Err(e) if e.is_temporary() => return Err(e),
             Err(e) => {
                 warn!(error = %e, "batch failed; retrying message by message");
-                self.one_by_one(desk, folder, items, &parsed, checkpoint)?
+                self.one_by_one(desk, folder, items, parsed, checkpoint)?
             }
         };
         for (item, o) in items.iter().zip(&outcomes) {
@@ -418,6 +429,11 @@ impl Intake {
         tx.enqueue(id, &d.address, &to, self.expire_after)?;
         Ok(true)
     }
+}
+
+/// Parses every item; pure, so it can run on any thread.
+pub fn parse_all(items: &[Received]) -> Vec<Result<Inbound, ParseError>> {
+    items.iter().map(|r| parse(&r.raw)).collect()
 }
 
 fn log_outcome(uid: Option<u32>, o: &Outcome) {

@@ -119,6 +119,12 @@ impl Sender {
 
     /// Sends every due row once; returns what happened.
     pub async fn flush(&self) -> Result<FlushReport, StoreError> {
+        self.flush_until(&CancellationToken::new()).await
+    }
+
+    /// Like [`Sender::flush`], but stops between two mails once `stop` fires;
+    /// rows claimed and not sent go back to others when this process ends.
+    pub async fn flush_until(&self, stop: &CancellationToken) -> Result<FlushReport, StoreError> {
         let mut report = FlushReport::default();
         let (store, host) = (self.store.clone(), self.host.clone());
         let released = blocking(move || store.release_dead_leases(&host, alive)).await?;
@@ -132,6 +138,9 @@ impl Sender {
                 return Ok(report);
             }
             for job in jobs {
+                if stop.is_cancelled() {
+                    return Ok(report);
+                }
                 match self.deliver(job).await? {
                     Delivery::Sent => report.sent += 1,
                     Delivery::Retry => report.retry += 1,
@@ -189,7 +198,7 @@ impl Sender {
     /// the next retry is due. Finishes the row in flight before returning.
     pub async fn run(self: Arc<Self>, wake: Arc<Notify>, shutdown: CancellationToken) {
         loop {
-            match self.flush().await {
+            match self.flush_until(&shutdown).await {
                 Ok(r) if r != FlushReport::default() => debug!(?r, "outbox flushed"),
                 Ok(_) => {}
                 Err(e) => warn!(error = %e, "outbox unavailable; will retry"),

@@ -187,7 +187,9 @@ async fn garbage_is_quarantined_and_skipped() {
 
     let out = w.ok(&["run", "--once"]).await;
     assert!(
-        out.contains("4 fetched, 2 new tickets, 2 quarantined"),
+        out.contains(
+            "4 fetched, 2 new tickets, 0 added to tickets, 0 set aside, 0 already stored, 2 quarantined"
+        ),
         "{out}"
     );
     let tickets = w.tickets().await;

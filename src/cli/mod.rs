@@ -49,6 +49,9 @@ pub enum Command {
         /// One pass: fetch what is new, send what is due, exit.
         #[arg(long)]
         once: bool,
+        /// With --once: leave the outbox for later (nothing is sent).
+        #[arg(long, requires = "once")]
+        no_send: bool,
     },
     /// Process one raw message from FILE or stdin, as a mail server's pipe would.
     Ingest {
@@ -97,7 +100,7 @@ pub struct Temporary(pub String);
 /// Runs a parsed command line; returns the process exit code.
 pub fn main(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Run { once } => run::run(&cli.config, once),
+        Command::Run { once, no_send } => run::run(&cli.config, once, !no_send),
         Command::Ingest { desk, file } => ingest::ingest(&cli.config, &desk, file.as_deref()),
         Command::Import {
             desk,

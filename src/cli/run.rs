@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use super::{exit, load_config, runtime};
 use crate::daemon::App;
 
-pub fn run(config: &Path, once: bool) -> anyhow::Result<u8> {
+pub fn run(config: &Path, once: bool, send: bool) -> anyhow::Result<u8> {
     let config = load_config(config)?;
     runtime()?.block_on(async move {
         let app = App::start(config).await?;
@@ -17,7 +17,7 @@ pub fn run(config: &Path, once: bool) -> anyhow::Result<u8> {
             app.run(shutdown).await;
             return Ok(exit::OK);
         }
-        let (desks, flushed) = app.run_once(&shutdown).await;
+        let (desks, flushed) = app.run_once(&shutdown, send).await;
         let mut code = exit::OK;
         for (name, r) in desks {
             match r {
@@ -29,7 +29,8 @@ pub fn run(config: &Path, once: bool) -> anyhow::Result<u8> {
             }
         }
         match flushed {
-            Ok(f) => println!(
+            Ok(None) => println!("outbox: not sent (--no-send)"),
+            Ok(Some(f)) => println!(
                 "outbox: {} sent, {} to retry, {} failed",
                 f.sent, f.retry, f.failed
             ),
