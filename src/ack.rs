@@ -46,6 +46,10 @@ pub struct AckInput<'a> {
     pub number: i64,
     pub ticket_subject: &'a str,
     pub msg: &'a Inbound,
+    /// The customer's new text (quoted history removed), for the summary.
+    pub new_text: &'a str,
+    /// A closed ticket this one follows (the acknowledgement says so).
+    pub closed_before: Option<i64>,
 }
 
 pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
@@ -61,7 +65,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         .name
         .clone()
         .unwrap_or_else(|| i.msg.from.address.clone());
-    let vars = HashMap::from([
+    let mut vars = HashMap::from([
         ("number", i.number.to_string()),
         ("tag", tag),
         ("subject", i.ticket_subject.to_string()),
@@ -70,8 +74,13 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         ("desk", desk_name.clone()),
         ("desk_address", i.desk.address.clone()),
         ("status", Status::New.as_str().to_string()),
-        ("summary", summary(&i.msg.text)),
+        ("summary", summary(i.new_text)),
     ]);
+    if let Some(prev) = i.closed_before {
+        vars.insert("previous_tag", i.tags.format(prev));
+        let note = i.templates.closed_note(i.desk.language).render(&vars);
+        vars.insert("linked_note", note);
+    }
     let text = i.templates.ack(i.desk.language).render(&vars);
 
     let mut references = i.msg.references.clone();

@@ -199,6 +199,12 @@ pub struct DeskConfig {
     pub start_from: StartFrom,
     /// Larger messages are recorded with their headers only.
     pub max_message_bytes: u64,
+    /// A reply to a ticket closed at most this long ago reopens it; later
+    /// ones open a new ticket linked to it.
+    pub reopen_after_close: Duration,
+    /// At most this many acknowledgements to one address per window.
+    pub max_autoreplies: u32,
+    pub autoreply_window: Duration,
 }
 
 /// What happens to a processed message in the mailbox. Done only after the
@@ -310,6 +316,24 @@ struct RawDesk {
     start_from: StartFrom,
     #[serde(default = "default_max_message_bytes")]
     max_message_bytes: u64,
+    #[serde(default = "default_reopen_days")]
+    reopen_days: u32,
+    #[serde(default = "default_max_autoreplies")]
+    max_autoreplies: u32,
+    #[serde(default = "default_autoreply_window", with = "humantime_serde")]
+    autoreply_window: Duration,
+}
+
+fn default_reopen_days() -> u32 {
+    30
+}
+
+fn default_max_autoreplies() -> u32 {
+    10
+}
+
+fn default_autoreply_window() -> Duration {
+    Duration::from_secs(3 * 3600)
 }
 
 fn default_after() -> String {
@@ -636,6 +660,9 @@ impl RawConfig {
                 quarantine_to: d.quarantine_to,
                 start_from: d.start_from,
                 max_message_bytes: d.max_message_bytes,
+                reopen_after_close: Duration::from_secs(u64::from(d.reopen_days) * 86_400),
+                max_autoreplies: d.max_autoreplies,
+                autoreply_window: d.autoreply_window,
             });
         }
         Ok(Config {

@@ -14,13 +14,16 @@ use tracing::{debug, info, warn};
 use crate::ack::{acknowledgement, AckInput};
 use crate::classify::{classify, Context};
 use crate::config::{Config, DeskConfig};
-use crate::desk::{decide, Plan};
+use crate::desk::{decide, Plan, Policy};
+use crate::mail::parse::{bounce_reason, reported_message_ids};
+use crate::mail::quote::new_text;
 use crate::mail::subject::TagMatcher;
 use crate::mail::{parse, Inbound, ParseError};
 use crate::model::{Direction, MessageKind};
 use crate::store::{Checkpoint, NewMessage, Store, StoreError, Tx};
 use crate::template::Templates;
-use crate::thread;
+use crate::thread::{self, Thread};
+use chrono::Utc;
 
 /// One received message, as fetched.
 #[derive(Debug, Clone)]
@@ -303,16 +306,30 @@ impl Intake {
                 signer,
             },
         );
-        let threading = thread::resolve(tx, &d.name, &desk.tags, signer, msg)?;
-        let plan = decide(&class, &threading);
+        // A bounce is threaded by the Message-ID of the mail it reports.
+        let (reported, bounce_reason) = if class.kind == MessageKind::Bounce {
+            (
+                reported_message_ids(&msg.raw),
+                Some(bounce_reason(&msg.raw, &msg.subject)),
+            )
+        } else {
+            (Vec::new(), None)
+        };
+        let threading = thread::resolve(tx, &d.name, &desk.tags, signer, msg, &reported)?;
+        let policy = Policy {
+            reopen_after_close: d.reopen_after_close,
+            now: Utc::now(),
+        };
+        let plan = decide(&class, &threading, &policy);
         debug!(?class, ?threading, ?plan, "decided");
 
         let text = match (&item.note, msg.text.trim().is_empty()) {
             (Some(n), true) => n.as_str(),
             _ => msg.text.as_str(),
         };
+        let new_text = new_text(text, &msg.subject);
         let record = |ticket: Option<i64>, note: Option<&str>| -> Result<i64, StoreError> {
-            let note = note.or(item.note.as_deref());
+            let note = note.or(item.note.as_deref()).or(bounce_reason.as_deref());
             let id = tx.insert_message(&NewMessage {
                 ticket,
                 desk: &d.name,
@@ -328,6 +345,8 @@ impl Intake {
                 subject: &msg.subject,
                 date: msg.date.map(crate::store::ts),
                 text,
+                new_text: Some(&new_text),
+                thread_root: msg.thread_root.as_deref(),
                 note,
                 raw: &msg.raw,
                 folder,
@@ -338,9 +357,22 @@ impl Intake {
             }
             Ok(id)
         };
+        if let Some(reason) = &bounce_reason {
+            let n = tx.mark_undeliverable(&d.name, &reported, reason)?;
+            if n > 0 {
+                info!(reported = ?reported, reason = %reason, "bounce: outgoing mail marked undeliverable");
+            }
+            if let Thread::Existing { ticket, .. } = &threading {
+                tx.add_event(ticket.number, &msg.from.address, "bounce", Some(reason))?;
+            }
+        }
 
         Ok(match plan {
-            Plan::Open { linked_to, ack } => {
+            Plan::Open {
+                linked_to,
+                ack,
+                closed_before,
+            } => {
                 let cleaned = desk.tags.clean_subject(&msg.subject);
                 let subject = match cleaned.as_ref() {
                     "" => "(no subject)",
@@ -353,8 +385,17 @@ impl Intake {
                         tx.add_participant(number, cc, "cc")?;
                     }
                 }
-                let acknowledged =
-                    ack && !item.backlog && self.acknowledge(tx, desk, number, subject, msg)?;
+                let acknowledged = ack
+                    && !item.backlog
+                    && self.acknowledge(
+                        tx,
+                        desk,
+                        number,
+                        subject,
+                        msg,
+                        &new_text,
+                        linked_to.filter(|_| closed_before),
+                    )?;
                 Outcome::Opened {
                     ticket: number,
                     acknowledged,
@@ -378,7 +419,9 @@ impl Intake {
         })
     }
 
-    /// Stores and queues the acknowledgement; false if it could not be composed.
+    /// Stores and queues the acknowledgement; false if it could not be
+    /// composed or the recipient's rate limit is reached.
+    #[allow(clippy::too_many_arguments)]
     fn acknowledge(
         &self,
         tx: &Tx<'_>,
@@ -386,8 +429,24 @@ impl Intake {
         number: i64,
         subject: &str,
         msg: &Inbound,
+        new_text: &str,
+        closed_before: Option<i64>,
     ) -> Result<bool, StoreError> {
         let d = &desk.cfg;
+        let window =
+            chrono::Duration::from_std(d.autoreply_window).unwrap_or(chrono::Duration::hours(3));
+        let since = crate::store::ts(Utc::now() - window);
+        let recent = tx.recent_acks(&d.name, &msg.from.address, &since)?;
+        if recent >= d.max_autoreplies {
+            let why = format!(
+                "rate limit: {recent} acknowledgements to {} within {}",
+                msg.from.address,
+                humantime::format_duration(d.autoreply_window)
+            );
+            info!(ticket = number, "{why}; not acknowledged");
+            tx.add_event(number, "hilo", "ack_suppressed", Some(&why))?;
+            return Ok(false);
+        }
         let out = match acknowledgement(AckInput {
             desk: d,
             tags: &desk.tags,
@@ -396,6 +455,8 @@ impl Intake {
             number,
             ticket_subject: subject,
             msg,
+            new_text,
+            closed_before,
         }) {
             Ok(o) => o,
             Err(e) => {
@@ -421,6 +482,8 @@ impl Intake {
             subject: &draft.subject,
             date: Some(crate::store::now()),
             text: &draft.text,
+            new_text: None,
+            thread_root: None,
             note: None,
             raw: &out.raw,
             folder: None,

@@ -19,6 +19,8 @@ pub const PLACEHOLDERS: &[&str] = &[
     "desk_address",
     "status",
     "summary",
+    "previous_tag",
+    "linked_note",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,30 +121,50 @@ impl Template {
 #[derive(Debug, Clone)]
 pub struct Templates {
     ack: HashMap<&'static str, Template>,
+    closed_note: HashMap<&'static str, Template>,
 }
 
 const BUILTIN: &[(&str, &str, &str)] = &[
     ("ack", "es", include_str!("../config/templates/ack.es.txt")),
     ("ack", "en", include_str!("../config/templates/ack.en.txt")),
+    (
+        "closed_note",
+        "es",
+        include_str!("../config/templates/closed_note.es.txt"),
+    ),
+    (
+        "closed_note",
+        "en",
+        include_str!("../config/templates/closed_note.en.txt"),
+    ),
 ];
 
 impl Templates {
     /// The templates shipped with hilo.
     pub fn builtin() -> Result<Templates, TemplateError> {
         let mut ack = HashMap::new();
+        let mut closed_note = HashMap::new();
         for (kind, lang, text) in BUILTIN {
             let t = Template::parse(&format!("{kind}.{lang}.txt"), text)?;
-            if *kind == "ack" {
-                ack.insert(*lang, t);
-            }
+            match *kind {
+                "ack" => ack.insert(*lang, t),
+                _ => closed_note.insert(*lang, t),
+            };
         }
-        Ok(Templates { ack })
+        Ok(Templates { ack, closed_note })
     }
 
     pub fn ack(&self, lang: Language) -> &Template {
         self.ack
             .get(lang.code())
             .expect("every language has a built-in acknowledgement")
+    }
+
+    /// The acknowledgement's note when a reply to a long-closed ticket opened a new one.
+    pub fn closed_note(&self, lang: Language) -> &Template {
+        self.closed_note
+            .get(lang.code())
+            .expect("every language has a built-in note")
     }
 }
 

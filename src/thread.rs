@@ -1,10 +1,14 @@
-//! Which ticket a message belongs to: our signed Message-IDs and stored
-//! Message-IDs in In-Reply-To/References first, then the desk's tag in the
-//! subject, else a new ticket.
+//! Which ticket a message belongs to, in this order:
+//! 1. In-Reply-To/References (and, for a bounce, the Message-ID it reports)
+//!    name one of our signed Message-IDs, or a stored message of the desk;
+//! 2. Outlook's Thread-Index names a conversation of a ticket, from a participant;
+//! 3. the desk's tag in the subject;
+//! 4. the tag in the body ("mi caso SOP-42", or quoted), from a participant;
+//! 5. else a new ticket.
 //!
-//! A subject tag is easy to guess, so it only joins a ticket when the sender
-//! is already one of its participants; a stranger gets a new ticket linked to
-//! the one they named, and sees nothing of it.
+//! A tag is easy to guess, so it only joins a ticket when the sender is
+//! already one of its participants; a stranger who names one in the subject
+//! gets a new ticket linked to it, and sees nothing of it.
 
 use crate::mail::msgid::Signer;
 use crate::mail::subject::TagMatcher;
@@ -17,6 +21,8 @@ pub struct TicketRef {
     pub number: i64,
     pub desk: String,
     pub status: Status,
+    /// When it was last closed (stored timestamp), for the reopen policy.
+    pub closed_at: Option<String>,
 }
 
 /// Read access to stored tickets; implemented by the store's transaction.
@@ -26,6 +32,8 @@ pub trait Lookup {
     /// The ticket of the most recent stored message (of this desk) with one of these Message-IDs.
     fn ticket_by_message_ids(&self, desk: &str, ids: &[&str]) -> Result<Option<i64>, Self::Error>;
     fn is_participant(&self, number: i64, address: &str) -> Result<bool, Self::Error>;
+    /// The ticket of the most recent stored message of this Outlook conversation.
+    fn ticket_by_thread_root(&self, desk: &str, root: &str) -> Result<Option<i64>, Self::Error>;
 }
 
 /// How the ticket was found.
@@ -35,8 +43,12 @@ pub enum Via {
     SignedHeader,
     /// In-Reply-To/References names a stored message of the ticket.
     Header,
+    /// Outlook's Thread-Index, from a participant.
+    ThreadIndex,
     /// The desk's tag in the subject, from a participant.
     SubjectTag,
+    /// The desk's tag in the body, from a participant.
+    BodyTag,
 }
 
 /// The threader's answer.
@@ -52,50 +64,75 @@ pub enum Thread {
     },
 }
 
+/// Finds the ticket of `msg`. `reported` are extra Message-IDs to follow:
+/// those a bounce reports.
 pub fn resolve<L: Lookup>(
     lookup: &L,
     desk: &str,
     tags: &TagMatcher,
     signer: &Signer,
     msg: &Inbound,
+    reported: &[String],
 ) -> Result<Thread, L::Error> {
-    let ids = msg.referenced_ids();
+    let mut ids = msg.referenced_ids();
+    ids.extend(reported.iter().map(String::as_str));
+    let ours = |t: Option<TicketRef>| t.filter(|t| t.desk == desk);
+    let participant = |n: i64| lookup.is_participant(n, &msg.from.address);
 
     for id in &ids {
         if let Some(number) = signer.verify(id) {
-            if let Some(t) = lookup.ticket(number)? {
-                if t.desk == desk {
-                    return Ok(Thread::Existing {
-                        ticket: t,
-                        via: Via::SignedHeader,
-                    });
-                }
+            if let Some(ticket) = ours(lookup.ticket(number)?) {
+                return Ok(Thread::Existing {
+                    ticket,
+                    via: Via::SignedHeader,
+                });
             }
         }
     }
     if !ids.is_empty() {
         if let Some(number) = lookup.ticket_by_message_ids(desk, &ids)? {
-            if let Some(t) = lookup.ticket(number)? {
+            if let Some(ticket) = ours(lookup.ticket(number)?) {
                 return Ok(Thread::Existing {
-                    ticket: t,
+                    ticket,
                     via: Via::Header,
                 });
             }
         }
     }
-
+    if let Some(root) = &msg.thread_root {
+        if let Some(number) = lookup.ticket_by_thread_root(desk, root)? {
+            if let Some(ticket) = ours(lookup.ticket(number)?) {
+                if participant(number)? {
+                    return Ok(Thread::Existing {
+                        ticket,
+                        via: Via::ThreadIndex,
+                    });
+                }
+            }
+        }
+    }
     if let Some(number) = tags.find(&msg.subject) {
         // A tag with our prefix but an unknown number (or another desk's) is no tag.
-        if let Some(t) = lookup.ticket(number)?.filter(|t| t.desk == desk) {
-            if lookup.is_participant(number, &msg.from.address)? {
+        if let Some(ticket) = ours(lookup.ticket(number)?) {
+            if participant(number)? {
                 return Ok(Thread::Existing {
-                    ticket: t,
+                    ticket,
                     via: Via::SubjectTag,
                 });
             }
             return Ok(Thread::New {
                 linked_to: Some(number),
             });
+        }
+    }
+    for number in tags.find_in_text(&msg.text) {
+        if let Some(ticket) = ours(lookup.ticket(number)?) {
+            if participant(number)? {
+                return Ok(Thread::Existing {
+                    ticket,
+                    via: Via::BodyTag,
+                });
+            }
         }
     }
     Ok(Thread::New { linked_to: None })
@@ -112,6 +149,7 @@ mod tests {
         tickets: HashMap<i64, TicketRef>,
         ids: HashMap<String, i64>,
         participants: Vec<(i64, String)>,
+        roots: HashMap<String, i64>,
     }
 
     impl Lookup for Fake {
@@ -125,6 +163,9 @@ mod tests {
         fn is_participant(&self, n: i64, a: &str) -> Result<bool, Self::Error> {
             Ok(self.participants.iter().any(|(t, p)| *t == n && p == a))
         }
+        fn ticket_by_thread_root(&self, _: &str, root: &str) -> Result<Option<i64>, Self::Error> {
+            Ok(self.roots.get(root).copied())
+        }
     }
 
     fn fake() -> Fake {
@@ -135,6 +176,7 @@ mod tests {
                 number: 42,
                 desk: "soporte".into(),
                 status: Status::Open,
+                closed_at: None,
             },
         );
         f.ids.insert("c1@cliente.test".into(), 42);
@@ -150,6 +192,7 @@ mod tests {
             &TagMatcher::new("SOP"),
             &Signer::new(b"k"),
             &msg,
+            &[],
         )
         .unwrap()
     }
@@ -198,6 +241,58 @@ mod tests {
         let t = run(
             &f,
             &format!("From: ana@cliente.test\r\nIn-Reply-To: <{id}>\r\nSubject: x\r\n\r\nb"),
+        );
+        assert_eq!(t, Thread::New { linked_to: None });
+    }
+
+    #[test]
+    fn body_tag_and_thread_index_need_a_participant() {
+        let mut f = fake();
+        f.roots
+            .insert("AdtPq3xk2Vv7yQmHSuOQk8gq0cYh1A==".into(), 42);
+        let t = run(&f, "From: ana@cliente.test\r\nSubject: otra cosa\r\n\r\nSigue igual mi caso SOP-42, gracias");
+        assert!(
+            matches!(
+                t,
+                Thread::Existing {
+                    via: Via::BodyTag,
+                    ..
+                }
+            ),
+            "{t:?}"
+        );
+        let t = run(
+            &f,
+            "From: eve@cliente.test\r\nSubject: otra cosa\r\n\r\nSigue igual mi caso SOP-42",
+        );
+        assert_eq!(
+            t,
+            Thread::New { linked_to: None },
+            "a stranger's body tag is ignored"
+        );
+        let t = run(
+            &f,
+            "From: ana@cliente.test\r\nSubject: x\r\n\r\nsopa-42 y SOP-4200 no son el caso",
+        );
+        assert_eq!(t, Thread::New { linked_to: None });
+        let idx = "Thread-Index: AdtPq3xk2Vv7yQmHSuOQk8gq0cYh1AAAAAAAAA==\r\n";
+        let t = run(
+            &f,
+            &format!("From: ana@cliente.test\r\n{idx}Subject: x\r\n\r\nb"),
+        );
+        assert!(
+            matches!(
+                t,
+                Thread::Existing {
+                    via: Via::ThreadIndex,
+                    ..
+                }
+            ),
+            "{t:?}"
+        );
+        let t = run(
+            &f,
+            &format!("From: eve@cliente.test\r\n{idx}Subject: x\r\n\r\nb"),
         );
         assert_eq!(t, Thread::New { linked_to: None });
     }

@@ -24,8 +24,7 @@ struct Expect {
     text_contains: Vec<String>,
     attachments: Option<usize>,
     tag: Option<i64>,
-    /// Checked by the bounce-matching tests, not here.
-    #[allow(dead_code)]
+    /// The original Message-ID a bounce reports.
     bounced_message_id: Option<String>,
 }
 
@@ -134,6 +133,12 @@ fn check(path: &Path) -> Vec<String> {
         format!("{:?}", exp.tag),
     );
 
+    if let Some(id) = &exp.bounced_message_id {
+        let found = hilo::mail::parse::reported_message_ids(&raw);
+        if !found.contains(id) {
+            errs.push(format!("reported ids {found:?} lack {id:?}"));
+        }
+    }
     let own = vec![
         "soporte@example.test".to_string(),
         "helpdesk@example.test".to_string(),

@@ -85,6 +85,11 @@ pub enum Command {
         #[command(subcommand)]
         command: outbox::OutboxCommand,
     },
+    /// Machines' mail that matched no ticket (auto-replies, bounces, lists, own mail).
+    Aside {
+        #[command(subcommand)]
+        command: outbox::AsideCommand,
+    },
     /// Messages that could not be parsed.
     Quarantine {
         #[command(subcommand)]
@@ -119,6 +124,7 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
         Command::Tickets { command } => tickets::tickets(&cli.config, command),
         Command::Outbox { command } => outbox::outbox(&cli.config, command),
         Command::Quarantine { command } => outbox::quarantine(&cli.config, command),
+        Command::Aside { command } => outbox::aside(&cli.config, command),
     }
 }
 

@@ -29,6 +29,8 @@ pub enum TicketsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Close a ticket (a customer's reply within the desk's reopen_days reopens it).
+    Close { number: i64 },
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
@@ -99,8 +101,15 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             }
             println!("created:   {}", ticket.created_at);
             println!("updated:   {}", ticket.updated_at);
+            let tag_of = |n: i64| {
+                TagMatcher::new(config.desk(&ticket.desk).map_or("?", |d| d.tag.as_str())).format(n)
+            };
             if let Some(l) = ticket.linked_to {
-                println!("linked to: ticket {l}");
+                println!("linked to: {}", tag_of(l));
+            }
+            if !ticket.linked_from.is_empty() {
+                let from: Vec<String> = ticket.linked_from.iter().map(|n| tag_of(*n)).collect();
+                println!("linked from: {}", from.join(", "));
             }
             for m in &messages {
                 println!();
@@ -118,11 +127,34 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                     delivery
                 );
                 println!("    {} {}", m.date.as_deref().unwrap_or("-"), m.subject);
-                for line in m.text.lines() {
+                if let Some(note) = &m.note {
+                    println!("    ({note})");
+                }
+                // The new text; the full one (with quoted history) is in --json.
+                let text = m
+                    .new_text
+                    .as_deref()
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(&m.text);
+                for line in text.lines() {
                     println!("    {line}");
                 }
             }
             Ok(exit::OK)
+        }
+        TicketsCommand::Close { number } => {
+            let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+            match store.set_ticket_status(number, Status::Closed, &actor) {
+                Ok(()) => {
+                    println!("closed ticket {number}");
+                    Ok(exit::OK)
+                }
+                Err(crate::store::StoreError::NoSuchTicket(n)) => {
+                    eprintln!("hilo: no ticket {n}");
+                    Ok(exit::ERROR)
+                }
+                Err(e) => Err(e.into()),
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod compose;
 pub mod mbox;
 pub mod msgid;
 pub mod parse;
+pub mod quote;
 pub mod subject;
 
 pub use parse::{parse, Inbound, ParseError};

@@ -65,6 +65,8 @@ pub struct Inbound {
     pub text: String,
     pub attachments: Vec<Attachment>,
     pub auto: AutoHeaders,
+    /// Outlook's conversation id: the first 22 bytes of Thread-Index (base64).
+    pub thread_root: Option<String>,
 }
 
 impl Inbound {
@@ -190,8 +192,82 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
         attachments,
         auto,
+        thread_root: msg.header_raw("Thread-Index").and_then(thread_root),
         raw: raw.to_vec(),
     })
+}
+
+/// The conversation part of an Outlook Thread-Index: a 22-byte header
+/// (time and GUID) that every reply in the conversation keeps, followed by
+/// 5 bytes per reply.
+fn thread_root(v: &str) -> Option<String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let v: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = b64.decode(v).ok()?;
+    (bytes.len() >= 22).then(|| b64.encode(&bytes[..22]))
+}
+
+/// The Message-IDs of the original mail a delivery report is about: from
+/// its message/rfc822 or text/rfc822-headers part, else from any
+/// `Message-ID:` line quoted in the text (qmail, some Exchange reports).
+pub fn reported_message_ids(raw: &[u8]) -> Vec<String> {
+    static QUOTED_ID: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r"(?im)^[ \t>]*Message-ID:[ \t]*<([^>\s]+)>")
+            .expect("static regex")
+    });
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return Vec::new();
+    };
+    let own = msg.message_id().map(str::to_string);
+    let mut ids: Vec<String> = Vec::new();
+    let mut push = |id: Option<&str>| {
+        if let Some(id) = id.and_then(clean_id) {
+            if Some(&id) != own.as_ref() && !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    };
+    for part in &msg.parts {
+        if let mail_parser::PartType::Message(inner) = &part.body {
+            push(inner.message_id());
+        } else if part.content_type().is_some_and(|ct| {
+            ct.subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
+        }) {
+            if let Some(h) = MessageParser::default().parse_headers(part.contents()) {
+                push(h.message_id());
+            }
+        }
+    }
+    for c in QUOTED_ID.captures_iter(raw) {
+        push(std::str::from_utf8(&c[1]).ok());
+    }
+    ids
+}
+
+/// A short reason from a delivery report: its Status and Diagnostic-Code,
+/// else the subject.
+pub fn bounce_reason(raw: &[u8], subject: &str) -> String {
+    static FIELD: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r"(?im)^(Status|Diagnostic-Code):[ \t]*([^\r\n]+)")
+            .expect("static regex")
+    });
+    let (mut status, mut diag) = (None, None);
+    for c in FIELD.captures_iter(raw) {
+        let value = String::from_utf8_lossy(&c[2]).trim().to_string();
+        if c[1].eq_ignore_ascii_case(b"status") {
+            status.get_or_insert(value);
+        } else {
+            diag.get_or_insert(value);
+        }
+    }
+    match (status, diag) {
+        (Some(s), Some(d)) => format!("{s} ({d})"),
+        (Some(s), None) => s,
+        (None, Some(d)) => d,
+        (None, None) => subject.to_string(),
+    }
 }
 
 fn unfold(v: &str) -> String {

@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 pub struct TagMatcher {
     tag: String,
     re: Regex,
+    body_re: Regex,
 }
 
 impl TagMatcher {
@@ -23,10 +24,30 @@ impl TagMatcher {
             regex::escape(tag)
         ))
         .expect("tag is validated as alphanumeric");
+        let body_re = Regex::new(&format!(
+            r"(?i)\b{}[-#]\s?(\d{{1,12}})\b",
+            regex::escape(tag)
+        ))
+        .expect("tag is validated as alphanumeric");
         TagMatcher {
             tag: tag.to_string(),
             re,
+            body_re,
         }
+    }
+
+    /// Ticket numbers mentioned in a body, bracketed or not ("mi caso
+    /// SOP-42", "[SOP-42]"), in order, without repeats.
+    pub fn find_in_text(&self, text: &str) -> Vec<i64> {
+        let mut out = Vec::new();
+        for c in self.body_re.captures_iter(text) {
+            if let Some(n) = c.get(1).and_then(|m| m.as_str().parse().ok()) {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+        out
     }
 
     /// The ticket number of the first of our tags in `subject`.

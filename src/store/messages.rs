@@ -25,6 +25,8 @@ pub struct NewMessage<'a> {
     pub subject: &'a str,
     pub date: Option<String>,
     pub text: &'a str,
+    pub new_text: Option<&'a str>,
+    pub thread_root: Option<&'a str>,
     pub note: Option<&'a str>,
     pub raw: &'a [u8],
     pub folder: Option<&'a str>,
@@ -78,9 +80,9 @@ impl Tx<'_> {
         self.prepare_cached(
             "INSERT INTO messages (ticket_id, desk, direction, kind, dedup_key, message_id,
                 in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, date,
-                body_text, note, raw, folder, uid, created_at)
+                body_text, note, raw, folder, uid, created_at, new_text, thread_root)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, ?19, ?20)",
+                ?17, ?18, ?19, ?20, ?21, ?22)",
         )?
         .execute(params![
             m.ticket,
@@ -103,6 +105,8 @@ impl Tx<'_> {
             m.folder,
             m.uid,
             now(),
+            m.new_text,
+            m.thread_root,
         ])?;
         Ok(self.last_insert_rowid())
     }

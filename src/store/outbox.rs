@@ -38,6 +38,37 @@ pub struct OutboxRow {
 }
 
 impl Tx<'_> {
+    /// Marks the outgoing mail of `desk` with these Message-IDs as
+    /// undeliverable (a bounce reported it); returns how many rows changed.
+    pub fn mark_undeliverable(
+        &self,
+        desk: &str,
+        ids: &[String],
+        reason: &str,
+    ) -> Result<usize, StoreError> {
+        let mut n = 0;
+        let mut st = self.prepare_cached(
+            "UPDATE outbox SET status = 'undeliverable', last_error = ?3, lease_until = NULL
+             WHERE status IN ('pending', 'sent') AND message_id IN
+                (SELECT id FROM messages WHERE desk = ?1 AND direction = 'out' AND message_id = ?2)",
+        )?;
+        for id in ids {
+            n += st.execute(params![desk, id, format!("bounced: {reason}")])?;
+        }
+        Ok(n)
+    }
+
+    /// How many acknowledgements `desk` queued for `address` since `since`.
+    pub fn recent_acks(&self, desk: &str, address: &str, since: &str) -> Result<u32, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id
+                 WHERE o.created_at >= ?3 AND m.desk = ?1 AND m.kind = 'ack'
+                   AND o.recipients = json_array(?2)",
+            )?
+            .query_row(params![desk, address, since], |r| r.get(0))?)
+    }
+
     /// Queues the stored outgoing message `message` for delivery.
     pub fn enqueue(
         &self,

@@ -20,8 +20,11 @@ pub struct TicketView {
     pub requester: String,
     pub requester_name: Option<String>,
     pub linked_to: Option<i64>,
+    /// Tickets linked to this one (strangers naming it, replies after it closed).
+    pub linked_from: Vec<i64>,
     pub created_at: String,
     pub updated_at: String,
+    pub closed_at: Option<String>,
     /// Number of messages on the ticket.
     pub messages: i64,
 }
@@ -39,8 +42,12 @@ pub struct MessageView {
     pub in_reply_to: Option<String>,
     pub date: Option<String>,
     pub text: String,
+    /// The text without quoted history and signature.
+    pub new_text: Option<String>,
     /// Outbox state of an outgoing message (`pending`, `sent`, ...).
     pub delivery: Option<String>,
+    /// Why it was set aside or what it reported (bounces), if anything.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -51,7 +58,8 @@ pub struct TicketFilter {
 
 const TICKET_COLUMNS: &str = "t.id, t.desk, t.status, t.subject, t.requester, t.requester_name,
     t.linked_to, t.created_at, t.updated_at,
-    (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)";
+    (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id),
+    (SELECT group_concat(l.id) FROM tickets l WHERE l.linked_to = t.id), t.closed_at";
 
 fn status_of(s: String) -> Result<Status, StoreError> {
     Status::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("unknown ticket status {s:?}")))
@@ -71,6 +79,11 @@ fn ticket_row(r: &Row<'_>) -> rusqlite::Result<(TicketView, String)> {
             created_at: r.get(7)?,
             updated_at: r.get(8)?,
             messages: r.get(9)?,
+            linked_from: r
+                .get::<_, Option<String>>(10)?
+                .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
+                .unwrap_or_default(),
+            closed_at: r.get(11)?,
         },
         r.get(2)?,
     ))
@@ -143,7 +156,11 @@ impl Tx<'_> {
     /// Moves a ticket to `status`, recording who did it.
     pub fn set_status(&self, ticket: i64, status: Status, actor: &str) -> Result<(), StoreError> {
         let n = self
-            .prepare_cached("UPDATE tickets SET status = ?2, updated_at = ?3 WHERE id = ?1")?
+            .prepare_cached(
+                "UPDATE tickets SET status = ?2, updated_at = ?3,
+                    closed_at = CASE WHEN ?2 = 'closed' THEN ?3 ELSE closed_at END
+                 WHERE id = ?1",
+            )?
             .execute(params![ticket, status.as_str(), now()])?;
         if n == 0 {
             return Err(StoreError::NoSuchTicket(ticket));
@@ -163,15 +180,16 @@ impl Lookup for Tx<'_> {
     type Error = StoreError;
 
     fn ticket(&self, number: i64) -> Result<Option<TicketRef>, StoreError> {
-        let row: Option<(String, String)> = self
-            .prepare_cached("SELECT desk, status FROM tickets WHERE id = ?1")?
-            .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))
+        let row: Option<(String, String, Option<String>)> = self
+            .prepare_cached("SELECT desk, status, closed_at FROM tickets WHERE id = ?1")?
+            .query_row([number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        row.map(|(desk, status)| {
+        row.map(|(desk, status, closed_at)| {
             Ok(TicketRef {
                 number,
                 desk,
                 status: status_of(status)?,
+                closed_at,
             })
         })
         .transpose()
@@ -191,6 +209,17 @@ impl Lookup for Tx<'_> {
             .optional()?)
     }
 
+    fn ticket_by_thread_root(&self, desk: &str, root: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT ticket_id FROM messages
+                 WHERE desk = ?1 AND thread_root = ?2 AND ticket_id IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![desk, root], |r| r.get(0))
+            .optional()?)
+    }
+
     fn is_participant(&self, number: i64, address: &str) -> Result<bool, StoreError> {
         Ok(self
             .prepare_cached("SELECT 1 FROM participants WHERE ticket_id = ?1 AND address = ?2")?
@@ -198,7 +227,51 @@ impl Lookup for Tx<'_> {
     }
 }
 
+/// A message stored without a ticket (a machine's mail that matched none).
+#[derive(Debug, Clone, Serialize)]
+pub struct AsideView {
+    pub id: i64,
+    pub desk: String,
+    pub kind: String,
+    pub from: String,
+    pub subject: String,
+    pub reason: Option<String>,
+    pub received_at: String,
+}
+
 impl Store {
+    /// Messages set aside, newest last.
+    pub fn aside_list(&self) -> Result<Vec<AsideView>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, desk, kind, from_addr, subject, note, created_at FROM messages
+                 WHERE ticket_id IS NULL ORDER BY id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(AsideView {
+                    id: r.get(0)?,
+                    desk: r.get(1)?,
+                    kind: r.get(2)?,
+                    from: r.get(3)?,
+                    subject: r.get(4)?,
+                    reason: r.get(5)?,
+                    received_at: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Sets a ticket's status from the command line.
+    pub fn set_ticket_status(
+        &self,
+        number: i64,
+        status: Status,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| tx.set_status(number, status, actor))
+    }
+
     pub fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketView>, StoreError> {
         self.read(|c| {
             let sql = format!(
@@ -226,7 +299,8 @@ impl Store {
             let mut st = c.prepare(
                 "SELECT m.direction, m.kind, m.from_addr, m.to_addrs, m.cc_addrs, m.subject,
                         m.message_id, m.in_reply_to, m.date, m.body_text,
-                        (SELECT o.status FROM outbox o WHERE o.message_id = m.id)
+                        (SELECT o.status FROM outbox o WHERE o.message_id = m.id),
+                        m.new_text, m.note
                  FROM messages m WHERE m.ticket_id = ?1 ORDER BY m.id",
             )?;
             let msgs = st
@@ -243,6 +317,8 @@ impl Store {
                         date: r.get(8)?,
                         text: r.get(9)?,
                         delivery: r.get(10)?,
+                        new_text: r.get(11)?,
+                        note: r.get(12)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
