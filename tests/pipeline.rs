@@ -353,3 +353,233 @@ fn charsets_come_out_as_utf8() {
     assert_eq!(tk.requester_name.as_deref(), Some("José Peña"));
     assert!(msgs[0].text.contains("Año ¿dónde?"), "{}", msgs[0].text);
 }
+
+fn ticket_status(t: &T, n: i64) -> String {
+    t.store
+        .ticket_detail(n)
+        .unwrap()
+        .unwrap()
+        .0
+        .status
+        .as_str()
+        .to_string()
+}
+
+#[test]
+fn closed_tickets_reopen_within_reopen_days_else_link() {
+    let t = setup();
+    t.feed(
+        "soporte",
+        &mail("ana@cliente.test", "hola", "m1@c.test", ""),
+    );
+    t.store
+        .set_ticket_status(1, hilo::model::Status::Closed, "test")
+        .unwrap();
+    let r = mail("ana@cliente.test", "RE: [SOP-1] hola", "m2@c.test", "");
+    assert_eq!(t.feed("soporte", &r), Outcome::Appended { ticket: 1 });
+    assert_eq!(ticket_status(&t, 1), "open", "reopened");
+
+    // Closed 40 days ago: a new ticket, linked, and the acknowledgement says so.
+    t.store
+        .set_ticket_status(1, hilo::model::Status::Closed, "test")
+        .unwrap();
+    t.store
+        .write(|tx| {
+            tx.execute(
+                "UPDATE tickets SET closed_at = '2020-01-01T00:00:00.000Z' WHERE id = 1",
+                [],
+            )?;
+            Ok::<_, hilo::store::StoreError>(())
+        })
+        .unwrap();
+    let r = mail("ana@cliente.test", "RE: [SOP-1] hola", "m3@c.test", "");
+    assert_eq!(
+        t.feed("soporte", &r),
+        Outcome::Opened {
+            ticket: 2,
+            acknowledged: true
+        }
+    );
+    let (tk, msgs) = t.store.ticket_detail(2).unwrap().unwrap();
+    assert_eq!(tk.linked_to, Some(1));
+    let ack = msgs.iter().find(|m| m.kind == "ack").unwrap();
+    assert!(
+        ack.text.contains("[SOP-1] ya estaba cerrada"),
+        "{}",
+        ack.text
+    );
+    assert_eq!(ticket_status(&t, 1), "closed");
+    let (old, _) = t.store.ticket_detail(1).unwrap().unwrap();
+    assert_eq!(old.linked_from, vec![2]);
+}
+
+#[test]
+fn a_new_mail_naming_the_case_in_its_body_joins_it() {
+    let t = setup();
+    t.feed(
+        "soporte",
+        &mail("ana@cliente.test", "factura", "m1@c.test", ""),
+    );
+    let body_ref = |from: &str, id: &str| {
+        format!("From: {from}\r\nTo: soporte@example.test\r\nSubject: otra pregunta\r\nMessage-ID: <{id}>\r\n\r\nSigo sin respuesta sobre mi caso sop-1.\r\n")
+    };
+    assert_eq!(
+        t.feed("soporte", &body_ref("ana@cliente.test", "b1@c.test")),
+        Outcome::Appended { ticket: 1 }
+    );
+    // A stranger mentioning it gets their own ticket, not linked, and joins nothing.
+    assert!(matches!(
+        t.feed("soporte", &body_ref("eve@otro.test", "b2@c.test")),
+        Outcome::Opened { ticket: 2, .. }
+    ));
+    assert_eq!(t.store.ticket_detail(2).unwrap().unwrap().0.linked_to, None);
+}
+
+#[test]
+fn outlook_thread_index_alone_threads_a_participant() {
+    let t = setup();
+    let idx = |v: &str| format!("Thread-Index: {v}\r\n");
+    t.feed(
+        "soporte",
+        &mail(
+            "ana@cliente.test",
+            "impresora",
+            "o1@c.test",
+            &idx("AdtPq3xk2Vv7yQmHSuOQk8gq0cYh1A=="),
+        ),
+    );
+    // Outlook's next mail of the same conversation (22-byte root + 5 bytes): no In-Reply-To, no tag.
+    let r = mail(
+        "ana@cliente.test",
+        "impresora (más datos)",
+        "o2@c.test",
+        &idx("AdtPq3xk2Vv7yQmHSuOQk8gq0cYh1AASNFZ4"),
+    );
+    assert_eq!(t.feed("soporte", &r), Outcome::Appended { ticket: 1 });
+}
+
+#[test]
+fn a_bounce_marks_our_mail_undeliverable_and_opens_nothing() {
+    let t = setup();
+    t.feed(
+        "soporte",
+        &mail("nadie@noexiste.test", "hola", "m1@c.test", ""),
+    );
+    let ack = t.ack_id(1);
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.example.test (Mail Delivery System)\r\nTo: soporte@example.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@mx.example.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not be delivered.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.test\r\n\r\nFinal-Recipient: rfc822; nadie@noexiste.test\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <nadie@noexiste.test>: Recipient address rejected\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: soporte@example.test\r\nTo: nadie@noexiste.test\r\nSubject: [SOP-1] hola\r\nMessage-ID: <{ack}>\r\n--b--\r\n"
+    );
+    assert_eq!(t.feed("soporte", &dsn), Outcome::Appended { ticket: 1 });
+    let o = t.store.outbox_list().unwrap();
+    assert_eq!(o[0].status, "undeliverable");
+    let err = o[0].last_error.as_deref().unwrap();
+    assert!(
+        err.contains("5.1.1") && err.contains("Recipient address rejected"),
+        "{err}"
+    );
+    assert_eq!(t.outbox(), 1, "the bounce is not answered");
+    // A bounce about mail we never sent is set aside.
+    let other = dsn
+        .replace(&ack, "unknown@x.test")
+        .replace("dsn1@", "dsn2@");
+    assert!(matches!(
+        t.feed("soporte", &other),
+        Outcome::SetAside { kind: "bounce", .. }
+    ));
+    assert_eq!(t.tickets(), 1);
+}
+
+#[test]
+fn acknowledgements_are_rate_limited_per_recipient() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = CONFIG.replacen(
+        "language = \"es\"",
+        "language = \"es\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"",
+        1,
+    );
+    let config = Config::from_toml(&text, Vec::new()).unwrap();
+    let store = Store::open(&dir.path().join("h.db")).unwrap();
+    let intake = Intake::new(&config, store.clone(), Templates::builtin().unwrap());
+    let d = intake.desk("soporte").unwrap();
+    let mut acked = Vec::new();
+    for i in 0..4 {
+        let m = mail(
+            "prisa@cliente.test",
+            &format!("asunto {i}"),
+            &format!("r{i}@c.test"),
+            "",
+        );
+        match intake
+            .process(d, None, &[Received::new(None, m.into_bytes())], None)
+            .unwrap()[0]
+        {
+            Outcome::Opened { acknowledged, .. } => acked.push(acknowledged),
+            ref o => panic!("{o:?}"),
+        }
+    }
+    assert_eq!(
+        acked,
+        [true, true, false, false],
+        "every mail is a ticket; only 2 acknowledged"
+    );
+    assert_eq!(store.outbox_list().unwrap().len(), 2);
+    // Another customer is not affected.
+    let m = mail("otra@cliente.test", "x", "o1@c.test", "");
+    assert!(matches!(
+        intake
+            .process(d, None, &[Received::new(None, m.into_bytes())], None)
+            .unwrap()[0],
+        Outcome::Opened {
+            acknowledged: true,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn every_machine_fixture_is_set_aside_and_unanswered() {
+    let t = setup();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut n = 0;
+    for dir in ["auto_replies", "bounces", "lists"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "eml") {
+                let o = t.feed_bytes("soporte", &std::fs::read(&p).unwrap());
+                assert!(
+                    matches!(o, Outcome::SetAside { .. }),
+                    "{}: {o:?}",
+                    p.display()
+                );
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 17);
+    assert_eq!((t.tickets(), t.outbox()), (0, 0));
+    assert_eq!(t.store.aside_list().unwrap().len(), n);
+}
+
+#[test]
+fn quarantined_message_can_be_retried() {
+    let t = setup();
+    let good = mail("ana@cliente.test", "hola", "q1@c.test", "");
+    let id = t
+        .store
+        .write(|tx| {
+            tx.quarantine(
+                "soporte",
+                Some("INBOX"),
+                Some(7),
+                "parser bug",
+                good.as_bytes(),
+            )
+        })
+        .unwrap();
+    assert!(matches!(
+        t.intake.retry_quarantined(id).unwrap(),
+        Some(Outcome::Opened { ticket: 1, .. })
+    ));
+    assert!(t.store.quarantine_list().unwrap().is_empty());
+    assert_eq!(t.intake.retry_quarantined(id).unwrap(), None);
+}

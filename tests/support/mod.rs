@@ -276,11 +276,16 @@ pub fn mail(
 
 /// Sends raw bytes through the test Postfix.
 pub async fn send(from: &str, to: &[&str], raw: &[u8]) {
+    send_from(Some(from), to, raw).await
+}
+
+/// Sends raw bytes through the test Postfix; `None` is the null sender `<>`.
+pub async fn send_from(from: Option<&str>, to: &[&str], raw: &[u8]) {
     let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
         .port(SMTP_PORT)
         .build();
     let env = Envelope::new(
-        Some(from.parse().expect("from")),
+        from.map(|f| f.parse().expect("from")),
         to.iter().map(|a| a.parse().expect("to")).collect(),
     )
     .expect("envelope");
