@@ -191,5 +191,8 @@ mod tests {
         );
         let raw = String::from_utf8_lossy(&out.raw);
         assert!(raw.contains("&lt;ok&gt; &amp; listo"), "html part escaped");
+        assert!(raw.contains("\r\nX-Auto-Response-Suppress: All\r\n"), "{raw}");
+        assert!(raw.contains("\r\nPrecedence: bulk\r\n"), "{raw}");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
     }
 }
