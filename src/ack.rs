@@ -78,10 +78,16 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
     ]);
     if let Some(prev) = i.closed_before {
         vars.insert("previous_tag", i.tags.format(prev));
-        let note = i.templates.closed_note(i.desk.language).render(&vars);
+        let note = i
+            .templates
+            .get(&i.desk.name, i.desk.language, "closed_note")
+            .render(&vars);
         vars.insert("linked_note", note);
     }
-    let text = i.templates.ack(i.desk.language).render(&vars);
+    let text = i
+        .templates
+        .get(&i.desk.name, i.desk.language, "ack")
+        .render(&vars);
 
     let mut references = i.msg.references.clone();
     if let Some(id) = &i.msg.message_id {
@@ -99,6 +105,9 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         references,
         auto_submitted: Some(AutoSubmitted::Replied),
         loop_marker: i.desk.address.clone(),
+        cc: Vec::new(),
+        reply_to: None,
+        attachments: Vec::new(),
     })
 }
 

@@ -93,6 +93,8 @@ impl Language {
 /// The whole configuration, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Directory of template overrides (`{desk}/{kind}.{lang}.txt`, `{kind}.{lang}.txt`).
+    pub templates_dir: Option<PathBuf>,
     pub store: StoreConfig,
     pub smtp: SmtpConfig,
     pub outbox: OutboxConfig,
@@ -205,6 +207,28 @@ pub struct DeskConfig {
     /// At most this many acknowledgements to one address per window.
     pub max_autoreplies: u32,
     pub autoreply_window: Duration,
+    /// Agents: full addresses, or `@domain` for everyone there (lowercase).
+    pub agents: Vec<String>,
+    pub agent_trust: AgentTrust,
+    /// Who gets notifications (addresses; may be a mailing list).
+    pub notify: Vec<String>,
+    /// Mail to this address is an internal note.
+    pub comment_address: Option<String>,
+    /// Display name of relayed agent replies: `{agent}` and `{desk}`.
+    pub relay_name: String,
+    /// Resolved tickets close after this long.
+    pub close_after: Duration,
+}
+
+/// When an agent's mail may reach a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentTrust {
+    /// It answers a notification hilo sent (our signed Message-ID in its headers).
+    SignedReply,
+    /// As above, or the receiving server's Authentication-Results show DKIM,
+    /// SPF or DMARC passing for the agent's domain.
+    Authenticated,
 }
 
 /// What happens to a processed message in the mailbox. Done only after the
@@ -230,6 +254,15 @@ pub enum StartFrom {
 }
 
 impl DeskConfig {
+    /// Is `address` one of this desk's agents?
+    pub fn is_agent(&self, address: &str) -> bool {
+        let a = address.to_ascii_lowercase();
+        self.agents.iter().any(|g| match g.strip_prefix('@') {
+            Some(domain) => a.rsplit_once('@').is_some_and(|(_, d)| d == domain),
+            None => *g == a,
+        })
+    }
+
     /// The domain part of the desk address, used in our Message-IDs.
     pub fn domain(&self) -> &str {
         self.address.rsplit('@').next().unwrap_or("localhost")
@@ -261,6 +294,8 @@ fn duration_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Duration>
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    #[serde(default)]
+    templates: RawTemplates,
     store: StoreConfig,
     smtp: RawSmtp,
     #[serde(default)]
@@ -269,6 +304,12 @@ struct RawConfig {
     intake: IntakeConfig,
     #[serde(default)]
     desk: Vec<RawDesk>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTemplates {
+    dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -322,6 +363,28 @@ struct RawDesk {
     max_autoreplies: u32,
     #[serde(default = "default_autoreply_window", with = "humantime_serde")]
     autoreply_window: Duration,
+    #[serde(default)]
+    agents: Vec<String>,
+    #[serde(default = "default_agent_trust")]
+    agent_trust: AgentTrust,
+    notify: Option<Vec<String>>,
+    comment_address: Option<String>,
+    #[serde(default = "default_relay_name")]
+    relay_name: String,
+    #[serde(default = "default_close_after_days")]
+    close_after_days: u32,
+}
+
+fn default_agent_trust() -> AgentTrust {
+    AgentTrust::SignedReply
+}
+
+fn default_relay_name() -> String {
+    "{agent} ({desk})".into()
+}
+
+fn default_close_after_days() -> u32 {
+    7
 }
 
 fn default_reopen_days() -> u32 {
@@ -629,6 +692,45 @@ impl RawConfig {
                     ))
                 }
             };
+            let mut agents = Vec::new();
+            for (j, a) in d.agents.iter().enumerate() {
+                let a = a.trim().to_ascii_lowercase();
+                let ok = match a.strip_prefix('@') {
+                    Some(domain) => domain.contains('.') && !domain.contains('@'),
+                    None => check_address("", &a).is_ok(),
+                };
+                if !ok {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.agents[{j}]"),
+                        format!("`{a}`: expected an address or @domain"),
+                    ));
+                }
+                agents.push(a);
+            }
+            // By default the agents with a full address are notified.
+            let notify = match d.notify {
+                Some(list) => list
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| check_address(&format!("{k}.notify[{j}]"), a))
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => agents
+                    .iter()
+                    .filter(|a| !a.starts_with('@'))
+                    .cloned()
+                    .collect(),
+            };
+            let comment_address = d
+                .comment_address
+                .map(|a| check_address(&format!("{k}.comment_address"), &a))
+                .transpose()?;
+            if let Err(e) = crate::template::Template::parse_with(
+                &format!("{k}.relay_name"),
+                &d.relay_name,
+                &["agent", "desk"],
+            ) {
+                return Err(ConfigError::invalid(format!("{k}.relay_name"), e.message));
+            }
             if d.max_message_bytes < 1024 {
                 return Err(ConfigError::invalid(
                     format!("{k}.max_message_bytes"),
@@ -663,9 +765,16 @@ impl RawConfig {
                 reopen_after_close: Duration::from_secs(u64::from(d.reopen_days) * 86_400),
                 max_autoreplies: d.max_autoreplies,
                 autoreply_window: d.autoreply_window,
+                agents,
+                agent_trust: d.agent_trust,
+                notify,
+                comment_address,
+                relay_name: d.relay_name,
+                close_after: Duration::from_secs(u64::from(d.close_after_days) * 86_400),
             });
         }
         Ok(Config {
+            templates_dir: self.templates.dir,
             store: self.store,
             smtp,
             outbox: self.outbox,
@@ -821,6 +930,34 @@ password = "hunter2"
         assert!(e.contains("desk[0].after"), "{e}");
         let e = err_of(&with("start_from = \"yesterday\""));
         assert!(e.contains("start_from"), "{e}");
+    }
+
+    #[test]
+    fn agents_and_notify() {
+        let with =
+            |extra: &str| GOOD.replace("language = \"es\"", &format!("language = \"es\"\n{extra}"));
+        let c = Config::from_toml(
+            &with("agents = [\"Agente1@Example.com\", \"@soporte.example.com\"]"),
+            no_env(),
+        )
+        .unwrap();
+        let d = &c.desks[0];
+        assert!(d.is_agent("agente1@example.com"));
+        assert!(d.is_agent("luis@SOPORTE.example.com"));
+        assert!(!d.is_agent("luis@example.com"));
+        assert!(!d.is_agent("x@evil-soporte.example.com"));
+        assert_eq!(
+            d.notify,
+            vec!["agente1@example.com"],
+            "full-address agents are notified by default"
+        );
+        assert_eq!(d.agent_trust, AgentTrust::SignedReply);
+        let e = err_of(&with("agents = [\"nadie\"]"));
+        assert!(e.contains("desk[0].agents[0]"), "{e}");
+        let e = err_of(&with("relay_name = \"{agente}\""));
+        assert!(e.contains("desk[0].relay_name"), "{e}");
+        let e = err_of(&with("agent_trust = \"trust-me\""));
+        assert!(e.contains("agent_trust"), "{e}");
     }
 
     #[test]

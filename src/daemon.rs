@@ -49,7 +49,7 @@ impl App {
     }
 
     pub fn with_store(config: Config, store: Store) -> Result<App, StartError> {
-        let templates = Templates::builtin()?;
+        let templates = Templates::load(&config)?;
         let intake = Intake::new(&config, store.clone(), templates);
         let sender = Arc::new(Sender::new(&config.smtp, config.outbox.clone(), store)?);
         Ok(App {

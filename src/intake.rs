@@ -13,15 +13,18 @@ use tracing::{debug, info, warn};
 
 use crate::ack::{acknowledgement, AckInput};
 use crate::classify::{classify, Context};
-use crate::config::{Config, DeskConfig};
+use crate::config::{AgentTrust, Config, DeskConfig};
 use crate::desk::{decide, Plan, Policy};
+use crate::mail::compose::Outgoing;
 use crate::mail::parse::{bounce_reason, reported_message_ids};
 use crate::mail::quote::new_text;
 use crate::mail::subject::TagMatcher;
 use crate::mail::{parse, Inbound, ParseError};
+use crate::model::Status;
 use crate::model::{Direction, MessageKind};
 use crate::store::{Checkpoint, NewMessage, Store, StoreError, Tx};
 use crate::template::Templates;
+use crate::thread::Lookup;
 use crate::thread::{self, Thread};
 use chrono::Utc;
 
@@ -132,7 +135,11 @@ impl Intake {
                     tags: TagMatcher::new(&d.tag),
                 })
                 .collect(),
-            own_addresses: config.desks.iter().map(|d| d.address.clone()).collect(),
+            own_addresses: config
+                .desks
+                .iter()
+                .flat_map(|d| std::iter::once(d.address.clone()).chain(d.comment_address.clone()))
+                .collect(),
             templates,
             expire_after: config.outbox.expire_after,
         }
@@ -306,6 +313,48 @@ impl Intake {
                 signer,
             },
         );
+        let text = match (&item.note, msg.text.trim().is_empty()) {
+            (Some(n), true) => n.as_str(),
+            _ => msg.text.as_str(),
+        };
+        let new_text = new_text(text, &msg.subject);
+        let rec = Recorder {
+            tx,
+            desk: &d.name,
+            msg,
+            key: &key,
+            text,
+            new_text: &new_text,
+            folder,
+            item,
+        };
+
+        // A mail sent to several desks is handled by the first one listed.
+        if class.kind == MessageKind::Customer {
+            if let Some(first) = self.earlier_desk(desk, msg) {
+                let there = match &msg.message_id {
+                    Some(id) => tx.ticket_by_message_ids(&first.cfg.name, &[id.as_str()])?,
+                    None => None,
+                };
+                let note = match there {
+                    Some(n) => format!(
+                        "also sent to desk {}: handled there as {}",
+                        first.cfg.name,
+                        first.tags.format(n)
+                    ),
+                    None => format!(
+                        "also sent to desk {}, listed first: handled there",
+                        first.cfg.name
+                    ),
+                };
+                rec.store(None, MessageKind::Customer, Some(&note))?;
+                return Ok(Outcome::SetAside {
+                    kind: "customer",
+                    reason: "also sent to a desk listed before this one, which handles it",
+                });
+            }
+        }
+
         // A bounce is threaded by the Message-ID of the mail it reports.
         let (reported, bounce_reason) = if class.kind == MessageKind::Bounce {
             (
@@ -315,48 +364,22 @@ impl Intake {
         } else {
             (Vec::new(), None)
         };
-        let threading = thread::resolve(tx, &d.name, &desk.tags, signer, msg, &reported)?;
+        let mut threading = thread::resolve(tx, &d.name, &desk.tags, signer, msg, &reported)?;
+
+        if class.kind == MessageKind::Customer && d.is_agent(&msg.from.address) {
+            if let Some(o) = self.agent_mail(&rec, desk, &mut threading)? {
+                return Ok(o);
+            }
+            // An agent's mail about no ticket is handled like anyone's.
+        }
+
         let policy = Policy {
             reopen_after_close: d.reopen_after_close,
             now: Utc::now(),
         };
         let plan = decide(&class, &threading, &policy);
         debug!(?class, ?threading, ?plan, "decided");
-
-        let text = match (&item.note, msg.text.trim().is_empty()) {
-            (Some(n), true) => n.as_str(),
-            _ => msg.text.as_str(),
-        };
-        let new_text = new_text(text, &msg.subject);
-        let record = |ticket: Option<i64>, note: Option<&str>| -> Result<i64, StoreError> {
-            let note = note.or(item.note.as_deref()).or(bounce_reason.as_deref());
-            let id = tx.insert_message(&NewMessage {
-                ticket,
-                desk: &d.name,
-                direction: Direction::In,
-                kind: class.kind,
-                dedup_key: key.clone(),
-                message_id: msg.message_id.as_deref(),
-                in_reply_to: &msg.in_reply_to,
-                references: &msg.references,
-                from: &msg.from,
-                to: msg.to.iter().map(|m| m.address.as_str()).collect(),
-                cc: msg.cc.iter().map(|m| m.address.as_str()).collect(),
-                subject: &msg.subject,
-                date: msg.date.map(crate::store::ts),
-                text,
-                new_text: Some(&new_text),
-                thread_root: msg.thread_root.as_deref(),
-                note,
-                raw: &msg.raw,
-                folder,
-                uid: item.uid,
-            })?;
-            for a in &msg.attachments {
-                tx.insert_attachment(id, a)?;
-            }
-            Ok(id)
-        };
+        let note = bounce_reason.as_deref();
         if let Some(reason) = &bounce_reason {
             let n = tx.mark_undeliverable(&d.name, &reported, reason)?;
             if n > 0 {
@@ -379,9 +402,12 @@ impl Intake {
                     s => s,
                 };
                 let number = tx.create_ticket(&d.name, subject, &msg.from, linked_to)?;
-                record(Some(number), None)?;
+                rec.store(Some(number), class.kind, note)?;
                 for cc in msg.to.iter().chain(&msg.cc) {
-                    if !self.own_addresses.contains(&cc.address) && cc.address != msg.from.address {
+                    if !self.own_addresses.contains(&cc.address)
+                        && cc.address != msg.from.address
+                        && d.comment_address.as_deref() != Some(&cc.address)
+                    {
                         tx.add_participant(number, cc, "cc")?;
                     }
                 }
@@ -396,27 +422,252 @@ impl Intake {
                         &new_text,
                         linked_to.filter(|_| closed_before),
                     )?;
+                if !item.backlog {
+                    self.notify(tx, desk, number, msg, &new_text)?;
+                }
                 Outcome::Opened {
                     ticket: number,
                     acknowledged,
                 }
             }
             Plan::Append { ticket, status } => {
-                record(Some(ticket), None)?;
+                rec.store(Some(ticket), class.kind, note)?;
                 tx.touch_ticket(ticket)?;
                 if let Some(s) = status {
                     tx.set_status(ticket, s, &msg.from.address)?;
                 }
+                if class.kind == MessageKind::Customer && !item.backlog {
+                    self.notify(tx, desk, ticket, msg, &new_text)?;
+                }
                 Outcome::Appended { ticket }
             }
             Plan::SetAside { reason } => {
-                record(None, Some(reason))?;
+                rec.store(None, class.kind, Some(note.unwrap_or(reason)))?;
                 Outcome::SetAside {
                     kind: class.kind.as_str(),
                     reason,
                 }
             }
         })
+    }
+
+    /// A desk listed before `desk` that the message is also addressed to.
+    fn earlier_desk(&self, desk: &DeskRuntime, msg: &Inbound) -> Option<&DeskRuntime> {
+        let addressed = |d: &DeskRuntime| {
+            msg.to
+                .iter()
+                .chain(&msg.cc)
+                .any(|m| m.address == d.cfg.address)
+        };
+        self.desks
+            .iter()
+            .take_while(|d| d.cfg.name != desk.cfg.name)
+            .find(|d| addressed(d))
+    }
+
+    /// An agent's mail. `None` when it concerns no ticket (it is then
+    /// handled like anyone's). Only a trusted one reaches the customer.
+    fn agent_mail(
+        &self,
+        rec: &Recorder<'_, '_>,
+        desk: &DeskRuntime,
+        threading: &mut Thread,
+    ) -> Result<Option<Outcome>, StoreError> {
+        let (tx, msg, d) = (rec.tx, rec.msg, &desk.cfg);
+        let signer = self.store.signer();
+        let domain = msg.from.address.rsplit('@').next().unwrap_or("");
+        let authenticated = d.agent_trust == AgentTrust::Authenticated
+            && msg
+                .auth_results
+                .as_deref()
+                .is_some_and(|a| crate::agent::authenticated(a, domain));
+        // With authentication, an agent may name a ticket by its tag in a new mail.
+        if authenticated {
+            if let Thread::New { .. } = threading {
+                let named = desk
+                    .tags
+                    .find(&msg.subject)
+                    .into_iter()
+                    .chain(desk.tags.find_in_text(&msg.text));
+                for n in named {
+                    if let Some(t) = tx.ticket(n)?.filter(|t| t.desk == d.name) {
+                        *threading = Thread::Existing {
+                            ticket: t,
+                            via: thread::Via::SubjectTag,
+                        };
+                        break;
+                    }
+                }
+            }
+        }
+        let Thread::Existing { ticket, .. } = threading else {
+            return Ok(None);
+        };
+        let number = ticket.number;
+        let mut signed_reply = false;
+        for id in msg.referenced_ids() {
+            if signer.verify(id) == Some(number) && tx.sent_to_agents(number, id)? {
+                signed_reply = true;
+                break;
+            }
+        }
+        let agent = &msg.from.address;
+        if !(signed_reply || authenticated) {
+            warn!(ticket = number, from = %agent, "agent mail without proof of origin: recorded, relayed to no one");
+            rec.store(
+                Some(number),
+                MessageKind::Agent,
+                Some("unverified sender: recorded, relayed to no one"),
+            )?;
+            tx.add_event(number, agent, "unverified_agent_mail", None)?;
+            return Ok(Some(Outcome::Appended { ticket: number }));
+        }
+
+        let cmds = crate::commands::parse(rec.new_text);
+        let to_comment = d
+            .comment_address
+            .as_deref()
+            .is_some_and(|c| msg.to.iter().chain(&msg.cc).any(|m| m.address == c));
+        let internal = cmds.internal || to_comment;
+        let info = tx.ticket_info(number)?;
+        // Written to the customer directly, with the desk in Cc: they have it already.
+        let direct = msg
+            .to
+            .iter()
+            .chain(&msg.cc)
+            .any(|m| m.address == info.requester.address || info.cc.contains(&m.address));
+        let kind = if internal {
+            MessageKind::Note
+        } else {
+            MessageKind::Agent
+        };
+        let note = match (internal, direct) {
+            (true, _) => Some("internal note"),
+            (false, true) => Some("written to the customer directly: not relayed again"),
+            _ => None,
+        };
+        rec.store(Some(number), kind, note)?;
+        tx.add_participant(number, &msg.from, "agent")?;
+        tx.touch_ticket(number)?;
+        if let Some(who) = &cmds.assign {
+            tx.set_assignee(number, who, agent)?;
+        }
+        if let Some(p) = &cmds.priority {
+            tx.set_priority(number, p, agent)?;
+        }
+        match (cmds.status, internal) {
+            (Some(s), _) => tx.set_status(number, s, agent)?,
+            // An answer leaves the ticket waiting for the customer.
+            (None, false) => tx.set_status(number, Status::Pending, agent)?,
+            (None, true) => {}
+        }
+        if !internal && !direct && !cmds.body.is_empty() {
+            let out = crate::relay::relay(crate::relay::RelayInput {
+                desk: d,
+                tags: &desk.tags,
+                templates: &self.templates,
+                signer,
+                ticket: &info,
+                agent: &msg.from,
+                body: &cmds.body,
+                attachments: &msg.attachments,
+            });
+            match out {
+                Ok(out) => {
+                    self.queue(tx, d, number, MessageKind::Relay, &out)?;
+                    info!(ticket = number, agent = %agent, "agent reply relayed to the customer");
+                }
+                Err(e) => {
+                    warn!(ticket = number, error = %e, "agent reply not relayed");
+                    tx.add_event(number, "hilo", "relay_failed", Some(&e.to_string()))?;
+                }
+            }
+        }
+        if !cmds.unknown.is_empty() {
+            let out = crate::relay::report(
+                d,
+                &desk.tags,
+                &self.templates,
+                signer,
+                &info,
+                &msg.from,
+                &cmds.unknown,
+            );
+            if let Ok(out) = out {
+                self.queue(tx, d, number, MessageKind::Report, &out)?;
+            }
+        }
+        Ok(Some(Outcome::Appended { ticket: number }))
+    }
+
+    /// Notifies the desk's agents of a customer's message on `ticket`.
+    fn notify(
+        &self,
+        tx: &Tx<'_>,
+        desk: &DeskRuntime,
+        ticket: i64,
+        msg: &Inbound,
+        new_text: &str,
+    ) -> Result<(), StoreError> {
+        let d = &desk.cfg;
+        if d.notify.is_empty() {
+            return Ok(());
+        }
+        let info = tx.ticket_info(ticket)?;
+        let out = crate::notify::notification(crate::notify::NotifyInput {
+            desk: d,
+            tags: &desk.tags,
+            templates: &self.templates,
+            signer: self.store.signer(),
+            ticket: &info,
+            from: &msg.from,
+            new_text,
+            attachments: &msg.attachments,
+        });
+        match out {
+            Ok(out) => self.queue(tx, d, ticket, MessageKind::Notification, &out),
+            Err(e) => {
+                warn!(ticket, error = %e, "no notification");
+                tx.add_event(ticket, "hilo", "notify_failed", Some(&e.to_string()))
+            }
+        }
+    }
+
+    /// Stores an outgoing mail on its ticket and queues it for sending.
+    fn queue(
+        &self,
+        tx: &Tx<'_>,
+        d: &DeskConfig,
+        ticket: i64,
+        kind: MessageKind,
+        out: &Outgoing,
+    ) -> Result<(), StoreError> {
+        let draft = &out.draft;
+        let rcpt = draft.recipients();
+        let id = tx.insert_message(&NewMessage {
+            ticket: Some(ticket),
+            desk: &d.name,
+            direction: Direction::Out,
+            kind,
+            dedup_key: draft.message_id.clone(),
+            message_id: Some(&draft.message_id),
+            in_reply_to: draft.in_reply_to.as_slice(),
+            references: &draft.references,
+            from: &draft.from,
+            to: draft.to.iter().map(|m| m.address.as_str()).collect(),
+            cc: draft.cc.iter().map(|m| m.address.as_str()).collect(),
+            subject: &draft.subject,
+            date: Some(crate::store::now()),
+            text: &draft.text,
+            new_text: None,
+            thread_root: None,
+            note: None,
+            raw: &out.raw,
+            folder: None,
+            uid: None,
+        })?;
+        tx.enqueue(id, &d.address, &rcpt, self.expire_after)?;
+        Ok(())
     }
 
     /// Stores and queues the acknowledgement; false if it could not be
@@ -465,32 +716,58 @@ impl Intake {
                 return Ok(false);
             }
         };
-        let draft = &out.draft;
-        let to: Vec<&str> = draft.to.iter().map(|m| m.address.as_str()).collect();
-        let id = tx.insert_message(&NewMessage {
-            ticket: Some(number),
-            desk: &d.name,
-            direction: Direction::Out,
-            kind: MessageKind::Ack,
-            dedup_key: draft.message_id.clone(),
-            message_id: Some(&draft.message_id),
-            in_reply_to: draft.in_reply_to.as_slice(),
-            references: &draft.references,
-            from: &draft.from,
-            to: to.clone(),
-            cc: Vec::new(),
-            subject: &draft.subject,
-            date: Some(crate::store::now()),
-            text: &draft.text,
-            new_text: None,
-            thread_root: None,
-            note: None,
-            raw: &out.raw,
-            folder: None,
-            uid: None,
-        })?;
-        tx.enqueue(id, &d.address, &to, self.expire_after)?;
+        self.queue(tx, d, number, MessageKind::Ack, &out)?;
         Ok(true)
+    }
+}
+
+/// Stores one received message, with the kind and note the decision gives it.
+struct Recorder<'t, 'c> {
+    tx: &'t Tx<'c>,
+    desk: &'t str,
+    msg: &'t Inbound,
+    key: &'t str,
+    text: &'t str,
+    new_text: &'t str,
+    folder: Option<&'t str>,
+    item: &'t Received,
+}
+
+impl Recorder<'_, '_> {
+    fn store(
+        &self,
+        ticket: Option<i64>,
+        kind: MessageKind,
+        note: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let (tx, msg) = (self.tx, self.msg);
+        let note = note.or(self.item.note.as_deref());
+        let id = tx.insert_message(&NewMessage {
+            ticket,
+            desk: self.desk,
+            direction: Direction::In,
+            kind,
+            dedup_key: self.key.to_string(),
+            message_id: msg.message_id.as_deref(),
+            in_reply_to: &msg.in_reply_to,
+            references: &msg.references,
+            from: &msg.from,
+            to: msg.to.iter().map(|m| m.address.as_str()).collect(),
+            cc: msg.cc.iter().map(|m| m.address.as_str()).collect(),
+            subject: &msg.subject,
+            date: msg.date.map(crate::store::ts),
+            text: self.text,
+            new_text: Some(self.new_text),
+            thread_root: msg.thread_root.as_deref(),
+            note,
+            raw: &msg.raw,
+            folder: self.folder,
+            uid: self.item.uid,
+        })?;
+        for a in &msg.attachments {
+            tx.insert_attachment(id, a)?;
+        }
+        Ok(id)
     }
 }
 

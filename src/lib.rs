@@ -21,8 +21,10 @@
 //! - [`cli`]: the commands.
 
 pub mod ack;
+pub mod agent;
 pub mod classify;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod desk;
@@ -30,6 +32,8 @@ pub mod imap;
 pub mod intake;
 pub mod mail;
 pub mod model;
+pub mod notify;
+pub mod relay;
 pub mod smtp;
 pub mod store;
 pub mod template;

@@ -49,6 +49,17 @@ pub enum MessageKind {
     Own,
     /// Our acknowledgement of a new ticket.
     Ack,
+    /// An agent's mail (relayed to the customer, written to them directly,
+    /// or from an unverified sender and relayed to no one).
+    Agent,
+    /// An internal note: never reaches the customer.
+    Note,
+    /// Our notification to the agents.
+    Notification,
+    /// Our relay of an agent's answer to the customer.
+    Relay,
+    /// Our report to an agent about commands we did not understand.
+    Report,
 }
 
 impl MessageKind {
@@ -60,6 +71,11 @@ impl MessageKind {
             MessageKind::List => "list",
             MessageKind::Own => "own",
             MessageKind::Ack => "ack",
+            MessageKind::Agent => "agent",
+            MessageKind::Note => "note",
+            MessageKind::Notification => "notification",
+            MessageKind::Relay => "relay",
+            MessageKind::Report => "report",
         }
     }
 }

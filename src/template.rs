@@ -21,6 +21,12 @@ pub const PLACEHOLDERS: &[&str] = &[
     "summary",
     "previous_tag",
     "linked_note",
+    "text",
+    "attachments",
+    "priority",
+    "assignee",
+    "commands",
+    "agent",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +51,11 @@ pub struct Template {
 
 impl Template {
     pub fn parse(name: &str, text: &str) -> Result<Template, TemplateError> {
+        Self::parse_with(name, text, PLACEHOLDERS)
+    }
+
+    /// Parses with its own set of allowed placeholders.
+    pub fn parse_with(name: &str, text: &str, allowed: &[&str]) -> Result<Template, TemplateError> {
         let mut pieces = Vec::new();
         let mut buf = String::new();
         let mut chars = text.chars().peekable();
@@ -80,12 +91,12 @@ impl Template {
                         }
                     }
                     let field = field.trim().to_string();
-                    if !PLACEHOLDERS.contains(&field.as_str()) {
+                    if !allowed.contains(&field.as_str()) {
                         return Err(err(
                             line,
                             format!(
                                 "unknown placeholder {{{field}}}; known: {}",
-                                PLACEHOLDERS.join(", ")
+                                allowed.join(", ")
                             ),
                         ));
                     }
@@ -117,12 +128,8 @@ impl Template {
     }
 }
 
-/// The templates of every language.
-#[derive(Debug, Clone)]
-pub struct Templates {
-    ack: HashMap<&'static str, Template>,
-    closed_note: HashMap<&'static str, Template>,
-}
+/// The kinds of template, by file stem.
+pub const KINDS: &[&str] = &["ack", "closed_note", "notify", "relay_footer", "report"];
 
 const BUILTIN: &[(&str, &str, &str)] = &[
     ("ack", "es", include_str!("../config/templates/ack.es.txt")),
@@ -137,34 +144,101 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         "en",
         include_str!("../config/templates/closed_note.en.txt"),
     ),
+    (
+        "notify",
+        "es",
+        include_str!("../config/templates/notify.es.txt"),
+    ),
+    (
+        "notify",
+        "en",
+        include_str!("../config/templates/notify.en.txt"),
+    ),
+    (
+        "relay_footer",
+        "es",
+        include_str!("../config/templates/relay_footer.es.txt"),
+    ),
+    (
+        "relay_footer",
+        "en",
+        include_str!("../config/templates/relay_footer.en.txt"),
+    ),
+    (
+        "report",
+        "es",
+        include_str!("../config/templates/report.es.txt"),
+    ),
+    (
+        "report",
+        "en",
+        include_str!("../config/templates/report.en.txt"),
+    ),
 ];
+
+/// Every template hilo uses: the built-ins, overridden per language by
+/// `DIR/{kind}.{lang}.txt` and per desk by `DIR/{desk}/{kind}.{lang}.txt`.
+#[derive(Debug, Clone, Default)]
+pub struct Templates {
+    builtin: HashMap<(String, String), Template>,
+    shared: HashMap<(String, String), Template>,
+    per_desk: HashMap<(String, String), Template>,
+}
 
 impl Templates {
     /// The templates shipped with hilo.
     pub fn builtin() -> Result<Templates, TemplateError> {
-        let mut ack = HashMap::new();
-        let mut closed_note = HashMap::new();
+        let mut t = Templates::default();
         for (kind, lang, text) in BUILTIN {
-            let t = Template::parse(&format!("{kind}.{lang}.txt"), text)?;
-            match *kind {
-                "ack" => ack.insert(*lang, t),
-                _ => closed_note.insert(*lang, t),
-            };
+            let parsed = Template::parse(&format!("{kind}.{lang}.txt"), text)?;
+            t.builtin
+                .insert((kind.to_string(), lang.to_string()), parsed);
         }
-        Ok(Templates { ack, closed_note })
+        Ok(t)
     }
 
-    pub fn ack(&self, lang: Language) -> &Template {
-        self.ack
-            .get(lang.code())
-            .expect("every language has a built-in acknowledgement")
+    /// Built-ins plus the overrides found in the configured directory, all
+    /// checked now: an unknown placeholder names the file and line.
+    pub fn load(config: &crate::config::Config) -> Result<Templates, TemplateError> {
+        let mut t = Self::builtin()?;
+        let Some(dir) = &config.templates_dir else {
+            return Ok(t);
+        };
+        let read = |path: &std::path::Path| -> Result<Option<Template>, TemplateError> {
+            match std::fs::read_to_string(path) {
+                Ok(text) => Template::parse(&path.display().to_string(), &text).map(Some),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(TemplateError {
+                    name: path.display().to_string(),
+                    line: 0,
+                    message: e.to_string(),
+                }),
+            }
+        };
+        for kind in KINDS {
+            for lang in ["es", "en"] {
+                if let Some(tpl) = read(&dir.join(format!("{kind}.{lang}.txt")))? {
+                    t.shared.insert((kind.to_string(), lang.to_string()), tpl);
+                }
+            }
+            for d in &config.desks {
+                let lang = d.language.code();
+                if let Some(tpl) = read(&dir.join(&d.name).join(format!("{kind}.{lang}.txt")))? {
+                    t.per_desk.insert((d.name.clone(), kind.to_string()), tpl);
+                }
+            }
+        }
+        Ok(t)
     }
 
-    /// The acknowledgement's note when a reply to a long-closed ticket opened a new one.
-    pub fn closed_note(&self, lang: Language) -> &Template {
-        self.closed_note
-            .get(lang.code())
-            .expect("every language has a built-in note")
+    /// The template of `kind` for a desk: its own, else its language's.
+    pub fn get(&self, desk: &str, lang: Language, kind: &str) -> &Template {
+        let key = (kind.to_string(), lang.code().to_string());
+        self.per_desk
+            .get(&(desk.to_string(), kind.to_string()))
+            .or_else(|| self.shared.get(&key))
+            .or_else(|| self.builtin.get(&key))
+            .expect("every kind has a built-in template in every language")
     }
 }
 
@@ -193,8 +267,52 @@ mod tests {
     fn builtin_templates_parse_and_mention_the_tag() {
         let t = Templates::builtin().unwrap();
         for lang in [Language::Es, Language::En] {
-            let vars = HashMap::from([("tag", "[SOP-9]".to_string())]);
-            assert!(t.ack(lang).render(&vars).contains("[SOP-9]"));
+            for kind in ["ack", "notify", "relay_footer", "report"] {
+                let vars = HashMap::from([("tag", "[SOP-9]".to_string())]);
+                assert!(
+                    t.get("any", lang, kind).render(&vars).contains("[SOP-9]"),
+                    "{kind}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn overrides_per_language_and_per_desk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ack.es.txt"), "común {tag}").unwrap();
+        std::fs::create_dir(dir.path().join("helpdesk")).unwrap();
+        std::fs::write(dir.path().join("helpdesk/ack.en.txt"), "own {tag}").unwrap();
+        let text = format!(
+            "[templates]\ndir = \"{}\"\n{}",
+            dir.path().display(),
+            include_str!("../config/hilo.example.toml")
+                .replace(
+                    "password_file = \"/etc/hilo/soporte.pass\"",
+                    "password = \"x\""
+                )
+                .replace(
+                    "password_command = \"cat /etc/hilo/helpdesk.pass\"",
+                    "password = \"y\""
+                )
+        );
+        let config = crate::config::Config::from_toml(&text, Vec::new()).unwrap();
+        let t = Templates::load(&config).unwrap();
+        let vars = HashMap::from([("tag", "[X-1]".to_string())]);
+        assert_eq!(
+            t.get("soporte", Language::Es, "ack").render(&vars),
+            "común [X-1]"
+        );
+        assert_eq!(
+            t.get("helpdesk", Language::En, "ack").render(&vars),
+            "own [X-1]"
+        );
+        assert!(t
+            .get("helpdesk", Language::En, "notify")
+            .render(&vars)
+            .contains("[X-1]"));
+        std::fs::write(dir.path().join("helpdesk/notify.en.txt"), "line\n{oops}").unwrap();
+        let e = Templates::load(&config).unwrap_err().to_string();
+        assert!(e.contains("helpdesk/notify.en.txt, line 2"), "{e}");
     }
 }

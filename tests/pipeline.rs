@@ -208,10 +208,9 @@ fn a_stranger_naming_a_ticket_gets_a_new_linked_one() {
     );
     assert!(matches!(o, Outcome::Opened { ticket: 3, .. }));
     // Another desk's ticket number is not ours.
-    let o = t.feed(
-        "helpdesk",
-        &mail("ana@cliente.test", "RE: [SOP-1] x", "h1@c.test", ""),
-    );
+    let to_helpdesk = mail("ana@cliente.test", "RE: [SOP-1] x", "h1@c.test", "")
+        .replace("To: soporte@example.test", "To: helpdesk@example.test");
+    let o = t.feed("helpdesk", &to_helpdesk);
     assert!(
         matches!(o, Outcome::Opened { ticket: 4, .. }),
         "numbers are unique across desks"

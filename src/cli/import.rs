@@ -37,7 +37,7 @@ fn bar() -> ProgressBar {
 pub fn import(config: &Path, args: ImportArgs<'_>) -> anyhow::Result<u8> {
     let config = load_config(config)?;
     let store = open_store(&config)?;
-    let intake = Intake::new(&config, store, Templates::builtin()?);
+    let intake = Intake::new(&config, store, Templates::load(&config)?);
     let mut desk = intake
         .desk(args.desk)
         .ok_or_else(|| ConfigError::Invalid {

@@ -27,7 +27,7 @@ pub fn ingest(config: &Path, desk: &str, file: Option<&Path>) -> anyhow::Result<
         }
     }
     let store = open_store(&config)?;
-    let intake = Intake::new(&config, store, Templates::builtin()?);
+    let intake = Intake::new(&config, store, Templates::load(&config)?);
     let rt = intake.desk(desk).ok_or_else(|| ConfigError::Invalid {
         key: "desk".into(),
         message: format!("no desk named `{desk}` in the configuration"),

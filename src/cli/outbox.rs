@@ -138,7 +138,7 @@ pub fn quarantine(config: &Path, cmd: QuarantineCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         QuarantineCommand::Retry { id } => {
-            let intake = Intake::new(&config, store, Templates::builtin()?);
+            let intake = Intake::new(&config, store, Templates::load(&config)?);
             let Some((desk, _)) = intake.store().quarantined(id)? else {
                 eprintln!("hilo: no quarantined message {id}");
                 return Ok(exit::ERROR);

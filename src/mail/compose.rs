@@ -34,6 +34,8 @@ pub enum AutoSubmitted {
 pub struct Draft {
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub reply_to: Option<Mailbox>,
     pub subject: String,
     pub text: String,
     /// Without angle brackets.
@@ -43,6 +45,18 @@ pub struct Draft {
     pub auto_submitted: Option<AutoSubmitted>,
     /// The desk address, written into the loop marker.
     pub loop_marker: String,
+    pub attachments: Vec<crate::mail::parse::Attachment>,
+}
+
+impl Draft {
+    /// Every envelope recipient (To and Cc).
+    pub fn recipients(&self) -> Vec<&str> {
+        self.to
+            .iter()
+            .chain(&self.cc)
+            .map(|m| m.address.as_str())
+            .collect()
+    }
 }
 
 /// A composed mail, ready to store and send.
@@ -76,6 +90,12 @@ pub fn compose(draft: Draft) -> Result<Outgoing, ComposeError> {
     for to in &draft.to {
         b = b.to(mailbox(to)?);
     }
+    for cc in &draft.cc {
+        b = b.cc(mailbox(cc)?);
+    }
+    if let Some(r) = &draft.reply_to {
+        b = b.reply_to(mailbox(r)?);
+    }
     if let Some(irt) = &draft.in_reply_to {
         b = b.in_reply_to(format!("<{irt}>"));
     }
@@ -106,7 +126,19 @@ pub fn compose(draft: Draft) -> Result<Outgoing, ComposeError> {
                 .header(ContentType::TEXT_HTML)
                 .body(text_to_html(&draft.text)),
         );
-    let msg = b.multipart(body)?;
+    let msg = if draft.attachments.is_empty() {
+        b.multipart(body)?
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for a in &draft.attachments {
+            let ct = ContentType::parse(&a.content_type)
+                .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("valid"));
+            let name = a.filename.clone().unwrap_or_else(|| "adjunto".into());
+            mixed =
+                mixed.singlepart(lettre::message::Attachment::new(name).body(a.data.clone(), ct));
+        }
+        b.multipart(mixed)?
+    };
     Ok(Outgoing {
         raw: msg.formatted(),
         draft,
@@ -164,7 +196,33 @@ mod tests {
             references: vec!["c0@cliente.test".into(), "c1@cliente.test".into()],
             auto_submitted: Some(AutoSubmitted::Replied),
             loop_marker: "soporte@example.test".into(),
+            cc: Vec::new(),
+            reply_to: None,
+            attachments: Vec::new(),
         }
+    }
+
+    #[test]
+    fn attachments_cc_and_reply_to() {
+        let mut d = draft();
+        d.cc = vec![Mailbox::new("jefe@cliente.test", None)];
+        d.reply_to = Some(Mailbox::new("soporte@example.test", None));
+        d.attachments = vec![crate::mail::parse::Attachment {
+            filename: Some("factura ñ.pdf".into()),
+            content_type: "application/pdf".into(),
+            data: b"%PDF-1.4 fake".to_vec(),
+        }];
+        let out = compose(d).unwrap();
+        let back = crate::mail::parse(&out.raw).unwrap();
+        assert_eq!(back.cc[0].address, "jefe@cliente.test");
+        assert_eq!(back.reply_to.unwrap().address, "soporte@example.test");
+        assert_eq!(back.attachments.len(), 1);
+        assert_eq!(
+            back.attachments[0].filename.as_deref(),
+            Some("factura ñ.pdf")
+        );
+        assert_eq!(back.attachments[0].data, b"%PDF-1.4 fake");
+        assert!(back.text.contains("recibido"));
     }
 
     #[test]
@@ -191,7 +249,10 @@ mod tests {
         );
         let raw = String::from_utf8_lossy(&out.raw);
         assert!(raw.contains("&lt;ok&gt; &amp; listo"), "html part escaped");
-        assert!(raw.contains("\r\nX-Auto-Response-Suppress: All\r\n"), "{raw}");
+        assert!(
+            raw.contains("\r\nX-Auto-Response-Suppress: All\r\n"),
+            "{raw}"
+        );
         assert!(raw.contains("\r\nPrecedence: bulk\r\n"), "{raw}");
         assert!(raw.contains("multipart/alternative"), "{raw}");
     }

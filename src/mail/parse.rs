@@ -67,6 +67,8 @@ pub struct Inbound {
     pub auto: AutoHeaders,
     /// Outlook's conversation id: the first 22 bytes of Thread-Index (base64).
     pub thread_root: Option<String>,
+    /// The topmost Authentication-Results header: the one our server added.
+    pub auth_results: Option<String>,
 }
 
 impl Inbound {
@@ -193,6 +195,12 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         attachments,
         auto,
         thread_root: msg.header_raw("Thread-Index").and_then(thread_root),
+        auth_results: msg
+            .headers()
+            .iter()
+            .find(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
+            .and_then(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
+            .map(|v| unfold(&String::from_utf8_lossy(v)).trim().to_string()),
         raw: raw.to_vec(),
     })
 }

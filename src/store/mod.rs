@@ -11,7 +11,7 @@ mod tickets;
 
 pub use messages::{Checkpoint, NewMessage, QuarantineRow};
 pub use outbox::{OutboxJob, OutboxRow};
-pub use tickets::{AsideView, MessageView, TicketFilter, TicketView};
+pub use tickets::{AsideView, MessageView, TicketFilter, TicketInfo, TicketView};
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_intake.sql"),
     include_str!("migrations/0003_threading.sql"),
+    include_str!("migrations/0004_agents.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,8 @@ pub struct TicketView {
     pub created_at: String,
     pub updated_at: String,
     pub closed_at: Option<String>,
+    pub priority: String,
+    pub assignee: Option<String>,
     /// Number of messages on the ticket.
     pub messages: i64,
 }
@@ -59,7 +61,8 @@ pub struct TicketFilter {
 const TICKET_COLUMNS: &str = "t.id, t.desk, t.status, t.subject, t.requester, t.requester_name,
     t.linked_to, t.created_at, t.updated_at,
     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id),
-    (SELECT group_concat(l.id) FROM tickets l WHERE l.linked_to = t.id), t.closed_at";
+    (SELECT group_concat(l.id) FROM tickets l WHERE l.linked_to = t.id), t.closed_at,
+    t.priority, t.assignee";
 
 fn status_of(s: String) -> Result<Status, StoreError> {
     Status::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("unknown ticket status {s:?}")))
@@ -84,6 +87,8 @@ fn ticket_row(r: &Row<'_>) -> rusqlite::Result<(TicketView, String)> {
                 .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
                 .unwrap_or_default(),
             closed_at: r.get(11)?,
+            priority: r.get(12)?,
+            assignee: r.get(13)?,
         },
         r.get(2)?,
     ))
@@ -168,6 +173,109 @@ impl Tx<'_> {
         self.add_event(ticket, actor, "status", Some(status.as_str()))
     }
 
+    pub fn set_priority(&self, ticket: i64, priority: &str, actor: &str) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE tickets SET priority = ?2, updated_at = ?3 WHERE id = ?1",
+            params![ticket, priority, now()],
+        )?;
+        self.add_event(ticket, actor, "priority", Some(priority))
+    }
+
+    pub fn set_assignee(&self, ticket: i64, assignee: &str, actor: &str) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE tickets SET assignee = ?2, updated_at = ?3 WHERE id = ?1",
+            params![ticket, assignee, now()],
+        )?;
+        self.add_event(ticket, actor, "assign", Some(assignee))
+    }
+
+    /// What relays and notifications need to know about a ticket.
+    pub fn ticket_info(&self, ticket: i64) -> Result<TicketInfo, StoreError> {
+        #[allow(clippy::type_complexity)]
+        let (subject, requester, requester_name, status, priority, assignee): (
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+        ) = self
+            .prepare_cached(
+                "SELECT subject, requester, requester_name, status, priority, assignee
+                 FROM tickets WHERE id = ?1",
+            )?
+            .query_row([ticket], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .optional()?
+            .ok_or(StoreError::NoSuchTicket(ticket))?;
+        let cc: Vec<String> = self
+            .prepare_cached("SELECT address FROM participants WHERE ticket_id = ?1 AND role = 'cc' ORDER BY address")?
+            .query_map([ticket], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        // The customer's last mail, to thread our relay under it.
+        let last_customer: Option<(String, Option<String>)> = self
+            .prepare_cached(
+                "SELECT message_id, refs FROM messages
+                 WHERE ticket_id = ?1 AND kind = 'customer' AND message_id IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let notifications: Vec<String> = self
+            .prepare_cached(
+                "SELECT message_id FROM messages WHERE ticket_id = ?1 AND kind = 'notification'
+                 ORDER BY id DESC LIMIT 20",
+            )?
+            .query_map([ticket], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(TicketInfo {
+            number: ticket,
+            subject,
+            requester: Mailbox::new(requester, requester_name),
+            status: status_of(status)?,
+            priority,
+            assignee,
+            cc,
+            last_customer_id: last_customer.as_ref().map(|l| l.0.clone()),
+            last_customer_refs: last_customer
+                .and_then(|l| l.1)
+                .map(|r| r.split(' ').map(str::to_string).collect())
+                .unwrap_or_default(),
+            notifications: notifications.into_iter().rev().collect(),
+        })
+    }
+
+    /// Did hilo send the mail with this Message-ID to agents (a notification
+    /// or a report) on this ticket?
+    pub fn sent_to_agents(&self, ticket: i64, message_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT 1 FROM messages WHERE ticket_id = ?1 AND message_id = ?2
+                 AND direction = 'out' AND kind IN ('notification', 'report')",
+            )?
+            .exists(params![ticket, message_id])?)
+    }
+
+    /// Closes resolved tickets not changed since `before`; returns how many.
+    pub fn close_resolved(&self, desk: &str, before: &str) -> Result<usize, StoreError> {
+        let ids: Vec<i64> = self
+            .prepare_cached("SELECT id FROM tickets WHERE desk = ?1 AND status = 'resolved' AND updated_at < ?2")?
+            .query_map(params![desk, before], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in &ids {
+            self.set_status(*id, Status::Closed, "hilo")?;
+        }
+        Ok(ids.len())
+    }
+
     /// Marks a ticket as changed now.
     pub fn touch_ticket(&self, ticket: i64) -> Result<(), StoreError> {
         self.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
@@ -225,6 +333,23 @@ impl Lookup for Tx<'_> {
             .prepare_cached("SELECT 1 FROM participants WHERE ticket_id = ?1 AND address = ?2")?
             .exists(params![number, address.to_ascii_lowercase()])?)
     }
+}
+
+/// A ticket as relays and notifications see it.
+#[derive(Debug, Clone)]
+pub struct TicketInfo {
+    pub number: i64,
+    pub subject: String,
+    pub requester: Mailbox,
+    pub status: Status,
+    pub priority: String,
+    pub assignee: Option<String>,
+    /// Cc participants' addresses.
+    pub cc: Vec<String>,
+    pub last_customer_id: Option<String>,
+    pub last_customer_refs: Vec<String>,
+    /// Our notifications on this ticket, oldest first (at most the last 20).
+    pub notifications: Vec<String>,
 }
 
 /// A message stored without a ticket (a machine's mail that matched none).

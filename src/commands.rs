@@ -1,0 +1,112 @@
+//! Commands agents write on the first lines of a reply (`#cerrar`,
+//! `#asignar ana@…`, `#nota`, …), in Spanish or English. They are taken out
+//! of the text before it is relayed; unknown ones are reported back to the
+//! agent and never break the reply.
+
+use crate::model::Status;
+
+/// What the first lines of an agent's reply ask for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commands {
+    /// `#nota` / `#note`: record only, reach no one.
+    pub internal: bool,
+    pub status: Option<Status>,
+    pub assign: Option<String>,
+    /// `alta|normal|baja` / `high|normal|low`, stored in English.
+    pub priority: Option<String>,
+    /// Lines that looked like commands but were not understood.
+    pub unknown: Vec<String>,
+    /// The reply without its command lines.
+    pub body: String,
+}
+
+fn priority(word: &str) -> Option<&'static str> {
+    match word.to_lowercase().as_str() {
+        "alta" | "high" | "urgente" | "urgent" => Some("high"),
+        "normal" | "media" | "medium" => Some("normal"),
+        "baja" | "low" => Some("low"),
+        _ => None,
+    }
+}
+
+/// Splits the leading command lines (blank lines between them allowed) from
+/// the reply's text.
+pub fn parse(text: &str) -> Commands {
+    let mut c = Commands::default();
+    let mut lines = text.lines().peekable();
+    let mut rest_first: Option<String> = None;
+    while let Some(line) = lines.peek() {
+        let t = line.trim();
+        if t.is_empty() {
+            lines.next();
+            continue;
+        }
+        let Some(cmd) = t.strip_prefix('#') else {
+            break;
+        };
+        let mut words = cmd.split_whitespace();
+        let name = words.next().unwrap_or("").to_lowercase();
+        let arg: Vec<&str> = words.collect();
+        match name.as_str() {
+            "nota" | "note" | "interna" | "internal" => {
+                c.internal = true;
+                // "#nota el cliente llamó": the rest of the line is the note.
+                if !arg.is_empty() {
+                    rest_first = Some(arg.join(" "));
+                }
+            }
+            "cerrar" | "close" | "cerrada" | "closed" if arg.is_empty() => {
+                c.status = Some(Status::Closed)
+            }
+            "pendiente" | "pending" if arg.is_empty() => c.status = Some(Status::Pending),
+            "abrir" | "open" | "reabrir" | "reopen" if arg.is_empty() => {
+                c.status = Some(Status::Open)
+            }
+            "resuelta" | "resuelto" | "resolver" | "resolved" | "resolve" if arg.is_empty() => {
+                c.status = Some(Status::Resolved)
+            }
+            "asignar" | "assign" if arg.len() == 1 && arg[0].contains('@') => {
+                c.assign = Some(arg[0].trim_matches(['<', '>']).to_ascii_lowercase())
+            }
+            "prioridad" | "priority" if arg.len() == 1 && priority(arg[0]).is_some() => {
+                c.priority = priority(arg[0]).map(str::to_string)
+            }
+            _ => c.unknown.push(t.to_string()),
+        }
+        lines.next();
+    }
+    let mut body: Vec<String> = rest_first.into_iter().collect();
+    body.extend(lines.map(str::to_string));
+    c.body = body.join("\n").trim().to_string();
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_on_top_are_taken_out() {
+        let c = parse("#cerrar\n#asignar <Ana@Example.com>\n\nYa está resuelto.\n#no es orden");
+        assert_eq!(c.status, Some(Status::Closed));
+        assert_eq!(c.assign.as_deref(), Some("ana@example.com"));
+        assert_eq!(c.body, "Ya está resuelto.\n#no es orden");
+        assert!(c.unknown.is_empty() && !c.internal);
+    }
+
+    #[test]
+    fn notes_priority_english_and_unknown() {
+        let c = parse("#note customer called\nsecond line");
+        assert!(c.internal);
+        assert_eq!(c.body, "customer called\nsecond line");
+        let c = parse("#priority HIGH\n#pending\nOK");
+        assert_eq!(
+            (c.priority.as_deref(), c.status),
+            (Some("high"), Some(Status::Pending))
+        );
+        let c = parse("#cerar\n#prioridad máxima\nTexto");
+        assert_eq!(c.unknown, vec!["#cerar", "#prioridad máxima"]);
+        assert_eq!(c.body, "Texto");
+        assert_eq!(parse("Sin órdenes").body, "Sin órdenes");
+    }
+}
