@@ -96,6 +96,10 @@ impl App {
             }
             results.push((name, r));
         }
+        let i = self.intake.clone();
+        if let Err(e) = blocking(move || i.close_resolved()).await {
+            warn!(error = %e, "housekeeping failed");
+        }
         let flushed = if send {
             self.sender.flush().await.map(Some)
         } else {
@@ -111,6 +115,24 @@ impl App {
         for w in self.watchers(&wake) {
             tasks.spawn(w.run(shutdown.child_token()));
         }
+        // Housekeeping: resolved tickets close after their desk's close_after.
+        let intake = self.intake.clone();
+        let sd = shutdown.child_token();
+        tasks.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tokio::select! {
+                    _ = sd.cancelled() => return,
+                    _ = every.tick() => {}
+                }
+                let i = intake.clone();
+                match blocking(move || i.close_resolved()).await {
+                    Ok(0) => {}
+                    Ok(n) => info!(closed = n, "closed resolved tickets"),
+                    Err(e) => warn!(error = %e, "housekeeping failed"),
+                }
+            }
+        });
         let sender = self.sender.clone();
         let sd = shutdown.child_token();
         tasks.spawn(

@@ -19,7 +19,7 @@ use crate::mail::compose::Outgoing;
 use crate::mail::parse::{bounce_reason, reported_message_ids};
 use crate::mail::quote::new_text;
 use crate::mail::subject::TagMatcher;
-use crate::mail::{parse, Inbound, ParseError};
+use crate::mail::{parse, Inbound, Mailbox, ParseError};
 use crate::model::Status;
 use crate::model::{Direction, MessageKind};
 use crate::store::{Checkpoint, NewMessage, Store, StoreError, Tx};
@@ -481,29 +481,33 @@ impl Intake {
                 .auth_results
                 .as_deref()
                 .is_some_and(|a| crate::agent::authenticated(a, domain));
-        // With authentication, an agent may name a ticket by its tag in a new mail.
-        if authenticated {
-            if let Thread::New { .. } = threading {
-                let named = desk
-                    .tags
-                    .find(&msg.subject)
-                    .into_iter()
-                    .chain(desk.tags.find_in_text(&msg.text));
-                for n in named {
-                    if let Some(t) = tx.ticket(n)?.filter(|t| t.desk == d.name) {
-                        *threading = Thread::Existing {
-                            ticket: t,
-                            via: thread::Via::SubjectTag,
-                        };
-                        break;
-                    }
+        // A ticket the mail names by its tag (agents are seldom participants).
+        let mut named = None;
+        if let Thread::New { .. } = threading {
+            let tags = desk
+                .tags
+                .find(&msg.subject)
+                .into_iter()
+                .chain(desk.tags.find_in_text(&msg.text));
+            for n in tags {
+                if let Some(t) = tx.ticket(n)?.filter(|t| t.desk == d.name) {
+                    named = Some(t);
+                    break;
                 }
             }
         }
-        let Thread::Existing { ticket, .. } = threading else {
-            return Ok(None);
+        // With authentication, naming a ticket is enough.
+        if let (true, Some(t)) = (authenticated, &named) {
+            *threading = Thread::Existing {
+                ticket: t.clone(),
+                via: thread::Via::SubjectTag,
+            };
+        }
+        let number = match (&*threading, &named) {
+            (Thread::Existing { ticket, .. }, _) => ticket.number,
+            (Thread::New { .. }, Some(t)) => t.number,
+            (Thread::New { .. }, None) => return Ok(None),
         };
-        let number = ticket.number;
         let mut signed_reply = false;
         for id in msg.referenced_ids() {
             if signer.verify(id) == Some(number) && tx.sent_to_agents(number, id)? {
@@ -718,6 +722,116 @@ impl Intake {
         };
         self.queue(tx, d, number, MessageKind::Ack, &out)?;
         Ok(true)
+    }
+}
+
+/// What an administrator does to a ticket from the command line.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Close,
+    Reopen,
+    Assign(String),
+    /// An internal note.
+    Note(String),
+    /// An answer to the customer: relayed like an agent's mail reply.
+    Reply(String),
+}
+
+impl Intake {
+    /// Applies `action` to `ticket` on behalf of `actor` (an address).
+    pub fn act(&self, ticket: i64, actor: &Mailbox, action: Action) -> Result<(), StoreError> {
+        self.store.write(|tx| {
+            let t = tx.ticket(ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
+            let desk = self.desk(&t.desk).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "ticket {ticket} belongs to unknown desk {}",
+                    t.desk
+                ))
+            })?;
+            let who = actor.address.as_str();
+            match action {
+                Action::Close => tx.set_status(ticket, Status::Closed, who),
+                Action::Reopen => tx.set_status(ticket, Status::Open, who),
+                Action::Assign(a) => tx.set_assignee(ticket, &a, who),
+                Action::Note(body) => {
+                    self.record_cli(tx, desk, ticket, actor, MessageKind::Note, &body)?;
+                    tx.touch_ticket(ticket)
+                }
+                Action::Reply(body) => {
+                    self.record_cli(tx, desk, ticket, actor, MessageKind::Agent, &body)?;
+                    tx.add_participant(ticket, actor, "agent")?;
+                    let info = tx.ticket_info(ticket)?;
+                    let out = crate::relay::relay(crate::relay::RelayInput {
+                        desk: &desk.cfg,
+                        tags: &desk.tags,
+                        templates: &self.templates,
+                        signer: self.store.signer(),
+                        ticket: &info,
+                        agent: actor,
+                        body: &body,
+                        attachments: &[],
+                    })
+                    .map_err(|e| StoreError::Corrupt(format!("cannot compose the reply: {e}")))?;
+                    self.queue(tx, &desk.cfg, ticket, MessageKind::Relay, &out)?;
+                    tx.set_status(ticket, Status::Pending, who)
+                }
+            }
+        })
+    }
+
+    /// Keeps a message written from the command line, as a small mail.
+    fn record_cli(
+        &self,
+        tx: &Tx<'_>,
+        desk: &DeskRuntime,
+        ticket: i64,
+        actor: &Mailbox,
+        kind: MessageKind,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let id = self.store.signer().new_id(ticket, desk.cfg.domain());
+        let subject = desk.tags.format(ticket);
+        let raw = format!(
+            "From: {actor}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: {}\r\nX-Hilo-Source: cli\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+            Utc::now().to_rfc2822(),
+            body.replace('\n', "\r\n")
+        );
+        tx.insert_message(&NewMessage {
+            ticket: Some(ticket),
+            desk: &desk.cfg.name,
+            direction: Direction::In,
+            kind,
+            dedup_key: id.clone(),
+            message_id: Some(&id),
+            in_reply_to: &[],
+            references: &[],
+            from: actor,
+            to: Vec::new(),
+            cc: Vec::new(),
+            subject: &subject,
+            date: Some(crate::store::now()),
+            text: body,
+            new_text: Some(body),
+            thread_root: None,
+            note: Some("written with hilo tickets"),
+            raw: raw.as_bytes(),
+            folder: None,
+            uid: None,
+        })?;
+        tx.add_event(ticket, &actor.address, kind.as_str(), None)
+    }
+
+    /// Closes every desk's resolved tickets older than its close_after.
+    pub fn close_resolved(&self) -> Result<usize, StoreError> {
+        self.store.write(|tx| {
+            let mut n = 0;
+            for d in &self.desks {
+                let age = chrono::Duration::from_std(d.cfg.close_after)
+                    .unwrap_or(chrono::Duration::days(7));
+                n += tx.close_resolved(&d.cfg.name, &crate::store::ts(Utc::now() - age))?;
+            }
+            Ok(n)
+        })
     }
 }
 

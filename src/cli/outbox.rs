@@ -98,8 +98,11 @@ pub fn outbox(config: &Path, cmd: OutboxCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         OutboxCommand::Flush => {
-            let app = App::with_store(config, store)?;
-            let f = runtime()?.block_on(app.sender.flush())?;
+            // lettre's connection pool needs the runtime when it is built.
+            let f = runtime()?.block_on(async move {
+                let app = App::with_store(config, store)?;
+                anyhow::Ok(app.sender.flush().await?)
+            })?;
             println!("{} sent, {} to retry, {} failed", f.sent, f.retry, f.failed);
             Ok(if f.retry > 0 {
                 exit::TEMPFAIL

@@ -7,9 +7,11 @@ use serde::Serialize;
 
 use super::{exit, load_config, open_store};
 use crate::config::Config;
+use crate::intake::{Action, Intake};
 use crate::mail::subject::TagMatcher;
 use crate::model::Status;
 use crate::store::{MessageView, TicketFilter, TicketView};
+use crate::template::Templates;
 
 #[derive(Debug, Subcommand)]
 pub enum TicketsCommand {
@@ -30,7 +32,115 @@ pub enum TicketsCommand {
         json: bool,
     },
     /// Close a ticket (a customer's reply within the desk's reopen_days reopens it).
-    Close { number: i64 },
+    Close {
+        number: i64,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Reopen a ticket.
+    Reopen {
+        number: i64,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Assign a ticket to an agent.
+    Assign {
+        number: i64,
+        assignee: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Add an internal note (never reaches the customer).
+    Note {
+        number: i64,
+        #[command(flatten)]
+        body: Body,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Answer the customer: relayed exactly like an agent's mail reply.
+    Reply {
+        number: i64,
+        #[command(flatten)]
+        body: Body,
+        #[command(flatten)]
+        actor: Actor,
+    },
+}
+
+/// Who acts (recorded in the ticket's history; shown to the customer in replies).
+#[derive(Debug, clap::Args)]
+pub struct Actor {
+    /// Agent address, optionally with a name: `Ana <ana@example.com>`. Default: $USER.
+    #[arg(long = "as", value_name = "AGENT")]
+    pub agent: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct Body {
+    /// Read the text from this file (`-` for stdin).
+    #[arg(long)]
+    pub body_file: Option<std::path::PathBuf>,
+    /// The text itself.
+    #[arg(long)]
+    pub body: Option<String>,
+}
+
+impl Body {
+    fn read(self) -> anyhow::Result<String> {
+        use std::io::Read;
+        match (self.body, self.body_file) {
+            (Some(b), _) => Ok(b),
+            (None, Some(p)) if p.as_os_str() == "-" => {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                Ok(s)
+            }
+            (None, Some(p)) => Ok(std::fs::read_to_string(&p)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?),
+            (None, None) => unreachable!("clap requires one"),
+        }
+    }
+}
+
+impl Actor {
+    fn mailbox(&self) -> crate::mail::Mailbox {
+        let user = std::env::var("USER").unwrap_or_else(|_| "admin".into());
+        let given = self
+            .agent
+            .clone()
+            .unwrap_or_else(|| format!("{user}@localhost"));
+        match given.rsplit_once('<') {
+            Some((name, addr)) => crate::mail::Mailbox::new(
+                addr.trim_end_matches('>').trim(),
+                Some(name.trim().trim_matches('"').to_string()),
+            ),
+            None => crate::mail::Mailbox::new(given.trim(), None),
+        }
+    }
+}
+
+fn act(
+    config: &Config,
+    store: crate::store::Store,
+    number: i64,
+    actor: &Actor,
+    action: Action,
+    done: &str,
+) -> anyhow::Result<u8> {
+    let intake = Intake::new(config, store, Templates::load(config)?);
+    match intake.act(number, &actor.mailbox(), action) {
+        Ok(()) => {
+            println!("{done} ticket {number}");
+            Ok(exit::OK)
+        }
+        Err(crate::store::StoreError::NoSuchTicket(n)) => {
+            eprintln!("hilo: no ticket {n}");
+            Ok(exit::ERROR)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
@@ -142,19 +252,47 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
-        TicketsCommand::Close { number } => {
-            let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-            match store.set_ticket_status(number, Status::Closed, &actor) {
-                Ok(()) => {
-                    println!("closed ticket {number}");
-                    Ok(exit::OK)
-                }
-                Err(crate::store::StoreError::NoSuchTicket(n)) => {
-                    eprintln!("hilo: no ticket {n}");
-                    Ok(exit::ERROR)
-                }
-                Err(e) => Err(e.into()),
-            }
+        TicketsCommand::Close { number, actor } => {
+            act(&config, store, number, &actor, Action::Close, "closed")
         }
+        TicketsCommand::Reopen { number, actor } => {
+            act(&config, store, number, &actor, Action::Reopen, "reopened")
+        }
+        TicketsCommand::Assign {
+            number,
+            assignee,
+            actor,
+        } => act(
+            &config,
+            store,
+            number,
+            &actor,
+            Action::Assign(assignee.to_ascii_lowercase()),
+            "assigned",
+        ),
+        TicketsCommand::Note {
+            number,
+            body,
+            actor,
+        } => act(
+            &config,
+            store,
+            number,
+            &actor,
+            Action::Note(body.read()?),
+            "note added to",
+        ),
+        TicketsCommand::Reply {
+            number,
+            body,
+            actor,
+        } => act(
+            &config,
+            store,
+            number,
+            &actor,
+            Action::Reply(body.read()?),
+            "reply queued for",
+        ),
     }
 }
