@@ -582,3 +582,124 @@ fn quarantined_message_can_be_retried() {
     assert!(t.store.quarantine_list().unwrap().is_empty());
     assert_eq!(t.intake.retry_quarantined(id).unwrap(), None);
 }
+
+fn agent_setup(extra: &str) -> T {
+    let dir = tempfile::tempdir().unwrap();
+    let text = CONFIG.replacen(
+        "language = \"es\"",
+        &format!("language = \"es\"\nagents = [\"@soporte.example.com\"]\nnotify = [\"equipo@soporte.example.com\"]\n{extra}"),
+        1,
+    );
+    let config = Config::from_toml(&text, Vec::new()).unwrap();
+    let store = Store::open(&dir.path().join("h.db")).unwrap();
+    let intake = Intake::new(&config, store.clone(), Templates::builtin().unwrap());
+    T {
+        _dir: dir,
+        store,
+        intake,
+    }
+}
+
+fn kinds_of(t: &T, n: i64) -> Vec<String> {
+    t.store
+        .ticket_detail(n)
+        .unwrap()
+        .unwrap()
+        .1
+        .into_iter()
+        .map(|m| m.kind)
+        .collect()
+}
+
+#[test]
+fn authenticated_agents_may_name_a_ticket_in_a_new_mail() {
+    let t = agent_setup("agent_trust = \"authenticated\"");
+    t.feed(
+        "soporte",
+        &mail("ana@cliente.test", "hola", "m1@c.test", ""),
+    );
+    // Our server's verdict is the topmost header; a forged one below it does not count.
+    let passing =
+        "Authentication-Results: mx.example.test; dkim=pass header.d=soporte.example.com\r\n";
+    let forged = "Authentication-Results: mx.example.test; dkim=fail header.d=soporte.example.com\r\nAuthentication-Results: mx.example.test; dkim=pass header.d=soporte.example.com\r\n";
+    let m = mail(
+        "luis@soporte.example.com",
+        "[SOP-1] respuesta",
+        "a1@s.test",
+        passing,
+    );
+    assert_eq!(t.feed("soporte", &m), Outcome::Appended { ticket: 1 });
+    assert_eq!(
+        kinds_of(&t, 1).last().unwrap(),
+        "relay",
+        "authenticated: relayed"
+    );
+    let m = mail(
+        "luis@soporte.example.com",
+        "[SOP-1] otra",
+        "a2@s.test",
+        forged,
+    );
+    assert_eq!(t.feed("soporte", &m), Outcome::Appended { ticket: 1 });
+    let (_, msgs) = t.store.ticket_detail(1).unwrap().unwrap();
+    let last = msgs.last().unwrap();
+    assert_eq!(last.kind, "agent");
+    assert!(last.note.as_deref().unwrap().contains("unverified"));
+}
+
+#[test]
+fn mail_to_the_comment_address_is_an_internal_note() {
+    let t = agent_setup("comment_address = \"soporte+nota@example.test\"");
+    t.feed(
+        "soporte",
+        &mail("ana@cliente.test", "hola", "m1@c.test", ""),
+    );
+    let (_, msgs) = t.store.ticket_detail(1).unwrap().unwrap();
+    let nid = msgs
+        .iter()
+        .find(|m| m.kind == "notification")
+        .unwrap()
+        .message_id
+        .clone()
+        .unwrap();
+    let note = mail(
+        "luis@soporte.example.com",
+        "RE: [SOP-1] hola",
+        "n1@s.test",
+        &format!("In-Reply-To: <{nid}>\r\n"),
+    )
+    .replace("To: soporte@example.test", "To: soporte+nota@example.test");
+    assert_eq!(t.feed("soporte", &note), Outcome::Appended { ticket: 1 });
+    assert_eq!(kinds_of(&t, 1), ["customer", "ack", "notification", "note"]);
+    assert_eq!(t.store.outbox_list().unwrap().len(), 2, "nothing relayed");
+}
+
+#[test]
+fn resolved_tickets_close_after_close_after_days() {
+    let t = agent_setup("close_after_days = 3");
+    t.feed(
+        "soporte",
+        &mail("ana@cliente.test", "hola", "m1@c.test", ""),
+    );
+    t.feed(
+        "soporte",
+        &mail("bea@cliente.test", "hola", "m2@c.test", ""),
+    );
+    for n in [1, 2] {
+        t.store
+            .set_ticket_status(n, hilo::model::Status::Resolved, "test")
+            .unwrap();
+    }
+    t.store
+        .write(|tx| {
+            tx.execute(
+                "UPDATE tickets SET updated_at = '2020-01-01T00:00:00.000Z' WHERE id = 1",
+                [],
+            )?;
+            Ok::<_, hilo::store::StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(t.intake.close_resolved().unwrap(), 1);
+    assert_eq!(ticket_status(&t, 1), "closed");
+    assert_eq!(ticket_status(&t, 2), "resolved", "resolved recently: stays");
+}
