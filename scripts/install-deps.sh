@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that hilo's demo and tests need: Dovecot (IMAP,
-# LMTP, Sieve), Postfix and curl. Idempotent: does nothing when all are there.
+# LMTP, Sieve), Postfix, curl, and systemd (for systemd-analyze verify).
+# Idempotent: does nothing when all are there.
 # The packages' own services are not started: our scripts run private instances.
 set -euo pipefail
 
-pkgs=(dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved postfix curl ca-certificates openssl)
+pkgs=(dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved postfix curl ca-certificates openssl systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -93,6 +93,8 @@ impl Language {
 /// The whole configuration, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Directory of template overrides (`{desk}/{kind}.{lang}.txt`, `{kind}.{lang}.txt`).
     pub templates_dir: Option<PathBuf>,
     pub store: StoreConfig,
@@ -295,6 +297,8 @@ fn duration_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Duration>
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
+    metrics: RawMetrics,
+    #[serde(default)]
     templates: RawTemplates,
     store: StoreConfig,
     smtp: RawSmtp,
@@ -304,6 +308,12 @@ struct RawConfig {
     intake: IntakeConfig,
     #[serde(default)]
     desk: Vec<RawDesk>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -514,6 +524,19 @@ impl RawPassword {
             return Ok(Some(Secret(p)));
         }
         if let Some(path) = self.password_file {
+            // systemd's LoadCredential= puts secrets in $CREDENTIALS_DIRECTORY.
+            let path = match path.to_str().and_then(|p| p.strip_prefix("$CREDENTIALS_DIRECTORY/")) {
+                Some(rest) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
+                    Some(dir) => PathBuf::from(dir).join(rest),
+                    None => {
+                        return Err(ConfigError::invalid(
+                            format!("{key}.password_file"),
+                            "uses $CREDENTIALS_DIRECTORY, which is not set (LoadCredential= in the unit)",
+                        ))
+                    }
+                },
+                None => path,
+            };
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 ConfigError::invalid(
                     format!("{key}.password_file"),
@@ -773,7 +796,17 @@ impl RawConfig {
                 close_after: Duration::from_secs(u64::from(d.close_after_days) * 86_400),
             });
         }
+        let metrics_listen = self
+            .metrics
+            .listen
+            .map(|l| {
+                l.parse().map_err(|_| {
+                    ConfigError::invalid("metrics.listen", format!("`{l}` is not an address:port"))
+                })
+            })
+            .transpose()?;
         Ok(Config {
+            metrics_listen,
             templates_dir: self.templates.dir,
             store: self.store,
             smtp,

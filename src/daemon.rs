@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn, Instrument};
+use tracing::{error, info, warn, Instrument};
 
 use crate::config::Config;
 use crate::imap::{ImapError, Watcher};
@@ -18,6 +18,13 @@ use crate::intake::Tally;
 use crate::smtp::{blocking, FlushReport, Sender, SmtpSetupError};
 use crate::store::{Store, StoreError};
 use crate::template::{TemplateError, Templates};
+
+/// Tells systemd (when it started us with Type=notify); a no-op otherwise.
+fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(state) {
+        warn!(error = %e, "cannot notify systemd");
+    }
+}
 
 /// How long shutdown waits for tasks to finish their unit of work.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -51,7 +58,12 @@ impl App {
     pub fn with_store(config: Config, store: Store) -> Result<App, StartError> {
         let templates = Templates::load(&config)?;
         let intake = Intake::new(&config, store.clone(), templates);
-        let sender = Arc::new(Sender::new(&config.smtp, config.outbox.clone(), store)?);
+        let sender = Arc::new(Sender::new(
+            &config.smtp,
+            config.outbox.clone(),
+            store,
+            intake.metrics().clone(),
+        )?);
         Ok(App {
             config,
             intake,
@@ -59,7 +71,11 @@ impl App {
         })
     }
 
-    fn watchers(&self, wake: &Arc<Notify>) -> Vec<Watcher> {
+    fn watchers(
+        &self,
+        wake: &Arc<Notify>,
+        attempted: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    ) -> Vec<Watcher> {
         self.intake
             .desks()
             .iter()
@@ -68,6 +84,7 @@ impl App {
                 intake: self.intake.clone(),
                 tuning: self.config.intake.clone(),
                 wake: wake.clone(),
+                attempted: attempted.clone(),
             })
             .collect()
     }
@@ -84,7 +101,7 @@ impl App {
     ) {
         let wake = Arc::new(Notify::new());
         let mut results = Vec::new();
-        let passes = self.watchers(&wake).into_iter().map(|w| {
+        let passes = self.watchers(&wake, None).into_iter().map(|w| {
             let name = w.desk.cfg.name.clone();
             let span = tracing::info_span!("desk", desk = %name);
             async move { (name, w.run_once(shutdown).await) }.instrument(span)
@@ -112,8 +129,21 @@ impl App {
     pub async fn run(self, shutdown: CancellationToken) {
         let wake = Arc::new(Notify::new());
         let mut tasks = tokio::task::JoinSet::new();
-        for w in self.watchers(&wake) {
+        let (attempted, mut attempts) = tokio::sync::mpsc::unbounded_channel();
+        for w in self.watchers(&wake, Some(attempted)) {
             tasks.spawn(w.run(shutdown.child_token()));
+        }
+        if let Some(addr) = self.config.metrics_listen {
+            let (m, store, sd) = (
+                self.intake.metrics().clone(),
+                self.intake.store().clone(),
+                shutdown.child_token(),
+            );
+            tasks.spawn(async move {
+                if let Err(e) = crate::metrics::serve(addr, m, store, sd).await {
+                    error!(%addr, error = %e, "cannot serve metrics");
+                }
+            });
         }
         // Housekeeping: resolved tickets close after their desk's close_after.
         let intake = self.intake.clone();
@@ -141,7 +171,40 @@ impl App {
                 .instrument(tracing::info_span!("sender")),
         );
         info!(desks = self.config.desks.len(), "hilo running");
-        shutdown.cancelled().await;
+
+        // systemd: ready once every desk is connected or retrying (the
+        // migrations ran in App::start); then pet the watchdog from here.
+        let mut waiting: std::collections::HashSet<String> =
+            self.config.desks.iter().map(|d| d.name.clone()).collect();
+        let mut ready = waiting.is_empty();
+        if ready {
+            notify_systemd(&[sd_notify::NotifyState::Ready]);
+        }
+        let pet_every = sd_notify::watchdog_enabled().map(|d| d / 2);
+        let mut pet = tokio::time::interval(pet_every.unwrap_or(Duration::from_secs(3600)));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(desk) = attempts.recv(), if !ready => {
+                    waiting.remove(&desk);
+                    if waiting.is_empty() {
+                        ready = true;
+                        info!("ready: every desk is connected or retrying");
+                        notify_systemd(&[sd_notify::NotifyState::Ready]);
+                    }
+                }
+                _ = pet.tick(), if ready && pet_every.is_some() => {
+                    // Alive means the runtime runs and the database answers.
+                    let store = self.intake.store().clone();
+                    let probe = blocking(move || store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)));
+                    match tokio::time::timeout(pet_every.unwrap_or_default(), probe).await {
+                        Ok(Ok(_)) => notify_systemd(&[sd_notify::NotifyState::Watchdog]),
+                        _ => warn!("database did not answer: not petting the watchdog"),
+                    }
+                }
+            }
+        }
+        notify_systemd(&[sd_notify::NotifyState::Stopping]);
         info!("shutting down");
         let all_done = async {
             while let Some(r) = tasks.join_next().await {

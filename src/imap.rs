@@ -322,6 +322,8 @@ pub struct Watcher {
     pub tuning: IntakeConfig,
     /// Woken after each committed batch, so the sender sends at once.
     pub wake: Arc<Notify>,
+    /// Told the desk's name after each connection attempt (for readiness).
+    pub attempted: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl Watcher {
@@ -769,6 +771,12 @@ impl Watcher {
         Ok(report)
     }
 
+    fn report_attempt(&self) {
+        if let Some(tx) = &self.attempted {
+            let _ = tx.send(self.desk.cfg.name.clone());
+        }
+    }
+
     /// Watches until `shutdown`: sync, wait (IDLE or poll), repeat;
     /// reconnect with backoff.
     pub async fn run(self, shutdown: CancellationToken) {
@@ -779,6 +787,8 @@ impl Watcher {
                 match self.session_loop(&shutdown, &mut backoff).await {
                     Ok(()) => return,
                     Err(e) => {
+                        self.intake.metrics().connected(&self.desk.cfg.name, false);
+                        self.report_attempt();
                         let delay = if e.is_auth() {
                             backoff.slow()
                         } else {
@@ -806,10 +816,13 @@ impl Watcher {
         let (mut session, mb) = connect(self.imap(), t).await?;
         let idle = mb.idle && self.tuning.idle;
         info!(folder = %self.imap().folder, idle, "connected");
+        self.intake.metrics().connected(&self.desk.cfg.name, true);
+        self.report_attempt();
         backoff.reset();
         self.prepare_moves(&mut session, &mb).await?;
         loop {
             let r = self.sync(&mut session, &mb, shutdown).await?;
+            self.intake.metrics().fetched(&self.desk.cfg.name);
             if r.fetched > 0 {
                 info!(
                     fetched = r.fetched,

@@ -7,6 +7,7 @@
 //! message per transaction; a message that still fails on its own is
 //! quarantined with the error, so one bad message never blocks a mailbox.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::{debug, info, warn};
@@ -20,6 +21,7 @@ use crate::mail::parse::{bounce_reason, reported_message_ids};
 use crate::mail::quote::new_text;
 use crate::mail::subject::TagMatcher;
 use crate::mail::{parse, Inbound, Mailbox, ParseError};
+use crate::metrics::Metrics;
 use crate::model::Status;
 use crate::model::{Direction, MessageKind};
 use crate::store::{Checkpoint, NewMessage, Store, StoreError, Tx};
@@ -121,9 +123,15 @@ pub struct Intake {
     own_addresses: Vec<String>,
     templates: Templates,
     expire_after: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl Intake {
+    /// The counters every part of hilo adds to.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     pub fn new(config: &Config, store: Store, templates: Templates) -> Intake {
         Intake {
             store,
@@ -142,6 +150,7 @@ impl Intake {
                 .collect(),
             templates,
             expire_after: config.outbox.expire_after,
+            metrics: Arc::new(Metrics::new()),
         }
     }
 
@@ -183,7 +192,8 @@ impl Intake {
         let batch = self.store.write(|tx| {
             let mut out = Vec::with_capacity(items.len());
             for (item, p) in items.iter().zip(parsed) {
-                out.push(self.one(tx, desk, folder, item, p)?);
+                let span = message_span(desk, item, p);
+                out.push(span.in_scope(|| self.one(tx, desk, folder, item, p))?);
             }
             if let (Some(f), Some(cp)) = (folder, checkpoint) {
                 tx.set_checkpoint(&desk.cfg.name, f, cp)?;
@@ -198,8 +208,13 @@ impl Intake {
                 self.one_by_one(desk, folder, items, parsed, checkpoint)?
             }
         };
-        for (item, o) in items.iter().zip(&outcomes) {
-            log_outcome(item.uid, o);
+        for ((item, o), p) in items.iter().zip(&outcomes).zip(parsed) {
+            let span = message_span(desk, item, p);
+            if let Outcome::Opened { ticket, .. } | Outcome::Appended { ticket } = o {
+                span.record("ticket", ticket);
+            }
+            span.in_scope(|| log_outcome(item.uid, o));
+            self.metrics.message(&desk.cfg.name, o);
         }
         Ok(outcomes)
     }
@@ -883,6 +898,22 @@ impl Recorder<'_, '_> {
         }
         Ok(id)
     }
+}
+
+/// The tracing span of one message: desk, UID, Message-ID, ticket.
+fn message_span(
+    desk: &DeskRuntime,
+    item: &Received,
+    parsed: &Result<Inbound, ParseError>,
+) -> tracing::Span {
+    let id = parsed.as_ref().ok().and_then(|m| m.message_id.as_deref());
+    tracing::info_span!(
+        "message",
+        desk = %desk.cfg.name,
+        uid = item.uid,
+        message_id = id,
+        ticket = tracing::field::Empty
+    )
 }
 
 /// Parses every item; pure, so it can run on any thread.

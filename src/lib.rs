@@ -31,6 +31,7 @@ pub mod desk;
 pub mod imap;
 pub mod intake;
 pub mod mail;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod relay;

@@ -58,6 +58,7 @@ pub struct Sender {
     /// This host, and `host:pid`: who holds the leases this sender takes.
     host: String,
     owner: String,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Is process `pid` of this host still running?
@@ -99,11 +100,23 @@ fn build_transport(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor
     Ok(b.build())
 }
 
+/// Connects, says EHLO, upgrades with STARTTLS and authenticates as
+/// configured, then quits: what `hilo check` needs to know.
+pub async fn test_connection(cfg: &SmtpConfig) -> Result<(), String> {
+    let t = build_transport(cfg).map_err(|e| e.to_string())?;
+    match t.test_connection().await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("the server did not answer NOOP".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 impl Sender {
     pub fn new(
         cfg: &SmtpConfig,
         policy: OutboxConfig,
         store: Store,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Result<Sender, SmtpSetupError> {
         let host = hostname::get()
             .map(|h| h.to_string_lossy().into_owned())
@@ -114,6 +127,7 @@ impl Sender {
             policy,
             owner: format!("{host}:{}", std::process::id()),
             host,
+            metrics,
         })
     }
 
@@ -165,7 +179,13 @@ impl Sender {
         let id = job.id;
         match result {
             Ok(resp) => {
-                info!(code = %resp.code(), "sent");
+                info!(code = %resp.code(), kind = %job.kind, "sent");
+                if job.kind == "ack" {
+                    if let Ok(created) = chrono::DateTime::parse_from_rfc3339(&job.created_at) {
+                        let age = Utc::now().signed_duration_since(created.with_timezone(&Utc));
+                        self.metrics.ack_sent(age.to_std().unwrap_or_default());
+                    }
+                }
                 blocking(move || store.mark_sent(id)).await?;
                 Ok(Delivery::Sent)
             }

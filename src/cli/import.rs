@@ -67,6 +67,7 @@ pub fn import(config: &Path, args: ImportArgs<'_>) -> anyhow::Result<u8> {
             intake,
             tuning: config.intake.clone(),
             wake: Default::default(),
+            attempted: None,
         };
         let progress = |done: u64, total: u64| {
             pb.set_length(total);

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and one module per command
 //! group. Data goes to stdout, logs to stderr.
 
+mod check;
 mod import;
 mod ingest;
 mod outbox;
@@ -38,12 +39,29 @@ pub struct Cli {
         default_value = "/etc/hilo/hilo.toml"
     )]
     pub config: PathBuf,
+    /// Log format on stderr: text (for terminals) or json (journald, shippers).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check the configuration and templates, then the mail servers.
+    Check {
+        /// Only the configuration and templates; connect to nothing.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Write a consistent copy of the database to FILE, also while hilo runs.
+    Backup { file: PathBuf },
     /// Watch every desk's mailbox and send mail until SIGTERM/SIGINT.
     Run {
         /// One pass: fetch what is new, send what is due, exit.
@@ -105,6 +123,17 @@ pub struct Temporary(pub String);
 /// Runs a parsed command line; returns the process exit code.
 pub fn main(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Check { offline } => check::check(&cli.config, offline),
+        Command::Backup { file } => {
+            let config = load_config(&cli.config)?;
+            crate::store::Store::backup(&config.store.path, &file)?;
+            println!(
+                "backed up {} to {}",
+                config.store.path.display(),
+                file.display()
+            );
+            Ok(exit::OK)
+        }
         Command::Run { once, no_send } => run::run(&cli.config, once, !no_send),
         Command::Ingest { desk, file } => ingest::ingest(&cli.config, &desk, file.as_deref()),
         Command::Import {

@@ -154,6 +154,39 @@ impl Store {
         })
     }
 
+    /// A consistent copy of the database in `dest`, taken online with
+    /// SQLite's backup API while others keep writing. `dest` must not exist.
+    pub fn backup(path: &Path, dest: &Path) -> Result<(), StoreError> {
+        if dest.exists() {
+            return Err(StoreError::Corrupt(format!(
+                "{} already exists",
+                dest.display()
+            )));
+        }
+        let src = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|cause| StoreError::Open {
+                path: path.display().to_string(),
+                cause,
+            })?;
+        src.busy_timeout(Duration::from_secs(10))?;
+        let mut dst = Connection::open(dest).map_err(|cause| StoreError::Open {
+            path: dest.display().to_string(),
+            cause,
+        })?;
+        {
+            let b = rusqlite::backup::Backup::new(&src, &mut dst)?;
+            // 1024 pages per step, no pause: others may write between steps.
+            b.run_to_completion(1024, Duration::ZERO, None)?;
+        }
+        let ok: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if ok != "ok" {
+            return Err(StoreError::Corrupt(format!(
+                "backup failed its integrity check: {ok}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Signs and verifies our Message-IDs with this installation's key.
     pub fn signer(&self) -> &Signer {
         &self.signer

@@ -15,6 +15,9 @@ use super::{json_list, now, parse_json_list, ts, Store, StoreError, Tx};
 #[derive(Debug, Clone)]
 pub struct OutboxJob {
     pub id: i64,
+    /// `ack`, `relay`, `notification`…
+    pub kind: String,
+    pub created_at: String,
     pub envelope_from: String,
     pub recipients: Vec<String>,
     pub raw: Vec<u8>,
@@ -147,7 +150,8 @@ impl Store {
         let at = ts(at);
         self.write(|tx| {
             let mut st = tx.prepare_cached(
-                "SELECT o.id, o.envelope_from, o.recipients, m.raw, o.attempts, o.expires_at
+                "SELECT o.id, o.envelope_from, o.recipients, m.raw, o.attempts, o.expires_at,
+                        m.kind, o.created_at
                  FROM outbox o JOIN messages m ON m.id = o.message_id
                  WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
                    AND (o.lease_until IS NULL OR o.lease_until <= ?1)
@@ -162,6 +166,8 @@ impl Store {
                         raw: r.get(3)?,
                         attempts: r.get(4)?,
                         expires_at: r.get(5)?,
+                        kind: r.get(6)?,
+                        created_at: r.get(7)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -222,6 +228,15 @@ impl Store {
         })?;
         Ok(s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
             .map(|d| d.with_timezone(&Utc)))
+    }
+
+    /// Rows per status, for metrics.
+    pub fn outbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     pub fn outbox_list(&self) -> Result<Vec<OutboxRow>, StoreError> {
