@@ -184,7 +184,7 @@ impl Default for IntakeConfig {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeskConfig {
     pub name: String,
     /// The support address customers write to, lowercase.
@@ -271,7 +271,7 @@ impl DeskConfig {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImapConfig {
     pub host: String,
     pub port: u16,

@@ -11,13 +11,115 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn, Instrument};
 
-use crate::config::Config;
+use std::collections::HashMap;
+
+use crate::config::{Config, DeskConfig};
 use crate::imap::{ImapError, Watcher};
 use crate::intake::Intake;
 use crate::intake::Tally;
 use crate::smtp::{blocking, FlushReport, Sender, SmtpSetupError};
 use crate::store::{Store, StoreError};
 use crate::template::{TemplateError, Templates};
+
+/// Where `hilo run` re-reads its configuration from, and when (SIGHUP).
+pub struct Reloads {
+    pub path: std::path::PathBuf,
+    pub signals: tokio::sync::mpsc::UnboundedReceiver<()>,
+}
+
+async fn recv_reload(r: &mut Option<Reloads>) -> Option<()> {
+    match r {
+        Some(r) => r.signals.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl App {
+    /// SIGHUP: new templates and desk list. Watchers of unchanged desks keep
+    /// their connection; changed desks restart, new ones start, removed ones
+    /// stop. A broken configuration is refused and the running one kept.
+    fn reload(
+        &mut self,
+        path: &std::path::Path,
+        running: &mut HashMap<String, (DeskConfig, CancellationToken)>,
+        tasks: &mut tokio::task::JoinSet<()>,
+        wake: &Arc<Notify>,
+        shutdown: &CancellationToken,
+    ) {
+        notify_systemd(&[sd_notify::NotifyState::Reloading]);
+        let result = Config::load(path).map_err(|e| e.to_string()).and_then(|c| {
+            Templates::load(&c)
+                .map(|t| (c, t))
+                .map_err(|e| e.to_string())
+        });
+        let (config, templates) = match result {
+            Ok(ct) => ct,
+            Err(e) => {
+                error!(error = %e, "reload refused; keeping the running configuration");
+                notify_systemd(&[sd_notify::NotifyState::Ready]);
+                return;
+            }
+        };
+        if format!(
+            "{:?}{:?}{:?}{:?}",
+            config.store, config.smtp, config.outbox, config.metrics_listen
+        ) != format!(
+            "{:?}{:?}{:?}{:?}",
+            self.config.store, self.config.smtp, self.config.outbox, self.config.metrics_listen
+        ) {
+            warn!("changes to [store], [smtp], [outbox] and [metrics] take effect on restart");
+        }
+        self.intake.reload(&config, templates);
+        let (mut kept, mut restarted, mut started) = (0, 0, 0);
+        for d in &config.desks {
+            match running.get(&d.name) {
+                Some((cfg, _)) if cfg == d => {
+                    kept += 1;
+                    continue;
+                }
+                Some((_, token)) => {
+                    token.cancel();
+                    restarted += 1;
+                }
+                None => started += 1,
+            }
+            let Some(desk) = self.intake.desk(&d.name) else {
+                continue;
+            };
+            let token = shutdown.child_token();
+            running.insert(d.name.clone(), (d.clone(), token.clone()));
+            tasks.spawn(
+                Watcher {
+                    desk,
+                    intake: self.intake.clone(),
+                    tuning: config.intake.clone(),
+                    wake: wake.clone(),
+                    attempted: None,
+                }
+                .run(token),
+            );
+        }
+        let gone: Vec<String> = running
+            .keys()
+            .filter(|n| !config.desks.iter().any(|d| &d.name == *n))
+            .cloned()
+            .collect();
+        for name in &gone {
+            if let Some((_, token)) = running.remove(name) {
+                token.cancel();
+            }
+        }
+        info!(
+            kept,
+            restarted,
+            started,
+            stopped = gone.len(),
+            "configuration reloaded"
+        );
+        self.config = config;
+        notify_systemd(&[sd_notify::NotifyState::Ready]);
+    }
+}
 
 /// Tells systemd (when it started us with Type=notify); a no-op otherwise.
 fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
@@ -125,13 +227,17 @@ impl App {
         (results, flushed)
     }
 
-    /// `hilo run`: watch every mailbox and send until `shutdown`.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// `hilo run`: watch every mailbox and send until `shutdown`. Each
+    /// message on `reloads` re-reads the configuration file at `path`.
+    pub async fn run(mut self, shutdown: CancellationToken, mut reloads: Option<Reloads>) {
         let wake = Arc::new(Notify::new());
         let mut tasks = tokio::task::JoinSet::new();
         let (attempted, mut attempts) = tokio::sync::mpsc::unbounded_channel();
+        let mut running: HashMap<String, (DeskConfig, CancellationToken)> = HashMap::new();
         for w in self.watchers(&wake, Some(attempted)) {
-            tasks.spawn(w.run(shutdown.child_token()));
+            let token = shutdown.child_token();
+            running.insert(w.desk.cfg.name.clone(), (w.desk.cfg.clone(), token.clone()));
+            tasks.spawn(w.run(token));
         }
         if let Some(addr) = self.config.metrics_listen {
             let (m, store, sd) = (
@@ -167,7 +273,7 @@ impl App {
         let sd = shutdown.child_token();
         tasks.spawn(
             sender
-                .run(wake, sd)
+                .run(wake.clone(), sd)
                 .instrument(tracing::info_span!("sender")),
         );
         info!(desks = self.config.desks.len(), "hilo running");
@@ -185,6 +291,10 @@ impl App {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                Some(()) = recv_reload(&mut reloads) => {
+                    let path = reloads.as_ref().map(|r| r.path.clone()).unwrap_or_default();
+                    self.reload(&path, &mut running, &mut tasks, &wake, &shutdown);
+                }
                 Some(desk) = attempts.recv(), if !ready => {
                     waiting.remove(&desk);
                     if waiting.is_empty() {

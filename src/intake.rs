@@ -7,7 +7,7 @@
 //! message per transaction; a message that still fails on its own is
 //! quarantined with the error, so one bad message never blocks a mailbox.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tracing::{debug, info, warn};
@@ -115,26 +115,19 @@ pub struct DeskRuntime {
     pub tags: TagMatcher,
 }
 
-/// The intake pipeline, built once from the configuration.
-#[derive(Debug, Clone)]
-pub struct Intake {
-    store: Store,
+/// What the intake derives from the configuration; replaced whole when the
+/// configuration is reloaded (SIGHUP), so a batch sees one consistent set.
+#[derive(Debug)]
+struct Settings {
     desks: Vec<DeskRuntime>,
     own_addresses: Vec<String>,
     templates: Templates,
     expire_after: Duration,
-    metrics: Arc<Metrics>,
 }
 
-impl Intake {
-    /// The counters every part of hilo adds to.
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
-    pub fn new(config: &Config, store: Store, templates: Templates) -> Intake {
-        Intake {
-            store,
+impl Settings {
+    fn new(config: &Config, templates: Templates) -> Settings {
+        Settings {
             desks: config
                 .desks
                 .iter()
@@ -150,20 +143,61 @@ impl Intake {
                 .collect(),
             templates,
             expire_after: config.outbox.expire_after,
+        }
+    }
+}
+
+/// The intake pipeline; clones share the store, metrics and settings.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    store: Store,
+    settings: Arc<RwLock<Arc<Settings>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Intake {
+    /// The counters every part of hilo adds to.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn new(config: &Config, store: Store, templates: Templates) -> Intake {
+        Intake {
+            store,
+            settings: Arc::new(RwLock::new(Arc::new(Settings::new(config, templates)))),
             metrics: Arc::new(Metrics::new()),
         }
+    }
+
+    fn settings(&self) -> Arc<Settings> {
+        // Settings are replaced whole, never left half-written: a poisoned lock is fine.
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Takes a reloaded configuration and templates; batches already running
+    /// finish with the old ones.
+    pub fn reload(&self, config: &Config, templates: Templates) {
+        let new = Arc::new(Settings::new(config, templates));
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = new;
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    pub fn desk(&self, name: &str) -> Option<&DeskRuntime> {
-        self.desks.iter().find(|d| d.cfg.name == name)
+    pub fn desk(&self, name: &str) -> Option<DeskRuntime> {
+        self.settings()
+            .desks
+            .iter()
+            .find(|d| d.cfg.name == name)
+            .cloned()
     }
 
-    pub fn desks(&self) -> &[DeskRuntime] {
-        &self.desks
+    pub fn desks(&self) -> Vec<DeskRuntime> {
+        self.settings().desks.clone()
     }
 
     /// Processes a batch for `desk`, and advances the folder's checkpoint to
@@ -291,7 +325,7 @@ impl Intake {
                     id,
                     reason: e.to_string(),
                 }),
-                Ok(_) => self.one(tx, desk, None, &item, &parsed),
+                Ok(_) => self.one(tx, &desk, None, &item, &parsed),
             }
         })?;
         log_outcome(None, &outcome);
@@ -324,7 +358,7 @@ impl Intake {
         let class = classify(
             msg,
             &Context {
-                own_addresses: &self.own_addresses,
+                own_addresses: &self.settings().own_addresses,
                 signer,
             },
         );
@@ -419,7 +453,7 @@ impl Intake {
                 let number = tx.create_ticket(&d.name, subject, &msg.from, linked_to)?;
                 rec.store(Some(number), class.kind, note)?;
                 for cc in msg.to.iter().chain(&msg.cc) {
-                    if !self.own_addresses.contains(&cc.address)
+                    if !self.settings().own_addresses.contains(&cc.address)
                         && cc.address != msg.from.address
                         && d.comment_address.as_deref() != Some(&cc.address)
                     {
@@ -467,17 +501,19 @@ impl Intake {
     }
 
     /// A desk listed before `desk` that the message is also addressed to.
-    fn earlier_desk(&self, desk: &DeskRuntime, msg: &Inbound) -> Option<&DeskRuntime> {
+    fn earlier_desk(&self, desk: &DeskRuntime, msg: &Inbound) -> Option<DeskRuntime> {
         let addressed = |d: &DeskRuntime| {
             msg.to
                 .iter()
                 .chain(&msg.cc)
                 .any(|m| m.address == d.cfg.address)
         };
-        self.desks
+        self.settings()
+            .desks
             .iter()
             .take_while(|d| d.cfg.name != desk.cfg.name)
             .find(|d| addressed(d))
+            .cloned()
     }
 
     /// An agent's mail. `None` when it concerns no ticket (it is then
@@ -584,7 +620,7 @@ impl Intake {
             let out = crate::relay::relay(crate::relay::RelayInput {
                 desk: d,
                 tags: &desk.tags,
-                templates: &self.templates,
+                templates: &self.settings().templates,
                 signer,
                 ticket: &info,
                 agent: &msg.from,
@@ -606,7 +642,7 @@ impl Intake {
             let out = crate::relay::report(
                 d,
                 &desk.tags,
-                &self.templates,
+                &self.settings().templates,
                 signer,
                 &info,
                 &msg.from,
@@ -636,7 +672,7 @@ impl Intake {
         let out = crate::notify::notification(crate::notify::NotifyInput {
             desk: d,
             tags: &desk.tags,
-            templates: &self.templates,
+            templates: &self.settings().templates,
             signer: self.store.signer(),
             ticket: &info,
             from: &msg.from,
@@ -685,7 +721,7 @@ impl Intake {
             folder: None,
             uid: None,
         })?;
-        tx.enqueue(id, &d.address, &rcpt, self.expire_after)?;
+        tx.enqueue(id, &d.address, &rcpt, self.settings().expire_after)?;
         Ok(())
     }
 
@@ -720,7 +756,7 @@ impl Intake {
         let out = match acknowledgement(AckInput {
             desk: d,
             tags: &desk.tags,
-            templates: &self.templates,
+            templates: &self.settings().templates,
             signer: self.store.signer(),
             number,
             ticket_subject: subject,
@@ -769,17 +805,17 @@ impl Intake {
                 Action::Reopen => tx.set_status(ticket, Status::Open, who),
                 Action::Assign(a) => tx.set_assignee(ticket, &a, who),
                 Action::Note(body) => {
-                    self.record_cli(tx, desk, ticket, actor, MessageKind::Note, &body)?;
+                    self.record_cli(tx, &desk, ticket, actor, MessageKind::Note, &body)?;
                     tx.touch_ticket(ticket)
                 }
                 Action::Reply(body) => {
-                    self.record_cli(tx, desk, ticket, actor, MessageKind::Agent, &body)?;
+                    self.record_cli(tx, &desk, ticket, actor, MessageKind::Agent, &body)?;
                     tx.add_participant(ticket, actor, "agent")?;
                     let info = tx.ticket_info(ticket)?;
                     let out = crate::relay::relay(crate::relay::RelayInput {
                         desk: &desk.cfg,
                         tags: &desk.tags,
-                        templates: &self.templates,
+                        templates: &self.settings().templates,
                         signer: self.store.signer(),
                         ticket: &info,
                         agent: actor,
@@ -840,7 +876,7 @@ impl Intake {
     pub fn close_resolved(&self) -> Result<usize, StoreError> {
         self.store.write(|tx| {
             let mut n = 0;
-            for d in &self.desks {
+            for d in &self.settings().desks {
                 let age = chrono::Duration::from_std(d.cfg.close_after)
                     .unwrap_or(chrono::Duration::days(7));
                 n += tx.close_resolved(&d.cfg.name, &crate::store::ts(Utc::now() - age))?;

@@ -272,3 +272,110 @@ fn the_systemd_unit_verifies() {
         "{stderr}"
     );
 }
+
+/// SIGHUP: new templates and a new desk take effect; the unchanged desk
+/// keeps its connection; a broken configuration is refused.
+#[tokio::test]
+async fn sighup_reloads_templates_and_desks() {
+    let w = World::new();
+    w.init().await;
+    let daemon = w.spawn_daemon();
+    let pid = daemon.id().unwrap().to_string();
+    assert!(eventually(WAIT, || async { w.daemon_log().contains("connected") }).await);
+
+    let tpl = w.dir.path().join("tpl");
+    std::fs::create_dir_all(&tpl).unwrap();
+    std::fs::write(tpl.join("ack.es.txt"), "Plantilla recargada {tag}\n").unwrap();
+    let second = format!("helpdesk-{}@example.test", uid());
+    w.edit_config(|t| {
+        format!(
+            "[templates]\ndir = \"{}\"\n{t}\n[[desk]]\nname = \"helpdesk\"\naddress = \"{second}\"\ntag = \"HLP\"\nlanguage = \"en\"\nstart_from = \"all\"\n[desk.imap]\nhost = \"127.0.0.1\"\nport = {IMAP_PORT}\nsecurity = \"none\"\nusername = \"{second}\"\npassword = \"{PASSWORD}\"\n",
+            tpl.display()
+        )
+    });
+    std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            w.daemon_log().contains("configuration reloaded")
+        })
+        .await,
+        "{}",
+        w.daemon_log()
+    );
+    let log = w.daemon_log();
+    assert!(log.contains("kept=1") && log.contains("started=1"), "{log}");
+
+    let c = format!("r-{}@cliente.test", uid());
+    send(
+        &c,
+        &[&w.desk],
+        &mail(
+            &c,
+            &w.desk,
+            "tras recargar",
+            &format!("{}@c.test", uid()),
+            "",
+            "hola",
+        ),
+    )
+    .await;
+    let ack = parsed(&wait_mailbox(&c, 1, WAIT).await[0]);
+    assert_eq!(
+        ack.text.trim(),
+        format!("Plantilla recargada [{}-1]", w.tag)
+    );
+    let c2 = format!("h-{}@cliente.test", uid());
+    send(
+        &c2,
+        &[&second],
+        &mail(
+            &c2,
+            &second,
+            "new desk",
+            &format!("{}@c.test", uid()),
+            "",
+            "hello",
+        ),
+    )
+    .await;
+    assert!(
+        eventually(WAIT, || async {
+            w.tickets().await.iter().any(|t| t["desk"] == "helpdesk")
+        })
+        .await,
+        "{}",
+        w.daemon_log()
+    );
+    let connects = w
+        .daemon_log()
+        .matches("desk{desk=soporte}: hilo::imap: connected")
+        .count();
+    assert_eq!(connects, 1, "the unchanged desk kept its connection");
+
+    // A broken file is refused; the daemon goes on with what it had.
+    w.edit_config(|t| t.replace("[store]", "[store"));
+    std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    assert!(eventually(WAIT, || async { w.daemon_log().contains("reload refused") }).await);
+    let c3 = format!("s-{}@cliente.test", uid());
+    send(
+        &c3,
+        &[&w.desk],
+        &mail(
+            &c3,
+            &w.desk,
+            "sigue",
+            &format!("{}@c.test", uid()),
+            "",
+            "hola",
+        ),
+    )
+    .await;
+    assert_eq!(wait_mailbox(&c3, 1, WAIT).await.len(), 1, "still working");
+    drop(daemon);
+}

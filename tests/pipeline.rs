@@ -64,7 +64,7 @@ impl T {
         let d = self.intake.desk(desk).unwrap();
         let items = [Received::new(None, raw.to_vec())];
         self.intake
-            .process(d, None, &items, None)
+            .process(&d, None, &items, None)
             .unwrap()
             .pop()
             .unwrap()
@@ -308,14 +308,14 @@ fn checkpoint_advances_with_the_batch() {
     };
     let out = t
         .intake
-        .process(d, Some("INBOX"), &items, Some(cp))
+        .process(&d, Some("INBOX"), &items, Some(cp))
         .unwrap();
     assert_eq!(out.len(), 3);
     assert_eq!(t.store.checkpoint("soporte", "INBOX").unwrap(), Some(cp));
     // The same batch again (a crash before the server saw anything): no duplicates.
     let out = t
         .intake
-        .process(d, Some("INBOX"), &items, Some(cp))
+        .process(&d, Some("INBOX"), &items, Some(cp))
         .unwrap();
     assert!(out.iter().all(|o| *o == Outcome::Duplicate));
     assert_eq!(t.tickets(), 3);
@@ -509,7 +509,7 @@ fn acknowledgements_are_rate_limited_per_recipient() {
             "",
         );
         match intake
-            .process(d, None, &[Received::new(None, m.into_bytes())], None)
+            .process(&d, None, &[Received::new(None, m.into_bytes())], None)
             .unwrap()[0]
         {
             Outcome::Opened { acknowledged, .. } => acked.push(acknowledged),
@@ -526,7 +526,7 @@ fn acknowledgements_are_rate_limited_per_recipient() {
     let m = mail("otra@cliente.test", "x", "o1@c.test", "");
     assert!(matches!(
         intake
-            .process(d, None, &[Received::new(None, m.into_bytes())], None)
+            .process(&d, None, &[Received::new(None, m.into_bytes())], None)
             .unwrap()[0],
         Outcome::Opened {
             acknowledged: true,

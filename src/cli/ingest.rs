@@ -33,9 +33,9 @@ pub fn ingest(config: &Path, desk: &str, file: Option<&Path>) -> anyhow::Result<
         message: format!("no desk named `{desk}` in the configuration"),
     })?;
     let outcome = intake
-        .process(rt, None, &[Received::new(None, raw)], None)?
+        .process(&rt, None, &[Received::new(None, raw)], None)?
         .pop()
         .expect("one outcome per message");
-    println!("{}", super::describe(rt, &outcome));
+    println!("{}", super::describe(&rt, &outcome));
     Ok(exit::OK)
 }

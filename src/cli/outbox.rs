@@ -150,7 +150,7 @@ pub fn quarantine(config: &Path, cmd: QuarantineCommand) -> anyhow::Result<u8> {
                 return Ok(exit::ERROR);
             };
             let rt = intake.desk(&desk).expect("retry checked the desk");
-            println!("{}", super::describe(rt, &outcome));
+            println!("{}", super::describe(&rt, &outcome));
             Ok(match outcome {
                 Outcome::Quarantined { .. } => exit::ERROR,
                 _ => exit::OK,

@@ -8,13 +8,20 @@ use super::{exit, load_config, runtime};
 use crate::daemon::App;
 
 pub fn run(config: &Path, once: bool, send: bool) -> anyhow::Result<u8> {
+    let config_path = config.to_path_buf();
     let config = load_config(config)?;
     runtime()?.block_on(async move {
         let app = App::start(config).await?;
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         if !once {
-            app.run(shutdown).await;
+            let (tx, signals) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(reload_on_sighup(tx));
+            let reloads = crate::daemon::Reloads {
+                path: config_path,
+                signals,
+            };
+            app.run(shutdown, Some(reloads)).await;
             return Ok(exit::OK);
         }
         let (desks, flushed) = app.run_once(&shutdown, send).await;
@@ -41,6 +48,21 @@ pub fn run(config: &Path, once: bool, send: bool) -> anyhow::Result<u8> {
         }
         Ok(code)
     })
+}
+
+/// Asks for a configuration reload on every SIGHUP.
+async fn reload_on_sighup(tx: tokio::sync::mpsc::UnboundedSender<()>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot install the SIGHUP handler");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the configuration");
+        if tx.send(()).is_err() {
+            return;
+        }
+    }
 }
 
 /// Cancels `token` on SIGTERM or SIGINT.
