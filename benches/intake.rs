@@ -90,11 +90,39 @@ async fn raw_fetch(user: &str) -> (usize, f64) {
     (n, secs)
 }
 
-fn children_max_rss_kb() -> i64 {
+/// Runs `hilo ARGS` and returns (success, peak RSS in KB) of that process alone.
+// The child is reaped by wait4 (which, unlike wait(), reports its own RSS).
+#[allow(clippy::zombie_processes)]
+fn hilo_measured(w: &World, args: &[&str]) -> (bool, i64) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hilo"))
+        .arg("--config")
+        .arg(&w.config)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn hilo");
+    let mut status = 0;
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes into the struct we own.
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    ru.ru_maxrss
+    // SAFETY: waits for our own child and writes into structs we own.
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    assert_eq!(r, child.id() as i32, "wait4");
+    (
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        ru.ru_maxrss,
+    )
+}
+
+/// What to run: HILO_BENCH_PARTS=intake,send,latency,rss (default: all).
+fn part(name: &str) -> bool {
+    std::env::var("HILO_BENCH_PARTS").map_or(true, |p| p.split(',').any(|x| x.trim() == name))
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
@@ -103,6 +131,143 @@ async fn main() {
         println!("intake benchmark: skipped (run it with `cargo bench --bench intake`)");
         return;
     }
+    if part("intake") {
+        intake().await;
+    }
+    if part("send") {
+        send_rate(env_usize("HILO_BENCH_SEND", 1000)).await;
+    }
+    if part("latency") {
+        latency(env_usize("HILO_BENCH_LATENCY", 200)).await;
+    }
+    if part("rss") {
+        rss_with_large_mail().await;
+    }
+}
+
+/// Acknowledgements sent by `hilo outbox flush` against the rate at which
+/// a minimal SMTP client pushes the same number of mails into the same Postfix.
+async fn send_rate(n: usize) {
+    use lettre::address::Envelope;
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let w = World::new();
+    let _ = count(&w.desk, "INBOX").await;
+    w.init().await;
+    fill_maildir(&w.desk, n);
+    let out = w.hilo(&["run", "--once", "--no-send"]).await;
+    assert!(out.status.success());
+    // hilo's sender.
+    let t = Instant::now();
+    let out = w.hilo(&["outbox", "flush"]).await;
+    let hilo_secs = t.elapsed().as_secs_f64();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&format!("{n} sent")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A bare client: one pooled connection, the same message size and recipients.
+    let acks: Vec<(String, Vec<u8>)> = (0..n)
+        .map(|i| {
+            (
+                format!("bare{i}@cliente.test"),
+                message(i, &format!("bare{i}@cliente.test")).into_bytes(),
+            )
+        })
+        .collect();
+    let tr = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(SMTP_PORT)
+        .build();
+    let t = Instant::now();
+    for (to, raw) in &acks {
+        let env = Envelope::new(Some(w.desk.parse().unwrap()), vec![to.parse().unwrap()]).unwrap();
+        tr.send_raw(&env, raw).await.unwrap();
+    }
+    let bare_secs = t.elapsed().as_secs_f64();
+    let (hr, br) = (n as f64 / hilo_secs, n as f64 / bare_secs);
+    println!("acknowledgements sent by hilo: {n} in {hilo_secs:.2} s = {hr:.0} msg/s");
+    println!("bare SMTP client into the same Postfix: {n} in {bare_secs:.2} s = {br:.0} msg/s");
+    println!("ratio hilo/bare: {:.2} (goal >= 0.9)", hr / br);
+}
+
+/// Single mails through Postfix with `hilo run` in IDLE: time from handing
+/// the mail to Postfix until the acknowledgement is in the customer's INBOX.
+async fn latency(n: usize) {
+    let w = World::new();
+    w.init().await;
+    let daemon = w.spawn_daemon();
+    let _ = eventually(std::time::Duration::from_secs(20), || async {
+        w.daemon_log().contains("idle=true")
+    })
+    .await;
+    let customer = format!("lat-{}@cliente.test", uid());
+    let mut s = login(&customer).await;
+    let mut lat = Vec::with_capacity(n);
+    for i in 0..n {
+        let raw = mail(
+            &customer,
+            &w.desk,
+            &format!("latencia {i}"),
+            &format!("{}@c.test", uid()),
+            "",
+            "hola",
+        );
+        let t = Instant::now();
+        send(&customer, &[&w.desk], &raw).await;
+        loop {
+            let st = s.status("INBOX", "(MESSAGES)").await.unwrap();
+            if st.exists as usize > i {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let _ = s.logout().await;
+    drop(daemon);
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let p = |q: f64| lat[((lat.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "send-to-acknowledgement latency over {n} mails (IDLE): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (goal p50 <= 650, p99 <= 1200)",
+        p(0.5),
+        p(0.99),
+        lat[lat.len() - 1]
+    );
+}
+
+/// Peak RSS of `hilo run --once --no-send` through a backlog of 500 mails
+/// that includes 20 mails of 10 MB.
+async fn rss_with_large_mail() {
+    let w = World::new();
+    let _ = count(&w.desk, "INBOX").await;
+    w.init().await;
+    fill_maildir(&w.desk, 480);
+    let (local, domain) = w.desk.split_once('@').unwrap();
+    let md = state_dir()
+        .join("mail")
+        .join(domain)
+        .join(local)
+        .join("Maildir/new");
+    let chunk = "A".repeat(76) + "\r\n";
+    let big_body = chunk.repeat(10 * 1024 * 1024 / 78);
+    for i in 0..20 {
+        let m = format!("From: big{i}@cliente.test\r\nTo: {}\r\nSubject: grande {i}\r\nMessage-ID: <big{i}.{}@c.test>\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n{big_body}", w.desk, uid());
+        let p = md.join(format!("1795421643.B{i}P1.bench"));
+        std::fs::write(&p, m).unwrap();
+        std::os::unix::fs::chown(&p, Some(8), Some(8)).unwrap();
+    }
+    assert_eq!(count(&w.desk, "INBOX").await, 500);
+    let t = Instant::now();
+    let (ok, rss) = hilo_measured(&w, &["run", "--once", "--no-send"]);
+    assert!(ok);
+    assert_eq!(w.tickets().await.len(), 500);
+    println!(
+        "backlog of 500 mails incl. 20 x 10 MB: {:.2} s; hilo peak RSS {:.1} MB (goal <= 64 MB)",
+        t.elapsed().as_secs_f64(),
+        rss as f64 / 1024.0
+    );
+}
+
+async fn intake() {
     let n: usize = std::env::var("HILO_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -136,25 +301,14 @@ async fn main() {
     println!("raw UID FETCH 1:* BODY.PEEK[]: {n} messages in {secs:.2} s = {raw_rate:.0} msg/s");
 
     let t = Instant::now();
-    let out = w.hilo(&["run", "--once", "--no-send"]).await;
+    let (ok, rss) = hilo_measured(&w, &["run", "--once", "--no-send"]);
     let secs = t.elapsed().as_secs_f64();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        summary.contains(&format!("{n} fetched, {n} new tickets")),
-        "{summary}"
-    );
+    assert!(ok);
+    assert_eq!(w.tickets().await.len(), n, "every ticket committed");
     let rate = n as f64 / secs;
     println!("hilo intake (every ticket committed, acks queued): {n} messages in {secs:.2} s = {rate:.0} msg/s");
     println!("ratio hilo/raw: {:.2} (goal >= 0.33)", rate / raw_rate);
-    println!(
-        "hilo peak RSS: {:.1} MB",
-        children_max_rss_kb() as f64 / 1024.0
-    );
+    println!("hilo peak RSS: {:.1} MB", rss as f64 / 1024.0);
     if keep {
         let dir = w.dir.keep();
         println!(

@@ -1,0 +1,131 @@
+//! Micro-benchmarks (criterion): parse + classify + thread + decide of one
+//! message on realistic fixtures (plain, HTML with an attachment, 1 MB), and
+//! the store transaction of one new ticket with its acknowledgement.
+//! `cargo bench --bench pipeline`.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::collections::HashMap;
+
+use hilo::classify::{classify, Context};
+use hilo::config::Config;
+use hilo::desk::{decide, Policy};
+use hilo::intake::{Intake, Received};
+use hilo::mail::msgid::Signer;
+use hilo::mail::subject::TagMatcher;
+use hilo::store::Store;
+use hilo::template::Templates;
+use hilo::thread::{self, Lookup, TicketRef};
+
+/// An in-memory stand-in for the store's lookups.
+struct Empty;
+
+impl Lookup for Empty {
+    type Error = std::convert::Infallible;
+    fn ticket(&self, _: i64) -> Result<Option<TicketRef>, Self::Error> {
+        Ok(None)
+    }
+    fn ticket_by_message_ids(&self, _: &str, _: &[&str]) -> Result<Option<i64>, Self::Error> {
+        Ok(None)
+    }
+    fn is_participant(&self, _: i64, _: &str) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
+    fn ticket_by_thread_root(&self, _: &str, _: &str) -> Result<Option<i64>, Self::Error> {
+        Ok(None)
+    }
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// A 1 MB message: text plus a base64 attachment.
+fn one_megabyte() -> Vec<u8> {
+    use base64::Engine;
+    let data: Vec<u8> = (0..750_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+    let wrapped: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "From: Ana <ana@cliente.test>\r\nTo: soporte@example.test\r\nSubject: Factura escaneada\r\nMessage-ID: <big@cliente.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAdjunto la factura escaneada.\r\n--b\r\nContent-Type: application/pdf; name=\"factura.pdf\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"factura.pdf\"\r\n\r\n{}\r\n--b--\r\n",
+        wrapped.join("\r\n")
+    )
+    .into_bytes()
+}
+
+fn decide_bench(c: &mut Criterion) {
+    let signer = Signer::new(b"bench");
+    let own = vec!["soporte@example.test".to_string()];
+    let tags = TagMatcher::new("SOP");
+    let policy = Policy {
+        reopen_after_close: std::time::Duration::from_secs(30 * 86_400),
+        now: chrono::Utc::now(),
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("plain", fixture("clients/gmail_new_request.eml")),
+        (
+            "html+attachment",
+            fixture("clients/gmail_reply_with_pdf.eml"),
+        ),
+        ("1MB", one_megabyte()),
+    ];
+    let mut g = c.benchmark_group("parse+classify+thread+decide");
+    for (name, raw) in &cases {
+        g.throughput(Throughput::Bytes(raw.len() as u64));
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                let m = hilo::mail::parse(raw).unwrap();
+                let class = classify(
+                    &m,
+                    &Context {
+                        own_addresses: &own,
+                        signer: &signer,
+                    },
+                );
+                let t = thread::resolve(&Empty, "soporte", &tags, &signer, &m, &[]).unwrap();
+                let new_text = hilo::mail::quote::new_text(&m.text, &m.subject);
+                (decide(&class, &t, &policy), new_text.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+fn store_bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_toml(
+        &format!(
+            "[store]\npath = \"{}\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n[[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n[desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n",
+            dir.path().join("bench.db").display()
+        ),
+        HashMap::<String, String>::new(),
+    )
+    .unwrap();
+    let store = Store::open(&config.store.path).unwrap();
+    let intake = Intake::new(&config, store, Templates::builtin().unwrap());
+    let desk = intake.desk("soporte").unwrap();
+    let raw = String::from_utf8(fixture("clients/gmail_new_request.eml")).unwrap();
+    let mut n = 0u64;
+    c.bench_function(
+        "store: one new ticket with its acknowledgement (one transaction, fsync)",
+        |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    let r = raw.replacen("Message-ID: <", &format!("Message-ID: <b{n}."), 1);
+                    [Received::new(None, r.into_bytes())]
+                },
+                |items| intake.process(&desk, None, &items, None).unwrap(),
+                BatchSize::SmallInput,
+            )
+        },
+    );
+}
+
+criterion_group!(benches, decide_bench, store_bench);
+criterion_main!(benches);
