@@ -143,13 +143,95 @@ async fn main() {
     if part("rss") {
         rss_with_large_mail().await;
     }
+    if part("growth") {
+        growth(
+            env_usize("HILO_BENCH_STORED", 1_000_000),
+            env_usize("HILO_BENCH_GROWTH_MAILS", 5000),
+        )
+        .await;
+    }
+}
+
+/// Intake rate of `n` new mails into `w` (already initialised): msg/s.
+async fn intake_rate(w: &World, n: usize) -> f64 {
+    fill_maildir(&w.desk, n);
+    assert_eq!(count(&w.desk, "INBOX").await as usize, n);
+    let t = Instant::now();
+    let (ok, _) = hilo_measured(w, &["run", "--once", "--no-send"]);
+    assert!(ok);
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// The intake rate with `stored` messages already in the database against
+/// an empty one. The big database is filled through the store layer.
+async fn growth(stored: usize, n: usize) {
+    use hilo::mail::Mailbox;
+    use hilo::model::{Direction, MessageKind};
+    use hilo::store::{NewMessage, Store};
+    let empty = World::new();
+    let _ = count(&empty.desk, "INBOX").await;
+    empty.init().await;
+    let empty_rate = intake_rate(&empty, n).await;
+
+    let big = World::new();
+    let _ = count(&big.desk, "INBOX").await;
+    big.init().await;
+    let t = Instant::now();
+    let db = big.db();
+    tokio::task::spawn_blocking(move || {
+        let store = Store::open(&db).unwrap();
+        let from = Mailbox::new("antiguo@cliente.test", Some("Cliente Antiguo".into()));
+        for chunk in 0..stored.div_ceil(10_000) {
+            store
+                .write(|tx| {
+                    for i in chunk * 10_000..((chunk + 1) * 10_000).min(stored) {
+                        let id = format!("old{i}@cliente.test");
+                        let raw = format!("From: antiguo@cliente.test\r\nSubject: consulta {i}\r\nMessage-ID: <{id}>\r\n\r\nUna consulta antigua, la número {i}.\r\n");
+                        let ticket = tx.create_ticket("soporte", &format!("consulta {i}"), &from, None)?;
+                        tx.insert_message(&NewMessage {
+                            ticket: Some(ticket),
+                            desk: "soporte",
+                            direction: Direction::In,
+                            kind: MessageKind::Customer,
+                            dedup_key: id.clone(),
+                            message_id: Some(&id),
+                            in_reply_to: &[],
+                            references: &[],
+                            from: &from,
+                            to: vec!["soporte@example.test"],
+                            cc: Vec::new(),
+                            subject: "consulta",
+                            date: None,
+                            text: "Una consulta antigua.",
+                            new_text: Some("Una consulta antigua."),
+                            thread_root: None,
+                            note: None,
+                            raw: raw.as_bytes(),
+                            folder: Some("INBOX"),
+                            uid: None,
+                        })?;
+                    }
+                    Ok::<_, hilo::store::StoreError>(())
+                })
+                .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let size = std::fs::metadata(big.db()).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "stored {stored} messages through the store layer in {:.0} s (database {:.0} MB)",
+        t.elapsed().as_secs_f64(),
+        size as f64 / 1e6
+    );
+    let big_rate = intake_rate(&big, n).await;
+    println!("intake of {n} mails: empty database {empty_rate:.0} msg/s, with {stored} stored {big_rate:.0} msg/s");
+    println!("growth ratio: {:.2} (goal >= 0.8)", big_rate / empty_rate);
 }
 
 /// Acknowledgements sent by `hilo outbox flush` against the rate at which
 /// a minimal SMTP client pushes the same number of mails into the same Postfix.
 async fn send_rate(n: usize) {
-    use lettre::address::Envelope;
-    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
     let w = World::new();
     let _ = count(&w.desk, "INBOX").await;
     w.init().await;
@@ -165,7 +247,7 @@ async fn send_rate(n: usize) {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    // A bare client: one pooled connection, the same message size and recipients.
+    // A bare client: one connection, the same message size and recipients.
     let acks: Vec<(String, Vec<u8>)> = (0..n)
         .map(|i| {
             (
@@ -174,14 +256,8 @@ async fn send_rate(n: usize) {
             )
         })
         .collect();
-    let tr = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(SMTP_PORT)
-        .build();
     let t = Instant::now();
-    for (to, raw) in &acks {
-        let env = Envelope::new(Some(w.desk.parse().unwrap()), vec![to.parse().unwrap()]).unwrap();
-        tr.send_raw(&env, raw).await.unwrap();
-    }
+    bare_smtp(&w.desk, &acks).await;
     let bare_secs = t.elapsed().as_secs_f64();
     let (hr, br) = (n as f64 / hilo_secs, n as f64 / bare_secs);
     println!("acknowledgements sent by hilo: {n} in {hilo_secs:.2} s = {hr:.0} msg/s");
@@ -189,9 +265,67 @@ async fn send_rate(n: usize) {
     println!("ratio hilo/bare: {:.2} (goal >= 0.9)", hr / br);
 }
 
+/// The minimal SMTP client: one connection with TCP_NODELAY, one command at
+/// a time, each answer read before the next (what Python's smtplib does).
+async fn bare_smtp(from: &str, mails: &[(String, Vec<u8>)]) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", SMTP_PORT))
+        .await
+        .unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let (r, mut w) = tcp.into_split();
+    let mut r = BufReader::new(r);
+    async fn reply(r: &mut (impl AsyncBufReadExt + Unpin)) -> String {
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).await.unwrap();
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line;
+            }
+        }
+    }
+    assert!(reply(&mut r).await.starts_with("220"));
+    w.write_all(b"EHLO bench.example.test\r\n").await.unwrap();
+    assert!(reply(&mut r).await.starts_with("250"));
+    for (to, raw) in mails {
+        for cmd in [
+            format!("MAIL FROM:<{from}>\r\n"),
+            format!("RCPT TO:<{to}>\r\n"),
+            "DATA\r\n".to_string(),
+        ] {
+            w.write_all(cmd.as_bytes()).await.unwrap();
+            let a = reply(&mut r).await;
+            assert!(a.starts_with('2') || a.starts_with('3'), "{a}");
+        }
+        // The mails are ours and have no line starting with a dot.
+        w.write_all(raw).await.unwrap();
+        w.write_all(b"\r\n.\r\n").await.unwrap();
+        assert!(reply(&mut r).await.starts_with("250"));
+    }
+    w.write_all(b"QUIT\r\n").await.unwrap();
+}
+
+/// Waits until the test Postfix has delivered everything queued.
+async fn postfix_idle() {
+    let conf = state_dir().join("postfix/conf");
+    for _ in 0..600 {
+        let out = std::process::Command::new("postqueue")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains("Mail queue is empty") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 /// Single mails through Postfix with `hilo run` in IDLE: time from handing
 /// the mail to Postfix until the acknowledgement is in the customer's INBOX.
 async fn latency(n: usize) {
+    postfix_idle().await;
     let w = World::new();
     w.init().await;
     let daemon = w.spawn_daemon();

@@ -13,9 +13,11 @@ use std::time::Duration;
 use chrono::Utc;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::authentication::Mechanism;
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -52,7 +54,8 @@ pub struct FlushReport {
 }
 
 pub struct Sender {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    connector: Connector,
+    session: tokio::sync::Mutex<Option<Session>>,
     store: Store,
     policy: OutboxConfig,
     /// This host, and `host:pid`: who holds the leases this sender takes.
@@ -70,45 +73,202 @@ fn alive(pid: u32) -> bool {
     }
 }
 
-fn build_transport(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, SmtpSetupError> {
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
-        .port(cfg.port)
-        .timeout(Some(cfg.timeout));
-    if cfg.security != Security::None {
-        let mut params = TlsParameters::builder(cfg.host.clone());
-        if let Some(path) = &cfg.ca_file {
-            let err = |message: String| SmtpSetupError::CaFile {
-                path: path.display().to_string(),
-                message,
-            };
-            let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-            let cert = Certificate::from_pem(&pem).map_err(|e| err(e.to_string()))?;
-            params = params.add_root_certificate(cert);
+/// Opens SMTP sessions as configured, with TCP_NODELAY. lettre's own
+/// transport leaves Nagle's algorithm on, and its small writes then wait for
+/// delayed ACKs: measured here, 23 msg/s into Postfix against 261 msg/s for
+/// a client that sends without that wait.
+struct Connector {
+    host: String,
+    port: u16,
+    security: Security,
+    timeout: Duration,
+    hello: ClientId,
+    /// For STARTTLS (lettre upgrades the session).
+    starttls: Option<TlsParameters>,
+    /// For TLS from the first byte (we wrap the socket).
+    tls: Option<Arc<rustls::ClientConfig>>,
+    credentials: Option<Credentials>,
+}
+
+/// Why a mail could not be handed over.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("{0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("connection: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the server does not offer STARTTLS")]
+    NoStarttls,
+}
+
+impl SendError {
+    /// A 5xx answer: retrying will not help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SendError::Smtp(e) if e.is_permanent())
+    }
+}
+
+/// A TLS socket lettre can speak SMTP over.
+#[derive(Debug)]
+struct TlsSocket(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl tokio::io::AsyncRead for TlsSocket {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsSocket {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for TlsSocket {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+impl Connector {
+    fn new(cfg: &SmtpConfig) -> Result<Connector, SmtpSetupError> {
+        let mut starttls = None;
+        let mut tls = None;
+        match cfg.security {
+            Security::None => {}
+            Security::Starttls => {
+                let mut params = TlsParameters::builder(cfg.host.clone());
+                if let Some(path) = &cfg.ca_file {
+                    let err = |message: String| SmtpSetupError::CaFile {
+                        path: path.display().to_string(),
+                        message,
+                    };
+                    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+                    let cert = Certificate::from_pem(&pem).map_err(|e| err(e.to_string()))?;
+                    params = params.add_root_certificate(cert);
+                }
+                starttls = Some(params.build_rustls().map_err(SmtpSetupError::Tls)?);
+            }
+            Security::Tls => {
+                tls = Some(
+                    crate::imap::tls_config(cfg.ca_file.as_deref(), &cfg.host).map_err(|e| {
+                        SmtpSetupError::CaFile {
+                            path: cfg
+                                .ca_file
+                                .as_ref()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_default(),
+                            message: e.to_string(),
+                        }
+                    })?,
+                );
+            }
         }
-        let params = params.build_rustls().map_err(SmtpSetupError::Tls)?;
-        b = b.tls(match cfg.security {
-            Security::Starttls => Tls::Required(params),
-            _ => Tls::Wrapper(params),
-        });
+        let hello = match &cfg.hello_name {
+            Some(name) => ClientId::Domain(name.clone()),
+            None => ClientId::default(),
+        };
+        Ok(Connector {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            security: cfg.security,
+            timeout: cfg.timeout,
+            hello,
+            starttls,
+            tls,
+            credentials: match (&cfg.username, &cfg.password) {
+                (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.expose().to_string())),
+                _ => None,
+            },
+        })
     }
-    if let (Some(user), Some(pass)) = (&cfg.username, &cfg.password) {
-        b = b.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
+
+    async fn timed<T, E: Into<SendError>>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, SendError> {
+        match tokio::time::timeout(self.timeout, f).await {
+            Err(_) => Err(SendError::Timeout(self.timeout)),
+            Ok(r) => r.map_err(Into::into),
+        }
     }
-    if let Some(name) = &cfg.hello_name {
-        b = b.hello_name(ClientId::Domain(name.clone()));
+
+    /// A session ready for MAIL FROM: connected, EHLO, TLS, AUTH.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let tcp = self
+            .timed(tokio::net::TcpStream::connect((
+                self.host.as_str(),
+                self.port,
+            )))
+            .await?;
+        tcp.set_nodelay(true)?;
+        let stream: Box<dyn AsyncTokioStream> = match &self.tls {
+            Some(cfg) => {
+                let name = rustls_pki_types::ServerName::try_from(self.host.clone())
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+                let s = self
+                    .timed(tokio_rustls::TlsConnector::from(cfg.clone()).connect(name, tcp))
+                    .await?;
+                Box::new(TlsSocket(s))
+            }
+            None => Box::new(tcp),
+        };
+        let mut conn = self
+            .timed(AsyncSmtpConnection::connect_with_transport(
+                stream,
+                &self.hello,
+            ))
+            .await?;
+        if self.security == Security::Starttls {
+            if !conn.can_starttls() {
+                return Err(SendError::NoStarttls);
+            }
+            let params = self.starttls.clone().expect("built for STARTTLS");
+            self.timed(conn.starttls(params, &self.hello)).await?;
+        }
+        if let Some(c) = &self.credentials {
+            self.timed(conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
+                .await?;
+        }
+        Ok(conn)
     }
-    Ok(b.build())
 }
 
 /// Connects, says EHLO, upgrades with STARTTLS and authenticates as
 /// configured, then quits: what `hilo check` needs to know.
 pub async fn test_connection(cfg: &SmtpConfig) -> Result<(), String> {
-    let t = build_transport(cfg).map_err(|e| e.to_string())?;
-    match t.test_connection().await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err("the server did not answer NOOP".into()),
-        Err(e) => Err(e.to_string()),
-    }
+    let c = Connector::new(cfg).map_err(|e| e.to_string())?;
+    let mut conn = c.connect().await.map_err(|e| e.to_string())?;
+    let _ = conn.quit().await;
+    Ok(())
+}
+
+/// The open session, and when it was last used.
+struct Session {
+    conn: AsyncSmtpConnection,
+    used: std::time::Instant,
 }
 
 impl Sender {
@@ -122,7 +282,8 @@ impl Sender {
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "localhost".into());
         Ok(Sender {
-            transport: build_transport(cfg)?,
+            connector: Connector::new(cfg)?,
+            session: tokio::sync::Mutex::new(None),
             store,
             policy,
             owner: format!("{host}:{}", std::process::id()),
@@ -164,6 +325,39 @@ impl Sender {
         }
     }
 
+    /// Sends over the open session, opening one if needed. A session idle
+    /// for a while is checked first (servers drop idle ones); after any
+    /// error it is dropped, and the next mail opens a fresh one.
+    async fn send(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<lettre::transport::smtp::response::Response, SendError> {
+        let mut guard = self.session.lock().await;
+        if let Some(s) = guard.as_mut() {
+            let stale = s.conn.has_broken()
+                || (s.used.elapsed() > Duration::from_secs(30) && !s.conn.test_connected().await);
+            if stale {
+                *guard = None;
+            }
+        }
+        if guard.is_none() {
+            *guard = Some(Session {
+                conn: self.connector.connect().await?,
+                used: std::time::Instant::now(),
+            });
+        }
+        let s = guard.as_mut().expect("just opened");
+        let r = self.connector.timed(s.conn.send(envelope, raw)).await;
+        s.used = std::time::Instant::now();
+        if r.is_err() {
+            if let Some(mut s) = guard.take() {
+                s.conn.abort().await;
+            }
+        }
+        r
+    }
+
     #[tracing::instrument(skip_all, fields(outbox = job.id))]
     async fn deliver(&self, job: OutboxJob) -> Result<Delivery, StoreError> {
         let store = self.store.clone();
@@ -175,7 +369,7 @@ impl Sender {
                 return Ok(Delivery::Failed);
             }
         };
-        let result = self.transport.send_raw(&envelope, &job.raw).await;
+        let result = self.send(&envelope, &job.raw).await;
         let id = job.id;
         match result {
             Ok(resp) => {

@@ -379,3 +379,61 @@ async fn sighup_reloads_templates_and_desks() {
     assert_eq!(wait_mailbox(&c3, 1, WAIT).await.len(), 1, "still working");
     drop(daemon);
 }
+
+/// The sender over STARTTLS (port 10025) and TLS (SMTPS, 10465): the
+/// certificate is verified against ca_file, and refused without it.
+#[tokio::test]
+async fn smtp_over_starttls_and_tls_verifies_certificates() {
+    for (port, security) in [(SMTP_PORT, "starttls"), (10465, "tls")] {
+        let w = World::new();
+        w.init().await;
+        let with_ca = |t: String| {
+            t.replacen(
+                &format!("port = {SMTP_PORT}\nsecurity = \"none\""),
+                &format!(
+                    "port = {port}\nsecurity = \"{security}\"\nca_file = \"{}\"",
+                    ca_file().display()
+                ),
+                1,
+            )
+        };
+        let plain = std::fs::read_to_string(&w.config).unwrap();
+        w.edit_config(with_ca);
+        let out = w.ok(&["check"]).await;
+        assert!(
+            out.contains(&format!("smtp 127.0.0.1:{port}")) && out.contains("ok (EHLO"),
+            "{security}: {out}"
+        );
+        let c = format!("tls-{}@cliente.test", uid());
+        append(
+            &w.desk,
+            &mail(
+                &c,
+                &w.desk,
+                "cifrado",
+                &format!("{}@c.test", uid()),
+                "",
+                "hola",
+            ),
+        )
+        .await;
+        let out = w.ok(&["run", "--once"]).await;
+        assert!(out.contains("outbox: 1 sent"), "{security}: {out}");
+        assert_eq!(wait_mailbox(&c, 1, WAIT).await.len(), 1, "{security}");
+
+        // Without the private CA the server's certificate is not trusted.
+        let no_ca = plain.replacen(
+            &format!("port = {SMTP_PORT}\nsecurity = \"none\""),
+            &format!("port = {port}\nsecurity = \"{security}\""),
+            1,
+        );
+        std::fs::write(&w.config, no_ca).unwrap();
+        let out = w.hilo(&["check"]).await;
+        assert_eq!(out.status.code(), Some(75), "{security}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("smtp 127.0.0.1:{port}")) && stdout.contains("FAILED"),
+            "{security}: {stdout}"
+        );
+    }
+}
