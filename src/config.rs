@@ -179,7 +179,8 @@ impl Default for IntakeConfig {
             command_timeout: Duration::from_secs(60),
             idle: true,
             idle_renew: Duration::from_secs(25 * 60),
-            batch_bytes: 32 * 1024 * 1024,
+            // Small enough that large mail is handled a few at a time.
+            batch_bytes: 8 * 1024 * 1024,
         }
     }
 }

@@ -407,8 +407,8 @@ impl Intake {
         // A bounce is threaded by the Message-ID of the mail it reports.
         let (reported, bounce_reason) = if class.kind == MessageKind::Bounce {
             (
-                reported_message_ids(&msg.raw),
-                Some(bounce_reason(&msg.raw, &msg.subject)),
+                reported_message_ids(&item.raw),
+                Some(bounce_reason(&item.raw, &msg.subject)),
             )
         } else {
             (Vec::new(), None)
@@ -925,7 +925,7 @@ impl Recorder<'_, '_> {
             new_text: Some(self.new_text),
             thread_root: msg.thread_root.as_deref(),
             note,
-            raw: &msg.raw,
+            raw: &self.item.raw,
             folder: self.folder,
             uid: self.item.uid,
         })?;

@@ -47,10 +47,12 @@ pub struct AutoHeaders {
     pub report_type: Option<String>,
 }
 
-/// A parsed, decoded received message. Owns its data; `raw` is kept verbatim.
+/// A parsed, decoded received message. Owns its data; the raw bytes stay
+/// with the caller (no second copy of a large mail).
 #[derive(Debug, Clone)]
 pub struct Inbound {
-    pub raw: Vec<u8>,
+    /// A digest of the raw bytes, for a mail without Message-ID (its identity).
+    pub digest: Option<String>,
     /// Without angle brackets.
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
@@ -77,7 +79,7 @@ impl Inbound {
     pub fn dedup_key(&self) -> String {
         match &self.message_id {
             Some(id) => id.clone(),
-            None => digest_key(&self.raw),
+            None => self.digest.clone().unwrap_or_default(),
         }
     }
 
@@ -195,13 +197,13 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         attachments,
         auto,
         thread_root: msg.header_raw("Thread-Index").and_then(thread_root),
+        digest: msg.message_id().is_none().then(|| digest_key(raw)),
         auth_results: msg
             .headers()
             .iter()
             .find(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
             .and_then(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
             .map(|v| unfold(&String::from_utf8_lossy(v)).trim().to_string()),
-        raw: raw.to_vec(),
     })
 }
 

@@ -72,6 +72,12 @@ impl StoreError {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// For the sender's bookkeeping (claims, sent/retry marks): a second
+    /// connection with `synchronous = NORMAL`, durable against a crash of
+    /// hilo but not of the machine. Losing a "sent" mark to a power cut
+    /// means one acknowledgement sent twice; a full fsync per mail would
+    /// halve the send rate. Intake commits keep `FULL`.
+    quick: Arc<Mutex<Connection>>,
     signer: Signer,
 }
 
@@ -106,11 +112,19 @@ pub fn ts(t: DateTime<Utc>) -> String {
 impl Store {
     /// Opens (creating if needed) and migrates the database.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = Connection::open(path).map_err(|cause| StoreError::Open {
-            path: path.display().to_string(),
-            cause,
-        })?;
-        Self::setup(conn)
+        let open = || {
+            Connection::open(path).map_err(|cause| StoreError::Open {
+                path: path.display().to_string(),
+                cause,
+            })
+        };
+        let mut store = Self::setup(open()?)?;
+        let quick = open()?;
+        quick.busy_timeout(Duration::from_secs(10))?;
+        quick.pragma_update(None, "synchronous", "NORMAL")?;
+        quick.pragma_update(None, "foreign_keys", "ON")?;
+        store.quick = Arc::new(Mutex::new(quick));
+        Ok(store)
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -148,8 +162,10 @@ impl Store {
             tx.commit()?;
             key
         };
+        let conn = Arc::new(Mutex::new(conn));
         Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
+            quick: conn.clone(),
+            conn,
             signer: Signer::new(&key),
         })
     }
@@ -210,6 +226,20 @@ impl Store {
         let tx = Tx { tx };
         let out = f(&tx)?;
         tx.tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Like [`Store::write`], on the sender's `synchronous = NORMAL` connection.
+    pub(crate) fn write_quick<T>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.quick.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = Tx {
+            tx: conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+        };
+        let out = f(&tx)?;
+        tx.tx.commit()?;
         Ok(out)
     }
 

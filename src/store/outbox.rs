@@ -148,7 +148,7 @@ impl Store {
         let at = Utc::now();
         let until = ts(at + Duration::from_std(lease).unwrap_or(Duration::minutes(5)));
         let at = ts(at);
-        self.write(|tx| {
+        self.write_quick(|tx| {
             let mut st = tx.prepare_cached(
                 "SELECT o.id, o.envelope_from, o.recipients, m.raw, o.attempts, o.expires_at,
                         m.kind, o.created_at
@@ -182,7 +182,7 @@ impl Store {
     }
 
     pub fn mark_sent(&self, id: i64) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write_quick(|tx| {
             tx.execute(
                 "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2,
                     lease_until = NULL, lease_owner = NULL, last_error = NULL WHERE id = ?1",
@@ -194,7 +194,7 @@ impl Store {
 
     /// A transient failure: try again at `next`.
     pub fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write_quick(|tx| {
             tx.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2,
                     lease_until = NULL, lease_owner = NULL, last_error = ?3 WHERE id = ?1",
@@ -206,7 +206,7 @@ impl Store {
 
     /// A permanent failure, or retries exhausted.
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write_quick(|tx| {
             tx.execute(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
                     lease_until = NULL, lease_owner = NULL, last_error = ?2 WHERE id = ?1",
