@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_intake.sql"),
     include_str!("migrations/0003_threading.sql"),
     include_str!("migrations/0004_agents.sql"),
+    include_str!("migrations/0005_ack_rate_index.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -65,9 +65,10 @@ impl Tx<'_> {
     pub fn recent_acks(&self, desk: &str, address: &str, since: &str) -> Result<u32, StoreError> {
         Ok(self
             .prepare_cached(
-                "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id
-                 WHERE o.created_at >= ?3 AND m.desk = ?1 AND m.kind = 'ack'
-                   AND o.recipients = json_array(?2)",
+                "SELECT count(*) FROM outbox o INDEXED BY outbox_recipients
+                 JOIN messages m ON m.id = o.message_id
+                 WHERE o.recipients = json_array(?2) AND o.created_at >= ?3
+                   AND m.desk = ?1 AND m.kind = 'ack'",
             )?
             .query_row(params![desk, address, since], |r| r.get(0))?)
     }
