@@ -45,8 +45,18 @@ struct T {
 }
 
 fn setup() -> T {
+    setup_with("")
+}
+
+/// A world whose first desk has these extra settings.
+fn setup_with(extra: &str) -> T {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::from_toml(CONFIG, Vec::new()).unwrap();
+    let text = CONFIG.replacen(
+        "language = \"es\"",
+        &format!("language = \"es\"\n{extra}"),
+        1,
+    );
+    let config = Config::from_toml(&text, Vec::new()).unwrap();
     let store = Store::open(&dir.path().join("h.db")).unwrap();
     let intake = Intake::new(&config, store.clone(), Templates::builtin().unwrap());
     T {
@@ -490,16 +500,7 @@ fn a_bounce_marks_our_mail_undeliverable_and_opens_nothing() {
 
 #[test]
 fn acknowledgements_are_rate_limited_per_recipient() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = CONFIG.replacen(
-        "language = \"es\"",
-        "language = \"es\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"",
-        1,
-    );
-    let config = Config::from_toml(&text, Vec::new()).unwrap();
-    let store = Store::open(&dir.path().join("h.db")).unwrap();
-    let intake = Intake::new(&config, store.clone(), Templates::builtin().unwrap());
-    let d = intake.desk("soporte").unwrap();
+    let t = setup_with("max_autoreplies = 2\nautoreply_window = \"1h\"");
     let mut acked = Vec::new();
     for i in 0..4 {
         let m = mail(
@@ -508,12 +509,9 @@ fn acknowledgements_are_rate_limited_per_recipient() {
             &format!("r{i}@c.test"),
             "",
         );
-        match intake
-            .process(&d, None, &[Received::new(None, m.into_bytes())], None)
-            .unwrap()[0]
-        {
+        match t.feed("soporte", &m) {
             Outcome::Opened { acknowledged, .. } => acked.push(acknowledged),
-            ref o => panic!("{o:?}"),
+            o => panic!("{o:?}"),
         }
     }
     assert_eq!(
@@ -521,13 +519,11 @@ fn acknowledgements_are_rate_limited_per_recipient() {
         [true, true, false, false],
         "every mail is a ticket; only 2 acknowledged"
     );
-    assert_eq!(store.outbox_list().unwrap().len(), 2);
+    assert_eq!(t.outbox(), 2);
     // Another customer is not affected.
     let m = mail("otra@cliente.test", "x", "o1@c.test", "");
     assert!(matches!(
-        intake
-            .process(&d, None, &[Received::new(None, m.into_bytes())], None)
-            .unwrap()[0],
+        t.feed("soporte", &m),
         Outcome::Opened {
             acknowledged: true,
             ..
@@ -584,20 +580,9 @@ fn quarantined_message_can_be_retried() {
 }
 
 fn agent_setup(extra: &str) -> T {
-    let dir = tempfile::tempdir().unwrap();
-    let text = CONFIG.replacen(
-        "language = \"es\"",
-        &format!("language = \"es\"\nagents = [\"@soporte.example.com\"]\nnotify = [\"equipo@soporte.example.com\"]\n{extra}"),
-        1,
-    );
-    let config = Config::from_toml(&text, Vec::new()).unwrap();
-    let store = Store::open(&dir.path().join("h.db")).unwrap();
-    let intake = Intake::new(&config, store.clone(), Templates::builtin().unwrap());
-    T {
-        _dir: dir,
-        store,
-        intake,
-    }
+    setup_with(&format!(
+        "agents = [\"@soporte.example.com\"]\nnotify = [\"equipo@soporte.example.com\"]\n{extra}"
+    ))
 }
 
 fn kinds_of(t: &T, n: i64) -> Vec<String> {
