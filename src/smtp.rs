@@ -335,8 +335,13 @@ impl Sender {
     ) -> Result<lettre::transport::smtp::response::Response, SendError> {
         let mut guard = self.session.lock().await;
         if let Some(s) = guard.as_mut() {
+            // A session idle for a while may have been dropped by the server:
+            // NOOP first (within the timeout, like every other command).
             let stale = s.conn.has_broken()
-                || (s.used.elapsed() > Duration::from_secs(30) && !s.conn.test_connected().await);
+                || (s.used.elapsed() > Duration::from_secs(30)
+                    && !tokio::time::timeout(self.connector.timeout, s.conn.test_connected())
+                        .await
+                        .unwrap_or(false));
             if stale {
                 *guard = None;
             }
@@ -352,7 +357,7 @@ impl Sender {
         s.used = std::time::Instant::now();
         if r.is_err() {
             if let Some(mut s) = guard.take() {
-                s.conn.abort().await;
+                let _ = tokio::time::timeout(self.connector.timeout, s.conn.abort()).await;
             }
         }
         r
