@@ -54,11 +54,7 @@ pub struct AckInput<'a> {
 
 pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
     let tag = i.tags.format(i.number);
-    let desk_name = i
-        .desk
-        .display_name
-        .clone()
-        .unwrap_or_else(|| i.desk.name.clone());
+    let desk_name = i.desk.shown_name();
     let requester_name = i
         .msg
         .from

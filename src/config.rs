@@ -266,6 +266,13 @@ impl DeskConfig {
         })
     }
 
+    /// The name customers see: `display_name`, else the desk's name.
+    pub fn shown_name(&self) -> String {
+        self.display_name
+            .clone()
+            .unwrap_or_else(|| self.name.clone())
+    }
+
     /// The domain part of the desk address, used in our Message-IDs.
     pub fn domain(&self) -> &str {
         self.address.rsplit('@').next().unwrap_or("localhost")
@@ -832,6 +839,21 @@ impl Config {
     }
 }
 
+/// The shipped example configuration with inline passwords instead of the
+/// files it names, for tests.
+#[cfg(test)]
+pub(crate) fn example_config() -> String {
+    include_str!("../config/hilo.example.toml")
+        .replace(
+            "password_file = \"/etc/hilo/soporte.pass\"",
+            "password = \"x\"",
+        )
+        .replace(
+            "password_command = \"cat /etc/hilo/helpdesk.pass\"",
+            "password = \"y\"",
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1005,15 +1027,7 @@ password = "hunter2"
 
     #[test]
     fn the_shipped_example_is_valid() {
-        let text = include_str!("../config/hilo.example.toml")
-            .replace(
-                "password_file = \"/etc/hilo/soporte.pass\"",
-                "password = \"x\"",
-            )
-            .replace(
-                "password_command = \"cat /etc/hilo/helpdesk.pass\"",
-                "password = \"y\"",
-            );
+        let text = example_config();
         let c = Config::from_toml(&text, no_env()).unwrap();
         assert_eq!(c.desks.len(), 2);
         assert_eq!(c.desks[1].tag, "HLP");

@@ -17,7 +17,8 @@ use crate::config::{Config, DeskConfig};
 use crate::imap::{ImapError, Watcher};
 use crate::intake::Intake;
 use crate::intake::Tally;
-use crate::smtp::{blocking, FlushReport, Sender, SmtpSetupError};
+use crate::smtp::{FlushReport, Sender, SmtpSetupError};
+use crate::store::blocking;
 use crate::store::{Store, StoreError};
 use crate::template::{TemplateError, Templates};
 

@@ -344,7 +344,7 @@ impl Watcher {
     ) -> Result<(u32, u32), ImapError> {
         let store = self.intake.store().clone();
         let (d, f) = (self.name().to_string(), self.imap().folder.clone());
-        let cp = crate::smtp::blocking(move || store.checkpoint(&d, &f)).await?;
+        let cp = crate::store::blocking(move || store.checkpoint(&d, &f)).await?;
         match cp {
             Some(cp) if cp.uid_validity == mb.uid_validity => {
                 return Ok((cp.last_uid, cp.backlog_until))
@@ -394,7 +394,7 @@ impl Watcher {
         };
         let store = self.intake.store().clone();
         let (d, f) = (self.name().to_string(), self.imap().folder.clone());
-        crate::smtp::blocking(move || store.set_checkpoint(&d, &f, cp)).await?;
+        crate::store::blocking(move || store.set_checkpoint(&d, &f, cp)).await?;
         Ok((cp.last_uid, cp.backlog_until))
     }
 
@@ -683,7 +683,7 @@ impl Watcher {
         }
         let store = self.intake.store().clone();
         let (d, f) = (self.name().to_string(), self.imap().folder.clone());
-        let (cp, quarantined) = crate::smtp::blocking(move || {
+        let (cp, quarantined) = crate::store::blocking(move || {
             Ok((store.checkpoint(&d, &f)?, store.quarantined_uids(&d, &f)?))
         })
         .await?;
@@ -749,7 +749,7 @@ impl Watcher {
                 self.imap().folder.clone(),
             );
             let outcomes =
-                crate::smtp::blocking(move || intake.process(&rt, Some(&f), &items, None)).await?;
+                crate::store::blocking(move || intake.process(&rt, Some(&f), &items, None)).await?;
             for o in &outcomes {
                 tally.add(o);
             }

@@ -223,10 +223,15 @@ impl Intake {
         parsed: &[Result<Inbound, ParseError>],
         checkpoint: Option<Checkpoint>,
     ) -> Result<Vec<Outcome>, StoreError> {
+        // One span per message, for its decision and for its log line.
+        let spans: Vec<tracing::Span> = items
+            .iter()
+            .zip(parsed)
+            .map(|(i, p)| message_span(desk, i, p))
+            .collect();
         let batch = self.store.write(|tx| {
             let mut out = Vec::with_capacity(items.len());
-            for (item, p) in items.iter().zip(parsed) {
-                let span = message_span(desk, item, p);
+            for ((item, p), span) in items.iter().zip(parsed).zip(&spans) {
                 out.push(span.in_scope(|| self.one(tx, desk, folder, item, p))?);
             }
             if let (Some(f), Some(cp)) = (folder, checkpoint) {
@@ -242,8 +247,7 @@ impl Intake {
                 self.one_by_one(desk, folder, items, parsed, checkpoint)?
             }
         };
-        for ((item, o), p) in items.iter().zip(&outcomes).zip(parsed) {
-            let span = message_span(desk, item, p);
+        for ((item, o), span) in items.iter().zip(&outcomes).zip(&spans) {
             if let Outcome::Opened { ticket, .. } | Outcome::Appended { ticket } = o {
                 span.record("ticket", ticket);
             }

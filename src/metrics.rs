@@ -192,7 +192,7 @@ pub async fn serve(
             let request = String::from_utf8_lossy(&buf[..n]);
             let response = if request.starts_with("GET /metrics ") || request.starts_with("GET / ")
             {
-                let counts = crate::smtp::blocking(move || store.outbox_counts())
+                let counts = crate::store::blocking(move || store.outbox_counts())
                     .await
                     .unwrap_or_default();
                 let body = metrics.render(&counts);

@@ -79,10 +79,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
                 .unwrap_or_else(|| i.from.address.clone()),
         ),
         ("requester", i.from.address.clone()),
-        (
-            "desk",
-            d.display_name.clone().unwrap_or_else(|| d.name.clone()),
-        ),
+        ("desk", d.shown_name()),
         ("desk_address", d.address.clone()),
         ("status", i.ticket.status.as_str().to_string()),
         ("priority", i.ticket.priority.clone()),
@@ -104,7 +101,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
             Some(format!(
                 "{} ({})",
                 i.from.name.as_deref().unwrap_or(&i.from.address),
-                d.display_name.as_deref().unwrap_or(&d.name)
+                d.shown_name()
             )),
         ),
         to: d.notify.iter().map(|a| Mailbox::new(a, None)).collect(),

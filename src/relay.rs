@@ -26,10 +26,6 @@ pub struct RelayInput<'a> {
     pub attachments: &'a [Attachment],
 }
 
-fn desk_name(d: &DeskConfig) -> String {
-    d.display_name.clone().unwrap_or_else(|| d.name.clone())
-}
-
 /// The agent's answer to the customer.
 pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
     let d = i.desk;
@@ -37,7 +33,7 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
     let vars = HashMap::from([
         ("tag", tag),
         ("number", i.ticket.number.to_string()),
-        ("desk", desk_name(d)),
+        ("desk", d.shown_name()),
         ("desk_address", d.address.clone()),
         ("subject", i.ticket.subject.clone()),
     ]);
@@ -54,10 +50,10 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
         .map(|t| {
             t.render(&HashMap::from([
                 ("agent", agent_name),
-                ("desk", desk_name(d)),
+                ("desk", d.shown_name()),
             ]))
         })
-        .unwrap_or_else(|_| desk_name(d));
+        .unwrap_or_else(|_| d.shown_name());
     let mut references = i.ticket.last_customer_refs.clone();
     if let Some(id) = &i.ticket.last_customer_id {
         references.push(id.clone());
@@ -105,13 +101,13 @@ pub fn report(
                 .collect::<Vec<_>>()
                 .join("\n"),
         ),
-        ("desk", desk_name(desk)),
+        ("desk", desk.shown_name()),
     ]);
     let text = templates
         .get(&desk.name, desk.language, "report")
         .render(&vars);
     compose(Draft {
-        from: Mailbox::new(&desk.address, Some(desk_name(desk))),
+        from: Mailbox::new(&desk.address, Some(desk.shown_name())),
         to: vec![agent.clone()],
         cc: Vec::new(),
         reply_to: None,

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::{OutboxConfig, Security, SmtpConfig};
-use crate::store::{OutboxJob, Store, StoreError};
+use crate::store::{blocking, OutboxJob, Store, StoreError};
 
 /// How long a claimed row stays ours before another sender may take it.
 const LEASE: Duration = Duration::from_secs(300);
@@ -449,14 +449,4 @@ fn envelope(job: &OutboxJob) -> Result<Envelope, String> {
         .map(|r| r.parse().map_err(|e| format!("bad recipient {r}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
     Envelope::new(Some(from), to).map_err(|e| e.to_string())
-}
-
-/// Runs blocking store work off the async worker threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
 }

@@ -283,19 +283,10 @@ mod tests {
         std::fs::write(dir.path().join("ack.es.txt"), "común {tag}").unwrap();
         std::fs::create_dir(dir.path().join("helpdesk")).unwrap();
         std::fs::write(dir.path().join("helpdesk/ack.en.txt"), "own {tag}").unwrap();
-        let text = include_str!("../config/hilo.example.toml")
-            .replace(
-                "password_file = \"/etc/hilo/soporte.pass\"",
-                "password = \"x\"",
-            )
-            .replace(
-                "password_command = \"cat /etc/hilo/helpdesk.pass\"",
-                "password = \"y\"",
-            )
-            .replace(
-                "# dir = \"/etc/hilo/templates\"",
-                &format!("dir = \"{}\"", dir.path().display()),
-            );
+        let text = crate::config::example_config().replace(
+            "# dir = \"/etc/hilo/templates\"",
+            &format!("dir = \"{}\"", dir.path().display()),
+        );
         let config = crate::config::Config::from_toml(&text, Vec::new()).unwrap();
         let t = Templates::load(&config).unwrap();
         let vars = HashMap::from([("tag", "[X-1]".to_string())]);

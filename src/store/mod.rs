@@ -272,6 +272,16 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Runs blocking store work off the async worker threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// JSON array text of addresses.
 fn json_list<S: AsRef<str>>(items: &[S]) -> String {
     serde_json::to_string(&items.iter().map(AsRef::as_ref).collect::<Vec<_>>())
