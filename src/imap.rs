@@ -308,6 +308,14 @@ fn batches(uids: &[u32], sizes: &HashMap<u32, u64>, count: usize, bytes: u64) ->
 /// A batch being stored: its outcomes and items once committed.
 type Pending = tokio::task::JoinHandle<Result<(Vec<Outcome>, Vec<Received>), StoreError>>;
 
+/// Waits for a batch's commit.
+async fn committed(p: Pending) -> Result<(Vec<Outcome>, Vec<Received>), StoreError> {
+    match p.await {
+        Ok(r) => r,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// Why an IDLE ended.
 enum Wake {
     NewData,
@@ -422,9 +430,10 @@ impl Watcher {
             return Ok(report);
         }
         let sizes = self.sizes(session, &uids).await?;
-        // A two-stage pipeline: while batch k is stored (on a blocking
-        // thread), batch k+1 is fetched and parsed. Batches still commit in
-        // order, so the checkpoint only ever moves forward.
+        // A pipeline: while batch k is stored (on a blocking thread), batch
+        // k+1 is fetched and parsed; k+1's commit starts as soon as k's ends,
+        // before k's server-side step, so the store never waits on IMAP.
+        // Batches still commit in order: the checkpoint only moves forward.
         let mut pending: Option<Pending> = None;
         let mut stopped_at: Option<u32> = None;
         for batch in batches(
@@ -444,35 +453,44 @@ impl Watcher {
                 let parsed = crate::intake::parse_all(&items);
                 (items, parsed)
             });
-            if let Some(p) = pending.take() {
-                self.finish(session, mb, p, &mut report).await?;
-            }
-            let (items, parsed) = parsing.await.expect("parsing does not panic");
-            if items.is_empty() {
-                stopped_at = missing;
-                break;
-            }
-            let cp = Checkpoint {
-                uid_validity: mb.uid_validity,
-                last_uid: items.last().and_then(|r| r.uid).unwrap_or(last),
-                backlog_until,
+            let committed = match pending.take() {
+                Some(p) => Some(committed(p).await?),
+                None => None,
             };
-            let (intake, rt, f) = (
-                self.intake.clone(),
-                self.desk.clone(),
-                self.imap().folder.clone(),
-            );
-            pending = Some(tokio::task::spawn_blocking(move || {
-                let o = intake.process_parsed(&rt, Some(&f), &items, &parsed, Some(cp))?;
-                Ok((o, items))
-            }));
-            if missing.is_some() {
+            let (items, parsed) = parsing.await.expect("parsing does not panic");
+            if !items.is_empty() {
+                let cp = Checkpoint {
+                    uid_validity: mb.uid_validity,
+                    last_uid: items.last().and_then(|r| r.uid).unwrap_or(last),
+                    backlog_until,
+                };
+                let (intake, rt, f) = (
+                    self.intake.clone(),
+                    self.desk.clone(),
+                    self.imap().folder.clone(),
+                );
+                pending = Some(tokio::task::spawn_blocking(move || {
+                    let o = intake.process_parsed(&rt, Some(&f), &items, &parsed, Some(cp))?;
+                    Ok((o, items))
+                }));
+            }
+            if let Some(done) = committed {
+                if let Err(e) = self.finish(session, mb, done, &mut report).await {
+                    // Let the batch in flight end before the caller reconnects.
+                    if let Some(p) = pending.take() {
+                        let _ = p.await;
+                    }
+                    return Err(e);
+                }
+            }
+            if missing.is_some() || pending.is_none() {
                 stopped_at = missing;
                 break;
             }
         }
         if let Some(p) = pending.take() {
-            self.finish(session, mb, p, &mut report).await?;
+            let done = committed(p).await?;
+            self.finish(session, mb, done, &mut report).await?;
         }
         match stopped_at {
             Some(uid) => Err(ImapError::Missing(uid)),
@@ -480,18 +498,14 @@ impl Watcher {
         }
     }
 
-    /// Waits for a batch to commit, then does the server-side after-actions.
+    /// The server-side after-actions of a committed batch.
     async fn finish(
         &self,
         session: &mut Session,
         mb: &Mailbox,
-        p: Pending,
+        (outcomes, items): (Vec<Outcome>, Vec<Received>),
         report: &mut Tally,
     ) -> Result<(), ImapError> {
-        let (outcomes, items) = match p.await {
-            Ok(r) => r?,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
         self.wake.notify_one();
         let mut done = Vec::with_capacity(items.len());
         let mut aside = Vec::new();
