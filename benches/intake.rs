@@ -207,6 +207,7 @@ async fn growth(stored: usize, n: usize) {
                             thread_root: None,
                             note: None,
                             raw: raw.as_bytes(),
+                            draft: None,
                             folder: Some("INBOX"),
                             uid: None,
                         })?;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::config::DeskConfig;
-use crate::mail::compose::{compose, AutoSubmitted, ComposeError, Draft, Outgoing};
+use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
 use crate::mail::msgid::Signer;
 use crate::mail::subject::TagMatcher;
 use crate::mail::{Inbound, Mailbox};
@@ -91,7 +91,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
             references.push(id.clone());
         }
     }
-    compose(Draft {
+    Outgoing::new(Draft {
         from: Mailbox::new(&i.desk.address, Some(desk_name)),
         to: vec![i.msg.from.clone()],
         subject: i.tags.tagged_subject(i.number, i.ticket_subject),

@@ -366,11 +366,10 @@ impl Intake {
                 signer,
             },
         );
-        let text = match (&item.note, msg.text.trim().is_empty()) {
-            (Some(n), true) => n.as_str(),
-            _ => msg.text.as_str(),
+        let (text, new_text) = match (&item.note, msg.text.trim().is_empty()) {
+            (Some(n), true) => (n.as_str(), new_text(n, &msg.subject)),
+            _ => (msg.text.as_str(), msg.new_text.clone()),
         };
-        let new_text = new_text(text, &msg.subject);
         let rec = Recorder {
             tx,
             desk: &d.name,
@@ -692,7 +691,8 @@ impl Intake {
         }
     }
 
-    /// Stores an outgoing mail on its ticket and queues it for sending.
+    /// Stores an outgoing mail on its ticket and queues it for sending;
+    /// without bytes yet, its draft is stored for the sender to compose.
     fn queue(
         &self,
         tx: &Tx<'_>,
@@ -721,7 +721,8 @@ impl Intake {
             new_text: None,
             thread_root: None,
             note: None,
-            raw: &out.raw,
+            raw: out.raw.as_deref().unwrap_or_default(),
+            draft: out.raw.is_none().then(|| draft.to_json()).as_deref(),
             folder: None,
             uid: None,
         })?;
@@ -870,6 +871,7 @@ impl Intake {
             thread_root: None,
             note: Some("written with hilo tickets"),
             raw: raw.as_bytes(),
+            draft: None,
             folder: None,
             uid: None,
         })?;
@@ -930,6 +932,7 @@ impl Recorder<'_, '_> {
             thread_root: msg.thread_root.as_deref(),
             note,
             raw: &self.item.raw,
+            draft: None,
             folder: self.folder,
             uid: self.item.uid,
         })?;

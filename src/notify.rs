@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::config::DeskConfig;
-use crate::mail::compose::{compose, AutoSubmitted, ComposeError, Draft, Outgoing};
+use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
 use crate::mail::msgid::Signer;
 use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
@@ -95,7 +95,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     ]);
     let text = i.templates.get(&d.name, d.language, "notify").render(&vars);
     let desk_box = Mailbox::new(&d.address, d.display_name.clone());
-    compose(Draft {
+    Outgoing::new(Draft {
         from: Mailbox::new(
             &d.address,
             Some(format!(

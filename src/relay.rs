@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::config::DeskConfig;
-use crate::mail::compose::{compose, AutoSubmitted, ComposeError, Draft, Outgoing};
+use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
 use crate::mail::msgid::Signer;
 use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
@@ -58,7 +58,7 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
     if let Some(id) = &i.ticket.last_customer_id {
         references.push(id.clone());
     }
-    compose(Draft {
+    Outgoing::new(Draft {
         from: Mailbox::new(&d.address, Some(shown)),
         to: vec![i.ticket.requester.clone()],
         cc: i
@@ -106,7 +106,7 @@ pub fn report(
     let text = templates
         .get(&desk.name, desk.language, "report")
         .render(&vars);
-    compose(Draft {
+    Outgoing::new(Draft {
         from: Mailbox::new(&desk.address, Some(desk.shown_name())),
         to: vec![agent.clone()],
         cc: Vec::new(),

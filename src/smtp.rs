@@ -1,6 +1,6 @@
 //! The sender: the only module that speaks SMTP. It reads due rows from the
-//! outbox and delivers their stored bytes verbatim over one pooled lettre
-//! transport.
+//! outbox, composes those queued as drafts (storing the bytes first), and
+//! delivers the stored bytes verbatim over one open SMTP session.
 //!
 //! Failures are classified before retrying: a 5xx answer is permanent and
 //! marks the row failed with the server's words; IO, TLS, timeouts and 4xx
@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::{OutboxConfig, Security, SmtpConfig};
+use crate::mail::compose::{compose, Draft};
 use crate::store::{blocking, OutboxJob, Store, StoreError};
 
 /// How long a claimed row stays ours before another sender may take it.
@@ -308,8 +309,13 @@ impl Sender {
         }
         loop {
             let (store, owner) = (self.store.clone(), self.owner.clone());
-            let jobs = blocking(move || store.claim_due(LEASE, CLAIM_BATCH, &owner)).await?;
-            if jobs.is_empty() {
+            let (jobs, unusable) = blocking(move || {
+                let jobs = store.claim_due(LEASE, CLAIM_BATCH, &owner)?;
+                compose_claimed(&store, jobs)
+            })
+            .await?;
+            report.failed += unusable;
+            if jobs.is_empty() && unusable == 0 {
                 return Ok(report);
             }
             for job in jobs {
@@ -436,6 +442,44 @@ impl Sender {
             }
         }
     }
+}
+
+/// Composes the claimed mail that was queued as a draft and stores its bytes
+/// before any of it is sent. A draft that cannot be composed fails its row;
+/// returns the mail ready to send and how many rows failed so.
+fn compose_claimed(
+    store: &Store,
+    jobs: Vec<OutboxJob>,
+) -> Result<(Vec<OutboxJob>, usize), StoreError> {
+    let mut ready = Vec::with_capacity(jobs.len());
+    let mut failed = 0;
+    let mut composed = Vec::new();
+    for mut job in jobs {
+        if let Some((json, text)) = job.draft.take() {
+            match Draft::from_json(&json, text).and_then(|d| compose(&d)) {
+                Ok(raw) => {
+                    job.raw = raw;
+                    composed.push(ready.len());
+                }
+                Err(e) => {
+                    warn!(outbox = job.id, error = %e, "cannot compose the mail");
+                    store.mark_failed(job.id, &format!("cannot compose: {e}"))?;
+                    failed += 1;
+                    continue;
+                }
+            }
+        }
+        ready.push(job);
+    }
+    if !composed.is_empty() {
+        let ready = &ready;
+        store.store_composed(
+            composed
+                .iter()
+                .map(|&i| (ready[i].message, ready[i].raw.as_slice())),
+        )?;
+    }
+    Ok((ready, failed))
 }
 
 fn envelope(job: &OutboxJob) -> Result<Envelope, String> {

@@ -392,3 +392,78 @@ async fn smtp_refusals_are_classified() {
     );
     assert!(retry["next_attempt_at"].as_str().unwrap() > retry["created_at"].as_str().unwrap());
 }
+
+/// Acknowledgements are queued as drafts and composed by the sender, which
+/// keeps the bytes before it sends them; a draft that cannot be composed
+/// fails its own row and no other.
+#[tokio::test]
+async fn acknowledgements_are_composed_when_sent() {
+    let w = World::new();
+    w.init().await;
+    let ana = format!("ana-{}@cliente.test", uid());
+    let luis = format!("luis-{}@cliente.test", uid());
+    for c in [&ana, &luis] {
+        let id = format!("{}@cliente.test", uid());
+        append(&w.desk, &mail(c, &w.desk, "Consulta", &id, "", "Hola")).await;
+    }
+    let out = w.ok(&["run", "--once", "--no-send"]).await;
+    assert!(out.contains("2 new tickets"), "{out}");
+
+    let db = rusqlite::Connection::open(w.db()).unwrap();
+    let queued = |to: &str| -> (i64, usize, Option<String>) {
+        db.query_row(
+            "SELECT m.id, length(m.raw), m.draft FROM outbox o
+             JOIN messages m ON m.id = o.message_id WHERE o.recipients = json_array(?1)",
+            [to],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    let (ana_msg, len, draft) = queued(&ana);
+    assert_eq!(len, 0, "not composed while queued");
+    assert!(
+        draft.unwrap().contains(&ana),
+        "the draft names the customer"
+    );
+    let (luis_msg, _, _) = queued(&luis);
+    db.execute("UPDATE messages SET draft = '{' WHERE id = ?1", [luis_msg])
+        .unwrap();
+
+    let out = w.ok(&["outbox", "flush"]).await;
+    assert!(out.contains("1 sent, 0 to retry, 1 failed"), "{out}");
+    let o = w.outbox().await;
+    let luis_row = o
+        .iter()
+        .find(|r| r["recipients"][0] == luis.as_str())
+        .unwrap();
+    assert_eq!(luis_row["status"], "failed");
+    assert!(
+        luis_row["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot compose"),
+        "{luis_row}"
+    );
+
+    // What is kept is what was delivered (after the headers Postfix adds).
+    let inbox = wait_mailbox(&ana, 1, WAIT).await;
+    let (_, len, draft) = queued(&ana);
+    assert!(len > 0 && draft.is_none());
+    let kept: Vec<u8> = db
+        .query_row("SELECT raw FROM messages WHERE id = ?1", [ana_msg], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    // (Line ends aside, and the final one SMTP adds.)
+    let lf = |b: &[u8]| {
+        let s = String::from_utf8_lossy(b).replace("\r\n", "\n");
+        s.trim_end().to_string()
+    };
+    assert!(lf(&inbox[0]).ends_with(&lf(&kept)), "{}", lf(&inbox[0]));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        mailbox(&luis).await.len(),
+        0,
+        "nothing sent for the bad draft"
+    );
+}

@@ -3,9 +3,16 @@
 //!
 //! Composition is pure: the bytes are built once, stored with the message and
 //! sent verbatim by the sender, so what was recorded is exactly what went out.
+//!
+//! A mail without attachments is composed when the sender first claims it,
+//! from its stored [`Draft`]: building the MIME bytes was half of the intake
+//! transaction's time, and nothing in them depends on that transaction
+//! beyond what the draft holds. Its addresses are checked when it is queued,
+//! so a mail that cannot be composed is still refused at once.
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{MultiPart, SinglePart};
+use serde::{Deserialize, Serialize};
 
 use super::Mailbox;
 
@@ -18,10 +25,13 @@ pub enum ComposeError {
     Address(String),
     #[error("cannot build the mail: {0}")]
     Build(#[from] lettre::error::Error),
+    #[error("stored draft is unreadable: {0}")]
+    Draft(#[from] serde_json::Error),
 }
 
 /// What kind of automatic mail this is, for `Auto-Submitted`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AutoSubmitted {
     /// A response to a received mail (acknowledgements): `auto-replied`.
     Replied,
@@ -29,14 +39,16 @@ pub enum AutoSubmitted {
     Generated,
 }
 
-/// Everything needed to compose one mail.
-#[derive(Debug, Clone)]
+/// Everything needed to compose one mail. Stored as JSON (without the text,
+/// which the message row keeps, and without attachments) until composed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Draft {
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
     pub cc: Vec<Mailbox>,
     pub reply_to: Option<Mailbox>,
     pub subject: String,
+    #[serde(skip)]
     pub text: String,
     /// Without angle brackets.
     pub message_id: String,
@@ -45,6 +57,7 @@ pub struct Draft {
     pub auto_submitted: Option<AutoSubmitted>,
     /// The desk address, written into the loop marker.
     pub loop_marker: String,
+    #[serde(skip)]
     pub attachments: Vec<crate::mail::parse::Attachment>,
 }
 
@@ -57,13 +70,52 @@ impl Draft {
             .map(|m| m.address.as_str())
             .collect()
     }
+
+    /// Fails on an address lettre would refuse, as composing would.
+    pub fn check(&self) -> Result<(), ComposeError> {
+        let all = std::iter::once(&self.from)
+            .chain(&self.to)
+            .chain(&self.cc)
+            .chain(&self.reply_to);
+        for m in all {
+            mailbox(m)?;
+        }
+        Ok(())
+    }
+
+    /// The JSON stored with a mail composed later.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a draft serialises")
+    }
+
+    /// A stored draft with its text.
+    pub fn from_json(json: &str, text: String) -> Result<Draft, ComposeError> {
+        Ok(Draft {
+            text,
+            ..serde_json::from_str(json)?
+        })
+    }
 }
 
-/// A composed mail, ready to store and send.
+/// A mail ready to store and queue: its addresses checked, and its bytes
+/// composed now only when it carries attachments (which the stored draft
+/// does not hold); otherwise the sender composes it from the draft.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub draft: Draft,
-    pub raw: Vec<u8>,
+    pub raw: Option<Vec<u8>>,
+}
+
+impl Outgoing {
+    pub fn new(draft: Draft) -> Result<Outgoing, ComposeError> {
+        draft.check()?;
+        let raw = if draft.attachments.is_empty() {
+            None
+        } else {
+            Some(compose(&draft)?)
+        };
+        Ok(Outgoing { draft, raw })
+    }
 }
 
 fn mailbox(m: &Mailbox) -> Result<lettre::message::Mailbox, ComposeError> {
@@ -80,7 +132,7 @@ fn header(name: &'static str, value: impl Into<String>) -> HeaderValue {
 
 /// Builds the bytes of a draft: multipart/alternative, UTF-8 text and a
 /// minimal HTML rendering of the same text.
-pub fn compose(draft: Draft) -> Result<Outgoing, ComposeError> {
+pub fn compose(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
     let mut b = lettre::Message::builder()
         .from(mailbox(&draft.from)?)
         .subject(draft.subject.clone())
@@ -139,10 +191,7 @@ pub fn compose(draft: Draft) -> Result<Outgoing, ComposeError> {
         }
         b.multipart(mixed)?
     };
-    Ok(Outgoing {
-        raw: msg.formatted(),
-        draft,
-    })
+    Ok(msg.formatted())
 }
 
 /// Paragraphs and line breaks of plain text as minimal, escaped HTML.
@@ -212,8 +261,8 @@ mod tests {
             content_type: "application/pdf".into(),
             data: b"%PDF-1.4 fake".to_vec(),
         }];
-        let out = compose(d).unwrap();
-        let back = crate::mail::parse(&out.raw).unwrap();
+        let raw = compose(&d).unwrap();
+        let back = crate::mail::parse(&raw).unwrap();
         assert_eq!(back.cc[0].address, "jefe@cliente.test");
         assert_eq!(back.reply_to.unwrap().address, "soporte@example.test");
         assert_eq!(back.attachments.len(), 1);
@@ -226,9 +275,43 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_draft_composes_the_same_mail() {
+        let d = draft();
+        let back = Draft::from_json(&d.to_json(), d.text.clone()).unwrap();
+        let (a, b) = (compose(&d).unwrap(), compose(&back).unwrap());
+        let (a, b) = (
+            crate::mail::parse(&a).unwrap(),
+            crate::mail::parse(&b).unwrap(),
+        );
+        assert_eq!(a.subject, b.subject);
+        assert_eq!(a.message_id, b.message_id);
+        assert_eq!(a.in_reply_to, b.in_reply_to);
+        assert_eq!(a.references, b.references);
+        assert_eq!(a.from, b.from);
+        assert_eq!(a.to, b.to);
+        assert_eq!(b.to[0].name.as_deref(), Some("Ana Pérez"));
+        assert_eq!(a.text, b.text);
+        assert_eq!(b.auto.auto_submitted.as_deref(), Some("auto-replied"));
+        assert_eq!(b.auto.loop_marker.as_deref(), Some("soporte@example.test"));
+        assert!(matches!(
+            Draft::from_json("{", String::new()),
+            Err(ComposeError::Draft(_))
+        ));
+    }
+
+    #[test]
+    fn bad_addresses_are_refused_when_queued() {
+        let mut d = draft();
+        d.to = vec![Mailbox::new("no es una dirección", None)];
+        assert!(matches!(Outgoing::new(d), Err(ComposeError::Address(_))));
+        let ok = Outgoing::new(draft()).unwrap();
+        assert!(ok.raw.is_none(), "composed when sent");
+    }
+
+    #[test]
     fn composed_mail_parses_back_with_threading_and_markers() {
-        let out = compose(draft()).unwrap();
-        let back = crate::mail::parse(&out.raw).unwrap();
+        let raw = compose(&draft()).unwrap();
+        let back = crate::mail::parse(&raw).unwrap();
         assert_eq!(back.subject, "[SOP-1] No puedo entrar — ayuda");
         assert_eq!(
             back.message_id.as_deref(),
@@ -247,7 +330,7 @@ mod tests {
             "{}",
             back.text
         );
-        let raw = String::from_utf8_lossy(&out.raw);
+        let raw = String::from_utf8_lossy(&raw);
         assert!(raw.contains("&lt;ok&gt; &amp; listo"), "html part escaped");
         assert!(
             raw.contains("\r\nX-Auto-Response-Suppress: All\r\n"),

@@ -11,7 +11,7 @@ pub mod subject;
 pub use parse::{parse, Inbound, ParseError};
 
 /// An address with an optional display name; the address is lowercase.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mailbox {
     pub address: String,
     pub name: Option<String>,

@@ -65,6 +65,9 @@ pub struct Inbound {
     pub date: Option<DateTime<Utc>>,
     /// The plain text body (HTML converted when there is no text part).
     pub text: String,
+    /// What is new in `text`: quoted history and signature removed
+    /// (computed here, off the store's path).
+    pub new_text: String,
     pub attachments: Vec<Attachment>,
     pub auto: AutoHeaders,
     /// Outlook's conversation id: the first 22 bytes of Thread-Index (base64).
@@ -97,13 +100,7 @@ impl Inbound {
 
 /// `sha256:<hex>` of raw bytes; the identity of a message without Message-ID.
 pub fn digest_key(raw: &[u8]) -> String {
-    let d = Sha256::digest(raw);
-    let mut s = String::with_capacity(7 + 64);
-    s.push_str("sha256:");
-    for b in d {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!("sha256:{}", super::msgid::hex(&Sha256::digest(raw)))
 }
 
 /// Parses raw message bytes. Never panics; what it cannot use is an error.
@@ -174,7 +171,13 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         })
         .collect();
 
+    let subject = msg
+        .subject()
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
     Ok(Inbound {
+        new_text: crate::mail::quote::new_text(&text, &subject),
         message_id: msg.message_id().and_then(clean_id),
         in_reply_to: id_list(msg.in_reply_to()),
         references: id_list(msg.references()),
@@ -182,10 +185,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         reply_to: msg.reply_to().and_then(first_mailbox),
         to: mailboxes(msg.to()),
         cc: mailboxes(msg.cc()),
-        subject: msg
-            .subject()
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
+        subject,
         date: msg.date().and_then(|d| {
             if d.is_valid() {
                 Utc.timestamp_opt(d.to_timestamp(), 0).single()
@@ -193,7 +193,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
                 None
             }
         }),
-        text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+        text,
         attachments,
         auto,
         thread_root: msg.header_raw("Thread-Index").and_then(thread_root),

@@ -28,7 +28,9 @@ pub struct NewMessage<'a> {
     pub new_text: Option<&'a str>,
     pub thread_root: Option<&'a str>,
     pub note: Option<&'a str>,
+    /// Empty for outgoing mail composed when sent, from `draft` (JSON).
     pub raw: &'a [u8],
+    pub draft: Option<&'a str>,
     pub folder: Option<&'a str>,
     pub uid: Option<u32>,
 }
@@ -80,9 +82,9 @@ impl Tx<'_> {
         self.prepare_cached(
             "INSERT INTO messages (ticket_id, desk, direction, kind, dedup_key, message_id,
                 in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, date,
-                body_text, note, raw, folder, uid, created_at, new_text, thread_root)
+                body_text, note, raw, folder, uid, created_at, new_text, thread_root, draft)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, ?19, ?20, ?21, ?22)",
+                ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         )?
         .execute(params![
             m.ticket,
@@ -107,6 +109,7 @@ impl Tx<'_> {
             now(),
             m.new_text,
             m.thread_root,
+            m.draft,
         ])?;
         Ok(self.last_insert_rowid())
     }

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_threading.sql"),
     include_str!("migrations/0004_agents.sql"),
     include_str!("migrations/0005_ack_rate_index.sql"),
+    include_str!("migrations/0006_outbox.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -20,7 +20,12 @@ pub struct OutboxJob {
     pub created_at: String,
     pub envelope_from: String,
     pub recipients: Vec<String>,
+    /// Empty until composed from `draft`.
     pub raw: Vec<u8>,
+    /// The stored message this row sends.
+    pub message: i64,
+    /// The draft (JSON) and text of a mail queued uncomposed.
+    pub draft: Option<(String, String)>,
     pub attempts: u32,
     pub expires_at: String,
 }
@@ -152,7 +157,8 @@ impl Store {
         self.write_quick(|tx| {
             let mut st = tx.prepare_cached(
                 "SELECT o.id, o.envelope_from, o.recipients, m.raw, o.attempts, o.expires_at,
-                        m.kind, o.created_at
+                        m.kind, o.created_at, m.id, m.draft,
+                        CASE WHEN m.draft IS NULL THEN NULL ELSE m.body_text END
                  FROM outbox o JOIN messages m ON m.id = o.message_id
                  WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
                    AND (o.lease_until IS NULL OR o.lease_until <= ?1)
@@ -169,6 +175,11 @@ impl Store {
                         expires_at: r.get(5)?,
                         kind: r.get(6)?,
                         created_at: r.get(7)?,
+                        message: r.get(8)?,
+                        draft: match (r.get(9)?, r.get(10)?) {
+                            (Some(d), Some(t)) => Some((d, t)),
+                            _ => None,
+                        },
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -179,6 +190,23 @@ impl Store {
                 lease.execute(params![j.id, until, owner])?;
             }
             Ok(jobs)
+        })
+    }
+
+    /// Keeps the bytes composed for stored messages that were queued as
+    /// drafts (before they are sent: what is recorded is what goes out).
+    pub fn store_composed<'a>(
+        &self,
+        composed: impl IntoIterator<Item = (i64, &'a [u8])>,
+    ) -> Result<(), StoreError> {
+        self.write_quick(|tx| {
+            let mut st = tx.prepare_cached(
+                "UPDATE messages SET raw = ?2, draft = NULL WHERE id = ?1 AND draft IS NOT NULL",
+            )?;
+            for (id, raw) in composed {
+                st.execute(params![id, raw])?;
+            }
+            Ok(())
         })
     }
 
