@@ -17,7 +17,9 @@ use lettre::transport::smtp::authentication::Mechanism;
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -102,12 +104,21 @@ pub enum SendError {
     Timeout(Duration),
     #[error("the server does not offer STARTTLS")]
     NoStarttls,
+    #[error("the server does not offer {0}, which this mail needs")]
+    Unsupported(&'static str),
+    /// Recording the previous mail as sent failed (not an SMTP problem).
+    #[error("{0}")]
+    Store(#[from] StoreError),
 }
 
 impl SendError {
     /// A 5xx answer: retrying will not help.
     pub fn is_permanent(&self) -> bool {
-        matches!(self, SendError::Smtp(e) if e.is_permanent())
+        match self {
+            SendError::Smtp(e) => e.is_permanent(),
+            SendError::Unsupported(_) => true,
+            _ => false,
+        }
     }
 }
 
@@ -302,6 +313,7 @@ impl Sender {
     /// rows claimed and not sent go back to others when this process ends.
     pub async fn flush_until(&self, stop: &CancellationToken) -> Result<FlushReport, StoreError> {
         let mut report = FlushReport::default();
+        let mut marking = None;
         let (store, host) = (self.store.clone(), self.host.clone());
         let released = blocking(move || store.release_dead_leases(&host, alive)).await?;
         if released > 0 {
@@ -316,13 +328,15 @@ impl Sender {
             .await?;
             report.failed += unusable;
             if jobs.is_empty() && unusable == 0 {
+                settle(&mut marking).await?;
                 return Ok(report);
             }
             for job in jobs {
                 if stop.is_cancelled() {
+                    settle(&mut marking).await?;
                     return Ok(report);
                 }
-                match self.deliver(job).await? {
+                match self.deliver(job, &mut marking).await? {
                     Delivery::Sent => report.sent += 1,
                     Delivery::Retry => report.retry += 1,
                     Delivery::Failed => report.failed += 1,
@@ -333,12 +347,14 @@ impl Sender {
 
     /// Sends over the open session, opening one if needed. A session idle
     /// for a while is checked first (servers drop idle ones); after any
-    /// error it is dropped, and the next mail opens a fresh one.
+    /// error it is dropped, and the next mail opens a fresh one. `marking`
+    /// (the previous mail's mark) is settled before this mail's body goes.
     async fn send(
         &self,
         envelope: &Envelope,
         raw: &[u8],
-    ) -> Result<lettre::transport::smtp::response::Response, SendError> {
+        marking: &mut Option<Marking>,
+    ) -> Result<Response, SendError> {
         let mut guard = self.session.lock().await;
         if let Some(s) = guard.as_mut() {
             // A session idle for a while may have been dropped by the server:
@@ -359,7 +375,10 @@ impl Sender {
             });
         }
         let s = guard.as_mut().expect("just opened");
-        let r = self.connector.timed(s.conn.send(envelope, raw)).await;
+        let r = self
+            .connector
+            .timed(transaction(&mut s.conn, envelope, raw, marking))
+            .await;
         s.used = std::time::Instant::now();
         if r.is_err() {
             if let Some(mut s) = guard.take() {
@@ -369,8 +388,14 @@ impl Sender {
         r
     }
 
+    /// Sends one row. Its mark as sent is left in `marking`, to be written
+    /// while the next mail's envelope is sent.
     #[tracing::instrument(skip_all, fields(outbox = job.id))]
-    async fn deliver(&self, job: OutboxJob) -> Result<Delivery, StoreError> {
+    async fn deliver(
+        &self,
+        job: OutboxJob,
+        marking: &mut Option<Marking>,
+    ) -> Result<Delivery, StoreError> {
         let store = self.store.clone();
         let envelope = match envelope(&job) {
             Ok(e) => e,
@@ -380,9 +405,10 @@ impl Sender {
                 return Ok(Delivery::Failed);
             }
         };
-        let result = self.send(&envelope, &job.raw).await;
+        let result = self.send(&envelope, &job.raw, marking).await;
         let id = job.id;
         match result {
+            Err(SendError::Store(e)) => Err(e),
             Ok(resp) => {
                 info!(code = %resp.code(), kind = %job.kind, "sent");
                 if job.kind == "ack" {
@@ -391,7 +417,8 @@ impl Sender {
                         self.metrics.ack_sent(age.to_std().unwrap_or_default());
                     }
                 }
-                blocking(move || store.mark_sent(id)).await?;
+                settle(marking).await?;
+                *marking = Some(tokio::task::spawn_blocking(move || store.mark_sent(id)));
                 Ok(Delivery::Sent)
             }
             Err(e) if e.is_permanent() => {
@@ -480,6 +507,56 @@ fn compose_claimed(
         )?;
     }
     Ok((ready, failed))
+}
+
+/// A mail's mark as sent, being written.
+type Marking = tokio::task::JoinHandle<Result<(), StoreError>>;
+
+/// Waits for the mark in flight, if any.
+async fn settle(marking: &mut Option<Marking>) -> Result<(), StoreError> {
+    match marking.take() {
+        None => Ok(()),
+        Some(m) => match m.await {
+            Ok(r) => r,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        },
+    }
+}
+
+/// One SMTP mail transaction, as lettre's `send` does it, except that the
+/// previous mail's mark is written while this one's envelope is accepted
+/// and settled before its body goes. A mail is only ever delivered once the
+/// one before is recorded: a crash leaves at most one delivered mail
+/// unmarked (sent again on restart), as with a mark after every mail,
+/// without a database write between every two mails.
+async fn transaction(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    raw: &[u8],
+    marking: &mut Option<Marking>,
+) -> Result<Response, SendError> {
+    let mut options = Vec::new();
+    let mut addresses = envelope.from().into_iter().chain(envelope.to());
+    if addresses.any(|a| !AsRef::<str>::as_ref(a).is_ascii()) {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(SendError::Unsupported("SMTPUTF8"));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !raw.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(SendError::Unsupported("8BITMIME"));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), options))
+        .await?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), Vec::new())).await?;
+    }
+    conn.command(Data).await?;
+    settle(marking).await?;
+    Ok(conn.message(raw).await?)
 }
 
 fn envelope(job: &OutboxJob) -> Result<Envelope, String> {
