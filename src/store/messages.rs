@@ -107,7 +107,8 @@ impl Tx<'_> {
             m.folder,
             m.uid,
             now(),
-            m.new_text,
+            // NULL when it is the whole text (most new mail): fewer bytes written.
+            m.new_text.filter(|t| *t != m.text),
             m.thread_root,
             m.draft,
         ])?;

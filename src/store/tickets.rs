@@ -425,7 +425,7 @@ impl Store {
                 "SELECT m.direction, m.kind, m.from_addr, m.to_addrs, m.cc_addrs, m.subject,
                         m.message_id, m.in_reply_to, m.date, m.body_text,
                         (SELECT o.status FROM outbox o WHERE o.message_id = m.id),
-                        m.new_text, m.note
+                        coalesce(m.new_text, m.body_text), m.note
                  FROM messages m WHERE m.ticket_id = ?1 ORDER BY m.id",
             )?;
             let msgs = st

@@ -6,3 +6,5 @@ ALTER TABLE messages ADD COLUMN draft TEXT;
 -- outbox_recipients); bounces and ticket views find rows by message.
 DROP INDEX outbox_created;
 CREATE INDEX outbox_message ON outbox(message_id);
+
+-- From now on messages.new_text is NULL when it equals body_text.
