@@ -14,7 +14,8 @@ const SIG_HEX: usize = 20; // 80 bits
 /// Signs and checks Message-IDs.
 #[derive(Clone)]
 pub struct Signer {
-    key: Vec<u8>,
+    /// HMAC state with the key already absorbed (cloned per signature).
+    keyed: HmacSha256,
 }
 
 impl std::fmt::Debug for Signer {
@@ -25,7 +26,9 @@ impl std::fmt::Debug for Signer {
 
 impl Signer {
     pub fn new(key: &[u8]) -> Self {
-        Signer { key: key.to_vec() }
+        Signer {
+            keyed: HmacSha256::new_from_slice(key).expect("HMAC takes any key length"),
+        }
     }
 
     /// A fresh random key, for the first start.
@@ -36,7 +39,7 @@ impl Signer {
     }
 
     fn mac(&self, number: i64, nonce: &str) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(format!("{number}.{nonce}").as_bytes());
         mac
     }
