@@ -3,7 +3,9 @@
 //! Fills a fresh desk mailbox with N realistic ~3 KB customer mails (written
 //! straight into its Maildir, then indexed by Dovecot), and measures in the
 //! same run:
-//! - the raw rate of one `UID FETCH 1:* BODY.PEEK[]` by a minimal client;
+//! - the raw rate of one `UID FETCH 1:* BODY.PEEK[]` by a minimal client,
+//!   over the same connection as hilo's (STARTTLS, verified; the ratio's
+//!   denominator), and for reference over plain TCP;
 //! - hilo's intake rate (`hilo run --once --no-send`): every ticket
 //!   committed, acknowledgements queued but not sent;
 //!
@@ -72,6 +74,28 @@ fn fill_maildir(user: &str, n: usize) -> u64 {
     bytes
 }
 
+/// The minimal client over hilo's own connection (as configured for `w`).
+async fn raw_fetch_as_hilo(w: &World) -> (usize, f64) {
+    let config = hilo::config::Config::load(&w.config).unwrap();
+    let (mut s, _) = hilo::imap::connect(&config.desks[0].imap, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let mut n = 0;
+    {
+        let mut st = s.uid_fetch("1:*", "(UID BODY.PEEK[])").await.unwrap();
+        while let Some(f) = st.try_next().await.unwrap() {
+            if f.body().is_some() {
+                n += 1;
+            }
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let _ = s.logout().await;
+    (n, secs)
+}
+
+/// The minimal client over plain TCP.
 async fn raw_fetch(user: &str) -> (usize, f64) {
     let mut s = login(user).await;
     s.select("INBOX").await.unwrap();
@@ -434,8 +458,14 @@ async fn intake() {
 
     let (got, secs) = raw_fetch(&w.desk).await;
     assert_eq!(got, n);
+    println!(
+        "raw UID FETCH 1:* BODY.PEEK[], plain TCP: {n} messages in {secs:.2} s = {:.0} msg/s",
+        n as f64 / secs
+    );
+    let (got, secs) = raw_fetch_as_hilo(&w).await;
+    assert_eq!(got, n);
     let raw_rate = n as f64 / secs;
-    println!("raw UID FETCH 1:* BODY.PEEK[]: {n} messages in {secs:.2} s = {raw_rate:.0} msg/s");
+    println!("raw UID FETCH 1:* BODY.PEEK[], hilo's connection (STARTTLS): {n} messages in {secs:.2} s = {raw_rate:.0} msg/s");
 
     let t = Instant::now();
     let (ok, rss) = hilo_measured(&w, &["run", "--once", "--no-send"]);
