@@ -98,21 +98,28 @@ fn is_forward(subject: &str) -> bool {
 
 /// Where the quoted history begins, if anywhere.
 fn history_start(lines: &[&str]) -> Option<usize> {
+    // Cheap tests first: most lines have no colon and no dashes, and the
+    // regexes (with the joined two-line test) are most of the cost.
+    let ends_colon = |l: &str| l.trim_end().ends_with(':');
+    let has_colon = |l: &str| l.contains(':') || l.contains('：');
     for i in 0..lines.len() {
         let l = lines[i];
-        if SEPARATOR.is_match(l) || ATTRIBUTION.is_match(l) {
+        if (l.contains("--") && SEPARATOR.is_match(l)) || (ends_colon(l) && ATTRIBUTION.is_match(l))
+        {
             return Some(i);
         }
         // Attributions that the client wrapped over two lines.
         if let Some(next) = lines.get(i + 1) {
             if !l.trim().is_empty()
+                && ends_colon(next)
                 && ATTRIBUTION.is_match(&format!("{} {}", l.trim_end(), next.trim()))
             {
                 return Some(i);
             }
         }
         // An Outlook header block: From, then Sent/To/Subject within 3 lines.
-        if FROM_LINE.is_match(l)
+        if has_colon(l)
+            && FROM_LINE.is_match(l)
             && lines[i + 1..]
                 .iter()
                 .filter(|n| !n.trim().is_empty())
