@@ -445,6 +445,16 @@ impl Watcher {
             if shutdown.is_cancelled() {
                 break;
             }
+            // Large mail is handled alone, without the overlap: two batches
+            // of it in memory at once would double the peak.
+            let bytes: u64 = batch.iter().filter_map(|u| sizes.get(u)).sum();
+            let alone = bytes > self.tuning.batch_bytes / 2;
+            if alone {
+                if let Some(p) = pending.take() {
+                    let done = committed(p).await?;
+                    self.finish(session, mb, done, &mut report).await?;
+                }
+            }
             let (mut items, missing) = self.fetch(session, &batch, &sizes).await?;
             for it in &mut items {
                 it.backlog = it.uid.is_some_and(|u| u <= backlog_until);
@@ -453,12 +463,13 @@ impl Watcher {
                 let parsed = crate::intake::parse_all(&items);
                 (items, parsed)
             });
-            let committed = match pending.take() {
+            let previous = match pending.take() {
                 Some(p) => Some(committed(p).await?),
                 None => None,
             };
             let (items, parsed) = parsing.await.expect("parsing does not panic");
-            if !items.is_empty() {
+            let got_any = !items.is_empty();
+            if got_any {
                 let cp = Checkpoint {
                     uid_validity: mb.uid_validity,
                     last_uid: items.last().and_then(|r| r.uid).unwrap_or(last),
@@ -474,7 +485,13 @@ impl Watcher {
                     Ok((o, items))
                 }));
             }
-            if let Some(done) = committed {
+            if alone {
+                if let Some(p) = pending.take() {
+                    let done = committed(p).await?;
+                    self.finish(session, mb, done, &mut report).await?;
+                }
+            }
+            if let Some(done) = previous {
                 if let Err(e) = self.finish(session, mb, done, &mut report).await {
                     // Let the batch in flight end before the caller reconnects.
                     if let Some(p) = pending.take() {
@@ -483,7 +500,7 @@ impl Watcher {
                     return Err(e);
                 }
             }
-            if missing.is_some() || pending.is_none() {
+            if missing.is_some() || !got_any {
                 stopped_at = missing;
                 break;
             }

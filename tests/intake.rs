@@ -391,3 +391,61 @@ async fn sigterm_mid_backlog_stops_cleanly() {
         "resumes where it stopped: {out}"
     );
 }
+
+/// Large mail is committed alone (no second batch fetched meanwhile), in
+/// order with small mail around it, and its attachment is kept byte for byte.
+#[tokio::test]
+async fn large_mail_is_handled_alone_and_whole() {
+    use base64::Engine;
+    let w = World::new();
+    // Mail over half of batch_bytes counts as large.
+    w.intake_setting("batch_bytes", "40000");
+    w.init().await;
+    let data: Vec<u8> = (0..60_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let customer = format!("grande-{}@cliente.test", uid());
+    let big = format!(
+        "From: {customer}\r\nTo: {}\r\nSubject: factura adjunta\r\nMessage-ID: <{}@cliente.test>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAdjunto la factura.\r\n\
+--b\r\nContent-Type: application/pdf; name=\"factura.pdf\"\r\nContent-Disposition: attachment; filename=\"factura.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        w.desk,
+        uid(),
+        lines.join("\r\n")
+    );
+    let mut raws: Vec<Vec<u8>> = (0..2)
+        .map(|i| customer_mail(&format!("a{i}-{}@cliente.test", uid()), &w.desk, "antes"))
+        .collect();
+    raws.push(big.into_bytes());
+    raws.extend(
+        (0..2).map(|i| customer_mail(&format!("d{i}-{}@cliente.test", uid()), &w.desk, "después")),
+    );
+    append_all(&w.desk, "INBOX", &raws, None).await;
+    let out = w.ok(&["run", "--once", "--no-send"]).await;
+    assert!(out.contains("5 fetched, 5 new tickets"), "{out}");
+    let subjects: Vec<String> = w
+        .tickets()
+        .await
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        subjects,
+        ["antes", "antes", "factura adjunta", "después", "después"],
+        "in mailbox order"
+    );
+    let db = rusqlite::Connection::open(w.db()).unwrap();
+    let (name, kept): (String, Vec<u8>) = db
+        .query_row("SELECT filename, content FROM attachments", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(name, "factura.pdf");
+    assert!(kept == data, "attachment bytes kept whole");
+}

@@ -167,19 +167,26 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         report_type,
     };
 
-    let attachments = msg
-        .attachments()
-        .map(|part| Attachment {
-            filename: part.attachment_name().map(str::to_string),
-            content_type: part
+    // Names and types now; the bytes are moved out of the parsed message
+    // at the end, not copied (a large attachment would be held twice).
+    let attachment_parts: Vec<(usize, Option<String>, String)> = msg
+        .attachments
+        .iter()
+        .filter_map(|&id| {
+            let part = msg.parts.get(id as usize)?;
+            let content_type = part
                 .content_type()
                 .map(|ct| match ct.subtype() {
                     Some(sub) => format!("{}/{}", ct.ctype(), sub),
                     None => ct.ctype().to_string(),
                 })
                 .unwrap_or_else(|| "application/octet-stream".into())
-                .to_ascii_lowercase(),
-            data: part.contents().to_vec(),
+                .to_ascii_lowercase();
+            Some((
+                id as usize,
+                part.attachment_name().map(str::to_string),
+                content_type,
+            ))
         })
         .collect();
 
@@ -188,7 +195,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
     let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
-    Ok(Inbound {
+    let mut inbound = Inbound {
         new_text: crate::mail::quote::new_text(&text, &subject),
         message_id: msg.message_id().and_then(clean_id),
         in_reply_to: id_list(msg.in_reply_to()),
@@ -206,7 +213,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
             }
         }),
         text,
-        attachments,
+        attachments: Vec::new(),
         auto,
         thread_root: msg.header_raw("Thread-Index").and_then(thread_root),
         digest: msg.message_id().is_none().then(|| digest_key(raw)),
@@ -216,7 +223,30 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
             .find(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
             .and_then(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
             .map(|v| unfold(&String::from_utf8_lossy(v)).trim().to_string()),
-    })
+    };
+    let mut msg = msg;
+    inbound.attachments = attachment_parts
+        .into_iter()
+        .map(|(id, filename, content_type)| Attachment {
+            filename,
+            content_type,
+            data: take_contents(&mut msg.parts[id]),
+        })
+        .collect();
+    Ok(inbound)
+}
+
+/// A part's decoded bytes, moved out of the parsed message when it owns them.
+fn take_contents(part: &mut mail_parser::MessagePart<'_>) -> Vec<u8> {
+    use mail_parser::PartType;
+    match std::mem::take(&mut part.body) {
+        PartType::Binary(b) | PartType::InlineBinary(b) => b.into_owned(),
+        PartType::Text(t) | PartType::Html(t) => t.into_owned().into_bytes(),
+        other => {
+            part.body = other;
+            part.contents().to_vec()
+        }
+    }
 }
 
 /// The conversation part of an Outlook Thread-Index: a 22-byte header
