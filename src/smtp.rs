@@ -319,21 +319,31 @@ impl Sender {
         if released > 0 {
             info!(released, "took over mail claimed by a sender that stopped");
         }
-        loop {
+        // The next batch is claimed and composed while this one is sent.
+        let claim = || {
             let (store, owner) = (self.store.clone(), self.owner.clone());
-            let (jobs, unusable) = blocking(move || {
+            tokio::task::spawn_blocking(move || {
                 let jobs = store.claim_due(LEASE, CLAIM_BATCH, &owner)?;
                 compose_claimed(&store, jobs)
             })
-            .await?;
+        };
+        let mut next = claim();
+        loop {
+            let (jobs, unusable) = joined(next).await?;
             report.failed += unusable;
             if jobs.is_empty() && unusable == 0 {
                 settle(&mut marking).await?;
                 return Ok(report);
             }
+            next = claim();
             for job in jobs {
                 if stop.is_cancelled() {
                     settle(&mut marking).await?;
+                    // Give back what was claimed ahead, for whoever sends next.
+                    let (ahead, _) = joined(next).await?;
+                    let ids: Vec<i64> = ahead.iter().map(|j| j.id).collect();
+                    let store = self.store.clone();
+                    blocking(move || store.release(&ids)).await?;
                     return Ok(report);
                 }
                 match self.deliver(job, &mut marking).await? {
@@ -512,14 +522,19 @@ fn compose_claimed(
 /// A mail's mark as sent, being written.
 type Marking = tokio::task::JoinHandle<Result<(), StoreError>>;
 
+/// A claim's result (panics carried over).
+async fn joined<T>(task: tokio::task::JoinHandle<Result<T, StoreError>>) -> Result<T, StoreError> {
+    match task.await {
+        Ok(r) => r,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// Waits for the mark in flight, if any.
 async fn settle(marking: &mut Option<Marking>) -> Result<(), StoreError> {
     match marking.take() {
         None => Ok(()),
-        Some(m) => match m.await {
-            Ok(r) => r,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        },
+        Some(m) => joined(m).await,
     }
 }
 

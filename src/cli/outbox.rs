@@ -98,7 +98,6 @@ pub fn outbox(config: &Path, cmd: OutboxCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         OutboxCommand::Flush => {
-            // lettre's connection pool needs the runtime when it is built.
             let f = runtime()?.block_on(async move {
                 let app = App::with_store(config, store)?;
                 anyhow::Ok(app.sender.flush().await?)

@@ -193,6 +193,20 @@ impl Store {
         })
     }
 
+    /// Gives claimed rows back unsent (their lease ends now).
+    pub fn release(&self, ids: &[i64]) -> Result<(), StoreError> {
+        self.write_quick(|tx| {
+            let mut st = tx.prepare_cached(
+                "UPDATE outbox SET lease_until = NULL, lease_owner = NULL
+                 WHERE id = ?1 AND status = 'pending'",
+            )?;
+            for id in ids {
+                st.execute([id])?;
+            }
+            Ok(())
+        })
+    }
+
     /// Keeps the bytes composed for stored messages that were queued as
     /// drafts (before they are sent: what is recorded is what goes out).
     pub fn store_composed<'a>(
@@ -212,11 +226,11 @@ impl Store {
 
     pub fn mark_sent(&self, id: i64) -> Result<(), StoreError> {
         self.write_quick(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2,
                     lease_until = NULL, lease_owner = NULL, last_error = NULL WHERE id = ?1",
-                params![id, now()],
-            )?;
+            )?
+            .execute(params![id, now()])?;
             Ok(())
         })
     }
@@ -224,11 +238,11 @@ impl Store {
     /// A transient failure: try again at `next`.
     pub fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
         self.write_quick(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2,
                     lease_until = NULL, lease_owner = NULL, last_error = ?3 WHERE id = ?1",
-                params![id, ts(next), error],
-            )?;
+            )?
+            .execute(params![id, ts(next), error])?;
             Ok(())
         })
     }
@@ -236,11 +250,11 @@ impl Store {
     /// A permanent failure, or retries exhausted.
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
         self.write_quick(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
                     lease_until = NULL, lease_owner = NULL, last_error = ?2 WHERE id = ?1",
-                params![id, error],
-            )?;
+            )?
+            .execute(params![id, error])?;
             Ok(())
         })
     }
