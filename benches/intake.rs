@@ -82,28 +82,24 @@ fn fill_maildir_from(user: &str, from: usize, n: usize) -> u64 {
 /// The minimal client over hilo's own connection (as configured for `w`).
 async fn raw_fetch_as_hilo(w: &World) -> (usize, f64) {
     let config = hilo::config::Config::load(&w.config).unwrap();
-    let (mut s, _) = hilo::imap::connect(&config.desks[0].imap, std::time::Duration::from_secs(30))
+    let (s, _) = hilo::imap::connect(&config.desks[0].imap, std::time::Duration::from_secs(30))
         .await
         .unwrap();
-    let t = Instant::now();
-    let mut n = 0;
-    {
-        let mut st = s.uid_fetch("1:*", "(UID BODY.PEEK[])").await.unwrap();
-        while let Some(f) = st.try_next().await.unwrap() {
-            if f.body().is_some() {
-                n += 1;
-            }
-        }
-    }
-    let secs = t.elapsed().as_secs_f64();
-    let _ = s.logout().await;
-    (n, secs)
+    fetch_all(s).await
 }
 
 /// The minimal client over plain TCP.
 async fn raw_fetch(user: &str) -> (usize, f64) {
     let mut s = login(user).await;
     s.select("INBOX").await.unwrap();
+    fetch_all(s).await
+}
+
+/// One `UID FETCH 1:* BODY.PEEK[]` of the selected folder: (messages, seconds).
+async fn fetch_all<T>(mut s: async_imap::Session<T>) -> (usize, f64)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
     let t = Instant::now();
     let mut n = 0;
     {

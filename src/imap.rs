@@ -308,14 +308,6 @@ fn batches(uids: &[u32], sizes: &HashMap<u32, u64>, count: usize, bytes: u64) ->
 /// A batch being stored: its outcomes and items once committed.
 type Pending = tokio::task::JoinHandle<Result<(Vec<Outcome>, Vec<Received>), StoreError>>;
 
-/// Waits for a batch's commit.
-async fn committed(p: Pending) -> Result<(Vec<Outcome>, Vec<Received>), StoreError> {
-    match p.await {
-        Ok(r) => r,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
-
 /// Why an IDLE ended.
 enum Wake {
     NewData,
@@ -450,10 +442,7 @@ impl Watcher {
             let bytes: u64 = batch.iter().filter_map(|u| sizes.get(u)).sum();
             let alone = bytes > self.tuning.batch_bytes / 2;
             if alone {
-                if let Some(p) = pending.take() {
-                    let done = committed(p).await?;
-                    self.finish(session, mb, done, &mut report).await?;
-                }
+                self.drain(session, mb, &mut pending, &mut report).await?;
             }
             let (mut items, missing) = self.fetch(session, &batch, &sizes).await?;
             for it in &mut items {
@@ -464,7 +453,7 @@ impl Watcher {
                 (items, parsed)
             });
             let previous = match pending.take() {
-                Some(p) => Some(committed(p).await?),
+                Some(p) => Some(crate::store::joined(p).await?),
                 None => None,
             };
             let (items, parsed) = parsing.await.expect("parsing does not panic");
@@ -486,10 +475,7 @@ impl Watcher {
                 }));
             }
             if alone {
-                if let Some(p) = pending.take() {
-                    let done = committed(p).await?;
-                    self.finish(session, mb, done, &mut report).await?;
-                }
+                self.drain(session, mb, &mut pending, &mut report).await?;
             }
             if let Some(done) = previous {
                 if let Err(e) = self.finish(session, mb, done, &mut report).await {
@@ -505,14 +491,26 @@ impl Watcher {
                 break;
             }
         }
-        if let Some(p) = pending.take() {
-            let done = committed(p).await?;
-            self.finish(session, mb, done, &mut report).await?;
-        }
+        self.drain(session, mb, &mut pending, &mut report).await?;
         match stopped_at {
             Some(uid) => Err(ImapError::Missing(uid)),
             None => Ok(report),
         }
+    }
+
+    /// Waits for the batch in flight, if any, and does its after-actions.
+    async fn drain(
+        &self,
+        session: &mut Session,
+        mb: &Mailbox,
+        pending: &mut Option<Pending>,
+        report: &mut Tally,
+    ) -> Result<(), ImapError> {
+        if let Some(p) = pending.take() {
+            let done = crate::store::joined(p).await?;
+            self.finish(session, mb, done, report).await?;
+        }
+        Ok(())
     }
 
     /// The server-side after-actions of a committed batch.

@@ -26,7 +26,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{OutboxConfig, Security, SmtpConfig};
 use crate::mail::compose::{compose, Draft};
-use crate::store::{blocking, OutboxJob, Store, StoreError};
+use crate::store::{blocking, joined, OutboxJob, Store, StoreError};
 
 /// How long a claimed row stays ours before another sender may take it.
 const LEASE: Duration = Duration::from_secs(300);
@@ -521,14 +521,6 @@ fn compose_claimed(
 
 /// A mail's mark as sent, being written.
 type Marking = tokio::task::JoinHandle<Result<(), StoreError>>;
-
-/// A claim's result (panics carried over).
-async fn joined<T>(task: tokio::task::JoinHandle<Result<T, StoreError>>) -> Result<T, StoreError> {
-    match task.await {
-        Ok(r) => r,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
 
 /// Waits for the mark in flight, if any.
 async fn settle(marking: &mut Option<Marking>) -> Result<(), StoreError> {

@@ -119,7 +119,7 @@ static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| 
 
 /// Parses raw message bytes. Never panics; what it cannot use is an error.
 pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
-    let msg = PARSER.parse(raw).ok_or(ParseError::NotAMessage)?;
+    let mut msg = PARSER.parse(raw).ok_or(ParseError::NotAMessage)?;
     if msg.headers().is_empty() {
         return Err(ParseError::NotAMessage);
     }
@@ -224,7 +224,6 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
             .and_then(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
             .map(|v| unfold(&String::from_utf8_lossy(v)).trim().to_string()),
     };
-    let mut msg = msg;
     inbound.attachments = attachment_parts
         .into_iter()
         .map(|(id, filename, content_type)| Attachment {
