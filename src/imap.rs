@@ -456,7 +456,11 @@ impl Watcher {
                 Some(p) => Some(crate::store::joined(p).await?),
                 None => None,
             };
-            let (items, parsed) = parsing.await.expect("parsing does not panic");
+            // parse_all contains the parser's panics; a join error here is
+            // the runtime shutting down.
+            let (items, parsed) = parsing
+                .await
+                .map_err(|e| StoreError::Panicked(e.to_string()))?;
             let got_any = !items.is_empty();
             if got_any {
                 let cp = Checkpoint {

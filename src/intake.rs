@@ -232,7 +232,7 @@ impl Intake {
         let batch = self.store.write(|tx| {
             let mut out = Vec::with_capacity(items.len());
             for ((item, p), span) in items.iter().zip(parsed).zip(&spans) {
-                out.push(span.in_scope(|| self.one(tx, desk, folder, item, p))?);
+                out.push(span.in_scope(|| self.contained(tx, desk, folder, item, p))?);
             }
             if let (Some(f), Some(cp)) = (folder, checkpoint) {
                 tx.set_checkpoint(&desk.cfg.name, f, cp)?;
@@ -283,7 +283,7 @@ impl Intake {
                 Ok(())
             };
             let r = self.store.write(|tx| {
-                let o = self.one(tx, desk, folder, item, p)?;
+                let o = self.contained(tx, desk, folder, item, p)?;
                 save(tx)?;
                 Ok::<_, StoreError>(o)
             });
@@ -318,7 +318,7 @@ impl Intake {
             )));
         };
         let item = Received::new(None, raw);
-        let parsed = parse(&item.raw);
+        let parsed = parse_contained(&item.raw);
         let outcome = self.store.write(|tx| {
             match &parsed {
                 Err(e) => tx.quarantine_retried(id, &e.to_string())?,
@@ -337,6 +337,27 @@ impl Intake {
     }
 
     /// One message inside the batch transaction.
+    /// [`Intake::one`], with a panic turned into this message's error: the
+    /// batch falls back to one by one, and the message is quarantined with
+    /// the panic as its reason while the others go on.
+    fn contained(
+        &self,
+        tx: &Tx<'_>,
+        desk: &DeskRuntime,
+        folder: Option<&str>,
+        item: &Received,
+        parsed: &Result<Inbound, ParseError>,
+    ) -> Result<Outcome, StoreError> {
+        let run = std::panic::AssertUnwindSafe(|| {
+            if let Ok(m) = parsed {
+                crate::fault::hit("intake", m.text.as_bytes());
+            }
+            self.one(tx, desk, folder, item, parsed)
+        });
+        std::panic::catch_unwind(run)
+            .unwrap_or_else(|p| Err(StoreError::Panicked(crate::panic_message(&*p))))
+    }
+
     fn one(
         &self,
         tx: &Tx<'_>,
@@ -960,8 +981,18 @@ fn message_span(
 }
 
 /// Parses every item; pure, so it can run on any thread.
+/// Parses each message; a panic in the parser is that message's error.
 pub fn parse_all(items: &[Received]) -> Vec<Result<Inbound, ParseError>> {
-    items.iter().map(|r| parse(&r.raw)).collect()
+    items.iter().map(|r| parse_contained(&r.raw)).collect()
+}
+
+/// [`parse`], with a panic contained as [`ParseError::Panicked`].
+pub fn parse_contained(raw: &[u8]) -> Result<Inbound, ParseError> {
+    std::panic::catch_unwind(|| {
+        crate::fault::hit("parse", raw);
+        parse(raw)
+    })
+    .unwrap_or_else(|p| Err(ParseError::Panicked(crate::panic_message(&*p))))
 }
 
 fn log_outcome(uid: Option<u32>, o: &Outcome) {

@@ -28,6 +28,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod desk;
+pub mod fault;
 pub mod imap;
 pub mod intake;
 pub mod mail;
@@ -39,3 +40,14 @@ pub mod smtp;
 pub mod store;
 pub mod template;
 pub mod thread;
+
+/// The text of a caught panic's payload, for the reason it is recorded with.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic without a message".to_string()
+    }
+}

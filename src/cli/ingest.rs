@@ -15,16 +15,33 @@ use crate::template::Templates;
 
 pub fn ingest(config: &Path, desk: &str, file: Option<&Path>) -> anyhow::Result<u8> {
     let config = load_config(config)?;
+    let max = config
+        .desks
+        .iter()
+        .find(|d| d.name == desk)
+        .map_or(u64::MAX, |d| d.max_message_bytes);
+    // Read one byte past the limit, never more: a pipe can be endless.
     let mut raw = Vec::new();
     match file {
         Some(p) if p != Path::new("-") => {
-            raw = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            std::fs::File::open(p)
+                .and_then(|f| f.take(max.saturating_add(1)).read_to_end(&mut raw))
+                .with_context(|| format!("reading {}", p.display()))?;
         }
         _ => {
             std::io::stdin()
+                .take(max.saturating_add(1))
                 .read_to_end(&mut raw)
                 .map_err(|e| Temporary(format!("reading stdin: {e}")))?;
         }
+    }
+    if raw.len() as u64 > max {
+        // Nothing keeps a piped mail but us: refuse it whole (the mail
+        // server bounces it with these words) rather than keep a part.
+        eprintln!(
+            "hilo: message refused: larger than max_message_bytes ({max} bytes) of desk `{desk}`"
+        );
+        return Ok(exit::UNAVAILABLE);
     }
     let store = open_store(&config)?;
     let intake = Intake::new(&config, store, Templates::load(&config)?);

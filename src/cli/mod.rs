@@ -23,6 +23,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const ERROR: u8 = 1;
     pub const USAGE: u8 = 2;
+    /// EX_UNAVAILABLE: a mail server bounces the message with our words.
+    pub const UNAVAILABLE: u8 = 69;
     pub const TEMPFAIL: u8 = 75;
     pub const CONFIG: u8 = 78;
 }

@@ -27,7 +27,16 @@ pub enum ComposeError {
     Build(#[from] lettre::error::Error),
     #[error("stored draft is unreadable: {0}")]
     Draft(#[from] serde_json::Error),
+    /// lettre (or our code) panicked on this draft: contained, and reported
+    /// as this mail's failure rather than the sender's end.
+    #[error("composing panicked: {0}")]
+    Panicked(String),
 }
+
+/// How many References ids an outgoing mail carries at most: the first (the
+/// thread's root) and the most recent ones. Clients thread on In-Reply-To
+/// and the last few References; a thousand ids only make a huge header.
+pub const MAX_REFERENCES: usize = 20;
 
 /// What kind of automatic mail this is, for `Auto-Submitted`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,7 +132,22 @@ fn mailbox(m: &Mailbox) -> Result<lettre::message::Mailbox, ComposeError> {
         .address
         .parse()
         .map_err(|_| ComposeError::Address(m.address.clone()))?;
-    Ok(lettre::message::Mailbox::new(m.name.clone(), addr))
+    let name = m
+        .name
+        .as_deref()
+        .map(|n| super::header_text(n, super::MAX_NAME_CHARS))
+        .filter(|n| !n.is_empty());
+    Ok(lettre::message::Mailbox::new(name, addr))
+}
+
+/// A Message-ID we may write between angle brackets: visible ASCII only, no
+/// brackets, and of a sane length. Others are dropped from our headers.
+fn safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 250
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
 }
 
 fn header(name: &'static str, value: impl Into<String>) -> HeaderValue {
@@ -131,11 +155,21 @@ fn header(name: &'static str, value: impl Into<String>) -> HeaderValue {
 }
 
 /// Builds the bytes of a draft: multipart/alternative, UTF-8 text and a
-/// minimal HTML rendering of the same text.
+/// minimal HTML rendering of the same text. Every header value that may have
+/// come from a sender is made safe first; a panic inside is contained and
+/// returned as [`ComposeError::Panicked`].
 pub fn compose(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(draft))) {
+        Ok(r) => r,
+        Err(p) => Err(ComposeError::Panicked(crate::panic_message(&*p))),
+    }
+}
+
+fn build(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
+    crate::fault::hit("compose", draft.text.as_bytes());
     let mut b = lettre::Message::builder()
         .from(mailbox(&draft.from)?)
-        .subject(draft.subject.clone())
+        .subject(super::header_text(&draft.subject, super::MAX_SUBJECT_CHARS))
         .message_id(Some(format!("<{}>", draft.message_id)))
         .date_now()
         .user_agent(format!("hilo/{}", env!("CARGO_PKG_VERSION")));
@@ -148,12 +182,18 @@ pub fn compose(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
     if let Some(r) = &draft.reply_to {
         b = b.reply_to(mailbox(r)?);
     }
-    if let Some(irt) = &draft.in_reply_to {
+    if let Some(irt) = draft.in_reply_to.as_deref().filter(|i| safe_id(i)) {
         b = b.in_reply_to(format!("<{irt}>"));
     }
-    if !draft.references.is_empty() {
+    let refs: Vec<&String> = draft.references.iter().filter(|r| safe_id(r)).collect();
+    if !refs.is_empty() {
+        // The root, then the most recent ones.
+        let skip = refs.len().saturating_sub(MAX_REFERENCES);
+        let kept = refs[..1]
+            .iter()
+            .chain(refs[1 + skip.min(refs.len() - 1)..].iter());
         // lettre's references() replaces rather than appends: pass them all at once.
-        let refs: Vec<String> = draft.references.iter().map(|r| format!("<{r}>")).collect();
+        let refs: Vec<String> = kept.map(|r| format!("<{r}>")).collect();
         b = b.references(refs.join(" "));
     }
     if let Some(kind) = draft.auto_submitted {
@@ -185,7 +225,12 @@ pub fn compose(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
         for a in &draft.attachments {
             let ct = ContentType::parse(&a.content_type)
                 .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("valid"));
-            let name = a.filename.clone().unwrap_or_else(|| "adjunto".into());
+            let name = a
+                .filename
+                .as_deref()
+                .map(|f| super::header_text(f, 200))
+                .filter(|f| !f.is_empty())
+                .unwrap_or_else(|| "adjunto".into());
             mixed =
                 mixed.singlepart(lettre::message::Attachment::new(name).body(a.data.clone(), ct));
         }
@@ -249,6 +294,53 @@ mod tests {
             reply_to: None,
             attachments: Vec::new(),
         }
+    }
+
+    #[test]
+    fn sender_controlled_values_cannot_inject_headers() {
+        // The name as mail-parser decodes `=?utf-8?q?Ana=0ABcc?=`.
+        let mut d = draft();
+        d.to = vec![Mailbox::new(
+            "ana@cliente.test",
+            Some("Ana\nBcc: otro@evil.test".into()),
+        )];
+        d.subject = format!("Hola\r\nBcc: otro@evil.test {}", "x".repeat(100_000));
+        d.references = (0..5000).map(|i| format!("r{i}@c.test")).collect();
+        d.references.push("bad id@x".into());
+        d.in_reply_to = Some("a>\r\nBcc: y@z".into());
+        d.attachments = vec![crate::mail::parse::Attachment {
+            filename: Some("a\r\nb.pdf".into()),
+            content_type: "application/pdf\r\nX-Evil: 1".into(),
+            data: b"x".to_vec(),
+        }];
+        let raw = compose(&d).expect("composes");
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains("\nBcc:"), "{text}");
+        assert!(!text.contains("\nX-Evil"), "{text}");
+        assert!(
+            text.split("\r\n").all(|l| l.len() <= 998),
+            "a header line too long"
+        );
+        let back = crate::mail::parse(&raw).unwrap();
+        assert_eq!(back.to.len(), 1);
+        assert_eq!(back.to[0].name.as_deref(), Some("Ana Bcc: otro@evil.test"));
+        assert!(back.cc.is_empty());
+        assert!(back.subject.starts_with("Hola Bcc: otro@evil.test xxx"));
+        assert!(back.subject.chars().count() <= crate::mail::MAX_SUBJECT_CHARS + 1);
+        assert_eq!(back.references.len(), MAX_REFERENCES);
+        assert_eq!(back.references[0], "r0@c.test");
+        assert_eq!(back.references[MAX_REFERENCES - 1], "r4999@c.test");
+        assert!(back.in_reply_to.is_empty());
+    }
+
+    #[test]
+    fn a_panic_while_composing_is_an_error() {
+        let mut d = draft();
+        d.text = "POISON-COMPOSE".into();
+        std::env::set_var("HILO_FAULTS", "compose:POISON-COMPOSE");
+        let r = compose(&d);
+        std::env::remove_var("HILO_FAULTS");
+        assert!(matches!(r, Err(ComposeError::Panicked(_))), "{r:?}");
     }
 
     #[test]

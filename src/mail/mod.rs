@@ -26,11 +26,74 @@ impl Mailbox {
     }
 }
 
+/// Longest display name we write into a header we compose, in characters.
+pub const MAX_NAME_CHARS: usize = 128;
+/// Longest subject we write, in characters (RFC 5322 wants lines under 998
+/// bytes; a longer subject is cut, with an ellipsis).
+pub const MAX_SUBJECT_CHARS: usize = 250;
+
+/// A header value that came from a sender, made safe to write into a header
+/// of ours: controls (CR and LF among them) become spaces, runs of spaces
+/// collapse, and the text is cut at `max` characters with an ellipsis.
+/// Encoded words decode to any bytes, so a display name can hold a line feed
+/// (`=?utf-8?q?Ana=0ABcc?=`): written raw, that would be a header injection.
+pub fn header_text(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    let mut count = 0;
+    let mut space = false;
+    for c in s.chars() {
+        let c = if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' {
+            if space || out.is_empty() {
+                continue;
+            }
+            space = true;
+        } else {
+            space = false;
+        }
+        if count == max {
+            let trimmed = out.trim_end().len();
+            out.truncate(trimmed);
+            out.push('…');
+            return out;
+        }
+        out.push(c);
+        count += 1;
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out
+}
+
 impl std::fmt::Display for Mailbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.name {
             Some(n) => write!(f, "{n} <{}>", self.address),
             None => f.write_str(&self.address),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_removes_controls_and_caps_length() {
+        assert_eq!(header_text("Ana\nBcc: x@y", 100), "Ana Bcc: x@y");
+        assert_eq!(header_text(" a\r\n\t b\u{1b}[31m ", 100), "a b [31m");
+        assert_eq!(header_text("Pérez", 100), "Pérez");
+        assert_eq!(header_text("abcdef", 3), "abc…");
+        assert_eq!(header_text("ab cdef", 3), "ab…");
+        assert_eq!(header_text("", 3), "");
+        let long = "ñ".repeat(10_000);
+        assert_eq!(
+            header_text(&long, MAX_SUBJECT_CHARS).chars().count(),
+            MAX_SUBJECT_CHARS + 1
+        );
     }
 }

@@ -17,6 +17,8 @@ pub enum ParseError {
     NotAMessage,
     #[error("no usable From address")]
     NoFrom,
+    #[error("the parser panicked: {0}")]
+    Panicked(String),
 }
 
 /// One received attachment.

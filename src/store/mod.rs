@@ -97,6 +97,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("ticket {0} does not exist")]
     NoSuchTicket(i64),
+    /// The work on one message panicked; contained, so the message is
+    /// quarantined with this reason and the rest goes on.
+    #[error("processing panicked: {0}")]
+    Panicked(String),
 }
 
 impl StoreError {

@@ -186,8 +186,19 @@ password = "{pw}"
     }
 
     pub async fn hilo_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        self.hilo_with(args, stdin, &[]).await
+    }
+
+    /// `hilo ARGS` with extra environment variables (fault points, say).
+    pub async fn hilo_with(
+        &self,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        env: &[(&str, &str)],
+    ) -> Output {
         use tokio::io::AsyncWriteExt;
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hilo"));
+        cmd.envs(env.iter().copied());
         cmd.arg("--config")
             .arg(&self.config)
             .args(args)
