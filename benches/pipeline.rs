@@ -127,5 +127,64 @@ fn store_bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, decide_bench, store_bench);
+/// Hostile shapes through the whole intake (parse to commit): the time
+/// should grow with the size of the mail, not faster (issue 10: 100,000
+/// References ids once took 76 s under the write lock).
+fn hostile_bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_toml(
+        &format!(
+            "[store]\npath = \"{}\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n[[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n[desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n",
+            dir.path().join("hostile.db").display()
+        ),
+        HashMap::<String, String>::new(),
+    )
+    .unwrap();
+    let store = Store::open(&config.store.path).unwrap();
+    let intake = Intake::new(&config, store, Templates::builtin().unwrap());
+    let desk = intake.desk("soporte").unwrap();
+    let mut g = c.benchmark_group("hostile intake");
+    g.sample_size(10);
+    let mut n = 0u64;
+    let mut case = |name: String, headers: String, body: String| {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    let raw = format!(
+                        "From: Ana <ana@cliente.test>\r\nTo: soporte@example.test\r\nSubject: Hola\r\nMessage-ID: <h{n}@cliente.test>\r\n{headers}\r\n{body}\r\n"
+                    );
+                    [Received::new(None, raw.into_bytes())]
+                },
+                |items| intake.process(&desk, None, &items, None).unwrap(),
+                BatchSize::LargeInput,
+            )
+        });
+    };
+    for refs in [1_000usize, 10_000, 100_000] {
+        let ids: Vec<String> = (0..refs).map(|i| format!("<r{i}@x.test>")).collect();
+        case(
+            format!("{refs} References ids"),
+            format!("References: {}\r\n", ids.join("\r\n ")),
+            "hola".into(),
+        );
+    }
+    for tags in [40_000usize, 400_000] {
+        let body: String = (0..tags).map(|i| format!("SOP-{i} ")).collect();
+        case(
+            format!("{tags} tag tokens in the body"),
+            String::new(),
+            body,
+        );
+    }
+    let cc: Vec<String> = (0..10_000).map(|i| format!("c{i}@x.test")).collect();
+    case(
+        "10000 Cc addresses".into(),
+        format!("Cc: {}\r\n", cc.join(",\r\n ")),
+        "hola".into(),
+    );
+    g.finish();
+}
+
+criterion_group!(benches, decide_bench, store_bench, hostile_bench);
 criterion_main!(benches);

@@ -46,6 +46,7 @@ pub struct Metrics {
     since_fetch: Family<DeskLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     outbox: Family<StateLabel, Gauge>,
     ack_latency: Histogram,
+    smtp_up: Gauge,
     last_fetch: Mutex<HashMap<String, Instant>>,
 }
 
@@ -91,7 +92,15 @@ impl Metrics {
             "From storing a new ticket to the SMTP server accepting its acknowledgement",
             ack_latency.clone(),
         );
+        let smtp_up = Gauge::default();
+        registry.register(
+            "smtp_up",
+            "0 while the SMTP relay is unreachable and sending is paused",
+            smtp_up.clone(),
+        );
+        smtp_up.set(1);
         Metrics {
+            smtp_up,
             registry,
             messages,
             connected,
@@ -132,6 +141,16 @@ impl Metrics {
         if let Ok(mut m) = self.last_fetch.lock() {
             m.insert(desk.to_string(), Instant::now());
         }
+    }
+
+    /// Whether the SMTP relay could be used at the last try.
+    pub fn relay_up(&self, up: bool) {
+        self.smtp_up.set(i64::from(up));
+    }
+
+    /// When the desk's mailbox was last read successfully.
+    pub fn last_fetch(&self, desk: &str) -> Option<Instant> {
+        self.last_fetch.lock().ok()?.get(desk).copied()
     }
 
     pub fn ack_sent(&self, latency: Duration) {

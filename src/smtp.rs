@@ -17,7 +17,7 @@ use lettre::transport::smtp::authentication::Mechanism;
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
 use tokio::sync::Notify;
@@ -46,6 +46,14 @@ pub enum Delivery {
     Sent,
     Retry,
     Failed,
+    /// Another sender holds the row now (our lease ran out): not ours to send.
+    Skipped,
+    /// The relay itself failed (connect, TLS, greeting, or the session
+    /// broke): the queue pauses as a whole; `charged` says whether this row
+    /// spent an attempt (only when the session broke during its own mail).
+    RelayDown {
+        charged: bool,
+    },
 }
 
 /// Counts of one flush.
@@ -54,6 +62,9 @@ pub struct FlushReport {
     pub sent: usize,
     pub retry: usize,
     pub failed: usize,
+    /// The flush stopped because the relay could not be used; the rows not
+    /// tried were given back without spending an attempt.
+    pub relay_down: bool,
 }
 
 pub struct Sender {
@@ -65,6 +76,17 @@ pub struct Sender {
     host: String,
     owner: String,
     metrics: Arc<crate::metrics::Metrics>,
+    /// Why the relay last failed as a whole, for the log and `hilo check`.
+    relay_error: std::sync::Mutex<Option<String>>,
+    /// See [`Sender::last_progress`].
+    progress: std::sync::atomic::AtomicU64,
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Is process `pid` of this host still running?
@@ -109,6 +131,13 @@ pub enum SendError {
     /// Recording the previous mail as sent failed (not an SMTP problem).
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// Opening a session failed (TCP, TLS, greeting, EHLO, AUTH): the relay
+    /// is down or misconfigured, whichever mail is next.
+    #[error("relay unreachable: {0}")]
+    Connect(Box<SendError>),
+    /// The row was taken by another sender (or sent) before its DATA.
+    #[error("the row is no longer ours")]
+    Lost,
 }
 
 impl SendError {
@@ -116,6 +145,16 @@ impl SendError {
     pub fn is_permanent(&self) -> bool {
         match self {
             SendError::Smtp(e) => e.is_permanent(),
+            SendError::Unsupported(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The server's answer to this mail (4xx or 5xx), as opposed to a
+    /// failure of the relay or of the connection.
+    fn is_answer(&self) -> bool {
+        match self {
+            SendError::Smtp(e) => e.is_permanent() || e.is_transient(),
             SendError::Unsupported(_) => true,
             _ => false,
         }
@@ -301,6 +340,8 @@ impl Sender {
             owner: format!("{host}:{}", std::process::id()),
             host,
             metrics,
+            relay_error: std::sync::Mutex::new(None),
+            progress: std::sync::atomic::AtomicU64::new(now_secs()),
         })
     }
 
@@ -324,7 +365,7 @@ impl Sender {
             let (store, owner) = (self.store.clone(), self.owner.clone());
             tokio::task::spawn_blocking(move || {
                 let jobs = store.claim_due(LEASE, CLAIM_BATCH, &owner)?;
-                compose_claimed(&store, jobs)
+                compose_claimed(&store, jobs, &owner)
             })
         };
         let mut next = claim();
@@ -336,20 +377,37 @@ impl Sender {
                 return Ok(report);
             }
             next = claim();
-            for job in jobs {
+            let mut rest = jobs.into_iter();
+            while let Some(job) = rest.next() {
                 if stop.is_cancelled() {
                     settle(&mut marking).await?;
-                    // Give back what was claimed ahead, for whoever sends next.
+                    // Give back this row, the rest of the batch and what was
+                    // claimed ahead, for whoever sends next.
                     let (ahead, _) = joined(next).await?;
-                    let ids: Vec<i64> = ahead.iter().map(|j| j.id).collect();
+                    let ids = pending_ids(job.id, false, rest, ahead);
                     let store = self.store.clone();
                     blocking(move || store.release(&ids)).await?;
                     return Ok(report);
                 }
+                let id = job.id;
                 match self.deliver(job, &mut marking).await? {
                     Delivery::Sent => report.sent += 1,
                     Delivery::Retry => report.retry += 1,
                     Delivery::Failed => report.failed += 1,
+                    Delivery::Skipped => {}
+                    Delivery::RelayDown { charged } => {
+                        // Stop here: every row not tried goes back uncharged.
+                        report.relay_down = true;
+                        if charged {
+                            report.retry += 1;
+                        }
+                        settle(&mut marking).await?;
+                        let (ahead, _) = joined(next).await?;
+                        let ids: Vec<i64> = pending_ids(id, charged, rest, ahead);
+                        let store = self.store.clone();
+                        blocking(move || store.release(&ids)).await?;
+                        return Ok(report);
+                    }
                 }
             }
         }
@@ -364,6 +422,7 @@ impl Sender {
         envelope: &Envelope,
         raw: &[u8],
         marking: &mut Option<Marking>,
+        lock: impl std::future::Future<Output = Result<bool, StoreError>>,
     ) -> Result<Response, SendError> {
         let mut guard = self.session.lock().await;
         if let Some(s) = guard.as_mut() {
@@ -379,18 +438,22 @@ impl Sender {
             }
         }
         if guard.is_none() {
+            let conn = match self.connector.connect().await {
+                Ok(c) => c,
+                Err(e) => return Err(SendError::Connect(Box::new(e))),
+            };
             *guard = Some(Session {
-                conn: self.connector.connect().await?,
+                conn,
                 used: std::time::Instant::now(),
             });
         }
         let s = guard.as_mut().expect("just opened");
         let r = self
             .connector
-            .timed(transaction(&mut s.conn, envelope, raw, marking))
+            .timed(transaction(&mut s.conn, envelope, raw, marking, lock))
             .await;
         s.used = std::time::Instant::now();
-        if r.is_err() {
+        if r.as_ref().is_err_and(|e| !matches!(e, SendError::Lost)) {
             if let Some(mut s) = guard.take() {
                 let _ = tokio::time::timeout(self.connector.timeout, s.conn.abort()).await;
             }
@@ -411,14 +474,29 @@ impl Sender {
             Ok(e) => e,
             Err(msg) => {
                 warn!(error = %msg, "undeliverable envelope");
-                blocking(move || store.mark_failed(job.id, &msg)).await?;
+                let owner = self.owner.clone();
+                blocking(move || store.mark_failed(job.id, Some(&owner), &msg)).await?;
                 return Ok(Delivery::Failed);
             }
         };
-        let result = self.send(&envelope, &job.raw, marking).await;
         let id = job.id;
+        let lock = {
+            let (store, owner) = (self.store.clone(), self.owner.clone());
+            blocking(move || store.lock_for_data(id, &owner, LEASE))
+        };
+        let result = self.send(&envelope, &job.raw, marking, lock).await;
+        let owner = self.owner.clone();
         match result {
             Err(SendError::Store(e)) => Err(e),
+            Err(SendError::Lost) => {
+                info!("taken over by another sender; not sent here");
+                Ok(Delivery::Skipped)
+            }
+            Err(SendError::Connect(e)) => {
+                debug!(error = %e, "relay unreachable");
+                *self.relay_error.lock().expect("not poisoned") = Some(e.to_string());
+                Ok(Delivery::RelayDown { charged: false })
+            }
             Ok(resp) => {
                 info!(code = %resp.code(), kind = %job.kind, "sent");
                 if job.kind == "ack" {
@@ -428,30 +506,41 @@ impl Sender {
                     }
                 }
                 settle(marking).await?;
-                *marking = Some(tokio::task::spawn_blocking(move || store.mark_sent(id)));
+                *marking = Some(tokio::task::spawn_blocking(move || {
+                    store.mark_sent(id, &owner).map(|_| ())
+                }));
                 Ok(Delivery::Sent)
             }
             Err(e) if e.is_permanent() => {
                 let msg = format!("permanent: {e}");
                 warn!(error = %e, "rejected by the SMTP server");
-                blocking(move || store.mark_failed(id, &msg)).await?;
+                blocking(move || store.mark_failed(id, Some(&owner), &msg)).await?;
                 Ok(Delivery::Failed)
             }
             Err(e) => {
+                // Sessions broken during this mail charge it (a mail that
+                // always breaks the session must not block the queue), and
+                // pause the queue like an unreachable relay.
+                let answered = e.is_answer();
                 let attempt = job.attempts as usize;
                 let expired = job.expires_at <= crate::store::now();
                 if expired {
                     let msg = format!("expired after {} attempts: {e}", attempt + 1);
                     warn!(error = %e, "giving up");
-                    blocking(move || store.mark_failed(id, &msg)).await?;
+                    blocking(move || store.mark_failed(id, Some(&owner), &msg)).await?;
                     return Ok(Delivery::Failed);
                 }
                 let delay = self.policy.retry[attempt.min(self.policy.retry.len() - 1)];
                 let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 let msg = format!("transient: {e}");
                 warn!(error = %e, retry_in = ?delay, "will retry");
-                blocking(move || store.mark_retry(id, next, &msg)).await?;
-                Ok(Delivery::Retry)
+                blocking(move || store.mark_retry(id, &owner, next, &msg)).await?;
+                if answered {
+                    Ok(Delivery::Retry)
+                } else {
+                    *self.relay_error.lock().expect("not poisoned") = Some(e.to_string());
+                    Ok(Delivery::RelayDown { charged: true })
+                }
             }
         }
     }
@@ -459,12 +548,51 @@ impl Sender {
     /// Sends due mail until `shutdown`, waking on `wake` (new rows) or when
     /// the next retry is due. Finishes the row in flight before returning.
     pub async fn run(self: Arc<Self>, wake: Arc<Notify>, shutdown: CancellationToken) {
+        // Consecutive flushes that found the relay down: the queue waits the
+        // retry schedule's steps between probes, as one mail would.
+        let mut outages = 0usize;
         loop {
-            match self.flush_until(&shutdown).await {
-                Ok(r) if r != FlushReport::default() => debug!(?r, "outbox flushed"),
-                Ok(_) => {}
-                Err(e) => warn!(error = %e, "outbox unavailable; will retry"),
+            let down = match self.flush_until(&shutdown).await {
+                Ok(r) => {
+                    if r != FlushReport::default() {
+                        debug!(?r, "outbox flushed");
+                    }
+                    if !r.relay_down {
+                        self.progress
+                            .store(now_secs(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                    r.relay_down
+                }
+                Err(e) => {
+                    warn!(error = %e, "outbox unavailable; will retry");
+                    false
+                }
+            };
+            if down {
+                let wait = self.policy.retry[outages.min(self.policy.retry.len() - 1)];
+                let why = self.relay_error().unwrap_or_default();
+                if outages == 0 {
+                    warn!(error = %why, retry_in = ?wait, "SMTP relay unreachable; sending paused");
+                } else {
+                    debug!(error = %why, retry_in = ?wait, "SMTP relay still unreachable");
+                }
+                self.metrics.relay_up(false);
+                outages += 1;
+                // New mail does not wake a paused queue: only the probe does.
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                continue;
             }
+            if outages > 0 {
+                info!(
+                    probes = outages,
+                    "SMTP relay reachable again; sending resumed"
+                );
+                outages = 0;
+            }
+            self.metrics.relay_up(true);
             let store = self.store.clone();
             let next = blocking(move || store.next_due()).await.ok().flatten();
             let mut wait = self.policy.poll_interval;
@@ -479,6 +607,17 @@ impl Sender {
             }
         }
     }
+
+    /// Why the relay last failed as a whole, if it did.
+    pub fn relay_error(&self) -> Option<String> {
+        self.relay_error.lock().expect("not poisoned").clone()
+    }
+
+    /// When (Unix seconds) the sender last finished a flush with the relay
+    /// usable: the watchdog's proof that sending makes progress.
+    pub fn last_progress(&self) -> u64 {
+        self.progress.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Composes the claimed mail that was queued as a draft and stores its bytes
@@ -487,6 +626,7 @@ impl Sender {
 fn compose_claimed(
     store: &Store,
     jobs: Vec<OutboxJob>,
+    owner: &str,
 ) -> Result<(Vec<OutboxJob>, usize), StoreError> {
     let mut ready = Vec::with_capacity(jobs.len());
     let mut failed = 0;
@@ -500,7 +640,7 @@ fn compose_claimed(
                 }
                 Err(e) => {
                     warn!(outbox = job.id, error = %e, "cannot compose the mail");
-                    store.mark_failed(job.id, &format!("cannot compose: {e}"))?;
+                    store.mark_failed(job.id, Some(owner), &format!("cannot compose: {e}"))?;
                     failed += 1;
                     continue;
                 }
@@ -519,6 +659,22 @@ fn compose_claimed(
     Ok((ready, failed))
 }
 
+/// The claimed rows not tried: `current` unless it was charged, the rest of
+/// its batch, and the batch claimed ahead.
+fn pending_ids(
+    current: i64,
+    charged: bool,
+    rest: impl Iterator<Item = OutboxJob>,
+    ahead: Vec<OutboxJob>,
+) -> Vec<i64> {
+    (!charged)
+        .then_some(current)
+        .into_iter()
+        .chain(rest.map(|j| j.id))
+        .chain(ahead.iter().map(|j| j.id))
+        .collect()
+}
+
 /// A mail's mark as sent, being written.
 type Marking = tokio::task::JoinHandle<Result<(), StoreError>>;
 
@@ -532,7 +688,7 @@ async fn settle(marking: &mut Option<Marking>) -> Result<(), StoreError> {
 
 /// One SMTP mail transaction, as lettre's `send` does it, except that the
 /// previous mail's mark is written while this one's envelope is accepted
-/// and settled before its body goes. A mail is only ever delivered once the
+/// and settled before its DATA, with this row's lock. A mail is only ever delivered once the
 /// one before is recorded: a crash leaves at most one delivered mail
 /// unmarked (sent again on restart), as with a mark after every mail,
 /// without a database write between every two mails.
@@ -541,6 +697,7 @@ async fn transaction(
     envelope: &Envelope,
     raw: &[u8],
     marking: &mut Option<Marking>,
+    lock: impl std::future::Future<Output = Result<bool, StoreError>>,
 ) -> Result<Response, SendError> {
     let mut options = Vec::new();
     let mut addresses = envelope.from().into_iter().chain(envelope.to());
@@ -561,8 +718,15 @@ async fn transaction(
     for to in envelope.to() {
         conn.command(Rcpt::new(to.clone(), Vec::new())).await?;
     }
-    conn.command(Data).await?;
     settle(marking).await?;
+    // The row is locked (its owner and status checked, its lease renewed)
+    // just before DATA: a row whose lease ran out while it waited, and that
+    // another sender took or sent, is not sent a second time.
+    if !lock.await? {
+        conn.command(Rset).await?;
+        return Err(SendError::Lost);
+    }
+    conn.command(Data).await?;
     Ok(conn.message(raw).await?)
 }
 

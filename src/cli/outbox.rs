@@ -98,12 +98,19 @@ pub fn outbox(config: &Path, cmd: OutboxCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         OutboxCommand::Flush => {
-            let f = runtime()?.block_on(async move {
+            let (f, why) = runtime()?.block_on(async move {
                 let app = App::with_store(config, store)?;
-                anyhow::Ok(app.sender.flush().await?)
+                let f = app.sender.flush().await?;
+                anyhow::Ok((f, app.sender.relay_error()))
             })?;
             println!("{} sent, {} to retry, {} failed", f.sent, f.retry, f.failed);
-            Ok(if f.retry > 0 {
+            if f.relay_down {
+                println!(
+                    "relay unreachable, the rest waits: {}",
+                    why.unwrap_or_default()
+                );
+            }
+            Ok(if f.retry > 0 || f.relay_down {
                 exit::TEMPFAIL
             } else {
                 exit::OK

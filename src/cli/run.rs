@@ -37,10 +37,22 @@ pub fn run(config: &Path, once: bool, send: bool) -> anyhow::Result<u8> {
         }
         match flushed {
             Ok(None) => println!("outbox: not sent (--no-send)"),
-            Ok(Some(f)) => println!(
-                "outbox: {} sent, {} to retry, {} failed",
-                f.sent, f.retry, f.failed
-            ),
+            Ok(Some(f)) => {
+                println!(
+                    "outbox: {} sent, {} to retry, {} failed{}",
+                    f.sent,
+                    f.retry,
+                    f.failed,
+                    if f.relay_down {
+                        "; relay unreachable, the rest waits"
+                    } else {
+                        ""
+                    }
+                );
+                if f.relay_down {
+                    code = exit::TEMPFAIL;
+                }
+            }
             Err(e) => {
                 println!("outbox: failed: {e}");
                 code = exit::TEMPFAIL;

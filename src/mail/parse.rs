@@ -21,6 +21,20 @@ pub enum ParseError {
     Panicked(String),
 }
 
+/// How many References ids are kept: the first (the thread's root) and the
+/// most recent. Past it the middle ones are dropped (the raw bytes keep them).
+pub const MAX_REFERENCES: usize = 100;
+/// How many In-Reply-To ids are kept (one is usual).
+pub const MAX_IN_REPLY_TO: usize = 10;
+/// How many addresses are kept from each of To and Cc; past it the rest are
+/// ignored for participants and desk routing (the raw bytes keep them).
+pub const MAX_ADDRESSES: usize = 100;
+/// How many attachments are extracted; past it the rest stay in the raw
+/// bytes only.
+pub const MAX_ATTACHMENTS: usize = 100;
+/// Longest subject kept in the decoded view, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 998;
+
 /// One received attachment.
 #[derive(Debug, Clone)]
 pub struct Attachment {
@@ -174,6 +188,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
     let attachment_parts: Vec<(usize, Option<String>, String)> = msg
         .attachments
         .iter()
+        .take(MAX_ATTACHMENTS)
         .filter_map(|&id| {
             let part = msg.parts.get(id as usize)?;
             let content_type = part
@@ -194,14 +209,14 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
 
     let subject = msg
         .subject()
-        .map(|s| s.trim().to_string())
+        .map(|s| super::header_text(s, MAX_SUBJECT_CHARS))
         .unwrap_or_default();
     let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
     let mut inbound = Inbound {
         new_text: crate::mail::quote::new_text(&text, &subject),
         message_id: msg.message_id().and_then(clean_id),
-        in_reply_to: id_list(msg.in_reply_to()),
-        references: id_list(msg.references()),
+        in_reply_to: keep_ends(id_list(msg.in_reply_to()), MAX_IN_REPLY_TO),
+        references: keep_ends(id_list(msg.references()), MAX_REFERENCES),
         from,
         reply_to: msg.reply_to().and_then(first_mailbox),
         to: mailboxes(msg.to()),
@@ -336,12 +351,31 @@ fn to_mailbox(a: &mail_parser::Addr<'_>) -> Option<Mailbox> {
     if !addr.contains('@') || addr.starts_with('@') || addr.ends_with('@') {
         return None;
     }
-    Some(Mailbox::new(addr, a.name().map(|n| n.trim().to_string())))
+    if addr.len() > 254 || addr.contains(|c: char| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    Some(Mailbox::new(
+        addr,
+        a.name().map(|n| super::header_text(n, 256)),
+    ))
 }
 
 fn mailboxes(a: Option<&Address<'_>>) -> Vec<Mailbox> {
-    a.map(|a| a.iter().filter_map(to_mailbox).collect())
-        .unwrap_or_default()
+    a.map(|a| {
+        a.iter()
+            .filter_map(to_mailbox)
+            .take(MAX_ADDRESSES)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The first id and the `max - 1` last ones.
+fn keep_ends(mut ids: Vec<String>, max: usize) -> Vec<String> {
+    if ids.len() > max {
+        ids.drain(1..ids.len() + 1 - max);
+    }
+    ids
 }
 
 fn clean_id(s: &str) -> Option<String> {
@@ -350,7 +384,8 @@ fn clean_id(s: &str) -> Option<String> {
         .trim_start_matches('<')
         .trim_end_matches('>')
         .trim();
-    (!s.is_empty() && !s.contains(char::is_whitespace)).then(|| s.to_string())
+    (!s.is_empty() && s.len() <= 998 && !s.contains(|c: char| c.is_whitespace() || c.is_control()))
+        .then(|| s.to_string())
 }
 
 /// In-Reply-To and References come as one text or a list, depending on count.
@@ -378,6 +413,35 @@ fn split_ids(t: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_are_capped_keeping_the_ends() {
+        let refs: Vec<String> = (0..40_000).map(|i| format!("<r{i}@x.test>")).collect();
+        let cc: Vec<String> = (0..5000).map(|i| format!("c{i}@x.test")).collect();
+        let atts: String = (0..300)
+            .map(|i| {
+                format!("--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"a{i}.bin\"\r\n\r\nx\r\n")
+            })
+            .collect();
+        let raw = format!(
+            "From: Ana <ana@c.test>\r\nTo: s@e.test\r\nCc: {}\r\nReferences: {}\r\nSubject: {}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhola\r\n{atts}--b--\r\n",
+            cc.join(", "),
+            refs.join(" "),
+            "s".repeat(5000),
+        );
+        let m = parse(raw.as_bytes()).unwrap();
+        assert_eq!(m.references.len(), MAX_REFERENCES);
+        assert_eq!(m.references[0], "r0@x.test");
+        assert_eq!(m.references[MAX_REFERENCES - 1], "r39999@x.test");
+        assert_eq!(
+            m.references[1],
+            format!("r{}@x.test", 40_000 - MAX_REFERENCES + 1)
+        );
+        assert_eq!(m.cc.len(), MAX_ADDRESSES);
+        assert_eq!(m.attachments.len(), MAX_ATTACHMENTS);
+        assert_eq!(m.subject.chars().count(), MAX_SUBJECT_CHARS + 1);
+        assert_eq!(m.text.trim(), "hola");
+    }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {

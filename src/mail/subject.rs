@@ -8,6 +8,12 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
+/// How many distinct ticket numbers a body's tags may name (each costs a
+/// lookup when threading).
+pub const MAX_BODY_TAGS: usize = 10;
+/// How many tag-like tokens of a body are looked at, at most.
+pub const MAX_BODY_TAG_TOKENS: usize = 1000;
+
 /// Finds a desk's tag in subjects.
 #[derive(Debug, Clone)]
 pub struct TagMatcher {
@@ -38,9 +44,15 @@ impl TagMatcher {
 
     /// Ticket numbers mentioned in a body, bracketed or not ("mi caso
     /// SOP-42", "[SOP-42]"), in order, without repeats.
+    /// At most [`MAX_BODY_TAGS`] numbers, from the first
+    /// [`MAX_BODY_TAG_TOKENS`] tag-like tokens: a body full of tags costs no
+    /// more than that to thread.
     pub fn find_in_text(&self, text: &str) -> Vec<i64> {
         let mut out = Vec::new();
-        for c in self.body_re.captures_iter(text) {
+        for c in self.body_re.captures_iter(text).take(MAX_BODY_TAG_TOKENS) {
+            if out.len() == MAX_BODY_TAGS {
+                break;
+            }
             if let Some(n) = c.get(1).and_then(|m| m.as_str().parse().ok()) {
                 if !out.contains(&n) {
                     out.push(n);
@@ -119,6 +131,17 @@ fn collapse_spaces(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_tags_are_bounded() {
+        let t = TagMatcher::new("SOP");
+        let body: String = (0..400_000).map(|i| format!("SOP-{i} ")).collect();
+        let found = t.find_in_text(&body);
+        assert_eq!(found, (0..MAX_BODY_TAGS as i64).collect::<Vec<_>>());
+        // Repeats of one tag do not use up the distinct numbers.
+        let body = format!("{}SOP-7 SOP-8", "SOP-1 ".repeat(500));
+        assert_eq!(t.find_in_text(&body), vec![1, 7, 8]);
+    }
 
     #[test]
     fn finds_tag_after_any_prefix_stack() {

@@ -224,38 +224,83 @@ impl Store {
         })
     }
 
-    pub fn mark_sent(&self, id: i64) -> Result<(), StoreError> {
+    /// Locks a claimed row just before its DATA: only while it is still
+    /// `pending` and leased to `owner`; renews the lease. `false` means
+    /// another sender took it (our lease ran out) or it was already sent.
+    pub fn lock_for_data(
+        &self,
+        id: i64,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let until = ts(Utc::now() + Duration::from_std(lease).unwrap_or(Duration::minutes(5)));
         self.write_quick(|tx| {
-            tx.prepare_cached(
-                "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2,
-                    lease_until = NULL, lease_owner = NULL, last_error = NULL WHERE id = ?1",
-            )?
-            .execute(params![id, now()])?;
-            Ok(())
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE outbox SET lease_until = ?3
+                     WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
+                )?
+                .execute(params![id, owner, until])?
+                == 1)
         })
     }
 
-    /// A transient failure: try again at `next`.
-    pub fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
+    /// Marks a row sent, if `owner` still holds it; returns whether it did.
+    pub fn mark_sent(&self, id: i64, owner: &str) -> Result<bool, StoreError> {
+        let n = self.write_quick(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2,
+                        lease_until = NULL, lease_owner = NULL, last_error = NULL
+                     WHERE id = ?1 AND lease_owner = ?3 AND status = 'pending'",
+                )?
+                .execute(params![id, now(), owner])?)
+        })?;
+        if n == 0 {
+            tracing::warn!(outbox = id, "sent, but the row was no longer ours to mark");
+        }
+        Ok(n == 1)
+    }
+
+    /// A transient failure: try again at `next` (if `owner` still holds it).
+    pub fn mark_retry(
+        &self,
+        id: i64,
+        owner: &str,
+        next: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool, StoreError> {
         self.write_quick(|tx| {
-            tx.prepare_cached(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2,
-                    lease_until = NULL, lease_owner = NULL, last_error = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, ts(next), error])?;
-            Ok(())
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2,
+                        lease_until = NULL, lease_owner = NULL, last_error = ?3
+                     WHERE id = ?1 AND lease_owner = ?4 AND status = 'pending'",
+                )?
+                .execute(params![id, ts(next), error, owner])?
+                == 1)
         })
     }
 
-    /// A permanent failure, or retries exhausted.
-    pub fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
+    /// A permanent failure, or retries exhausted. With `owner`, only while
+    /// that sender holds the row; `None` for a row this process just
+    /// claimed and never tried (a draft that cannot be composed).
+    pub fn mark_failed(
+        &self,
+        id: i64,
+        owner: Option<&str>,
+        error: &str,
+    ) -> Result<bool, StoreError> {
         self.write_quick(|tx| {
-            tx.prepare_cached(
-                "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
-                    lease_until = NULL, lease_owner = NULL, last_error = ?2 WHERE id = ?1",
-            )?
-            .execute(params![id, error])?;
-            Ok(())
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
+                        lease_until = NULL, lease_owner = NULL, last_error = ?2
+                     WHERE id = ?1 AND status = 'pending'
+                       AND (?3 IS NULL OR lease_owner = ?3)",
+                )?
+                .execute(params![id, error, owner])?
+                == 1)
         })
     }
 

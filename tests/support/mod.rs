@@ -3,6 +3,8 @@
 //! through Postfix, reading mailboxes over IMAP, running the `hilo` binary.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Once;
@@ -246,6 +248,17 @@ password = "{pw}"
 
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("hilo.db")
+    }
+
+    /// Points `[smtp]` at another port (a fault proxy), with a timeout.
+    pub fn smtp_via(&self, port: u16, timeout: &str) {
+        self.edit_config(|t| {
+            t.replacen(
+                &format!("port = {SMTP_PORT}\nsecurity = \"none\""),
+                &format!("port = {port}\nsecurity = \"none\"\ntimeout = \"{timeout}\""),
+                1,
+            )
+        });
     }
 
     /// Starts `hilo run` in the background.
