@@ -650,6 +650,22 @@ impl RawConfig {
                 "must be above zero and below 29 minutes (RFC 2177)",
             ));
         }
+        for (key, d) in [
+            ("intake.poll_interval", self.intake.poll_interval),
+            ("intake.command_timeout", self.intake.command_timeout),
+            ("outbox.poll_interval", self.outbox.poll_interval),
+            ("smtp.timeout", smtp.timeout),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::invalid(key, "must be above zero"));
+            }
+        }
+        if self.outbox.retry.iter().any(|d| d.is_zero()) {
+            return Err(ConfigError::invalid(
+                "outbox.retry",
+                "every delay must be above zero",
+            ));
+        }
         if self.intake.batch_size == 0 {
             return Err(ConfigError::invalid(
                 "intake.batch_size",
@@ -723,6 +739,15 @@ impl RawConfig {
                     ))
                 }
             };
+            if matches!(after, After::Move(_))
+                && (d.quarantine_to.trim().is_empty()
+                    || d.quarantine_to.eq_ignore_ascii_case(&imap.folder))
+            {
+                return Err(ConfigError::invalid(
+                    format!("{k}.quarantine_to"),
+                    "must name a folder other than the watched one (quarantined mail would be read again)",
+                ));
+            }
             let mut agents = Vec::new();
             for (j, a) in d.agents.iter().enumerate() {
                 let a = a.trim().to_ascii_lowercase();
@@ -931,6 +956,25 @@ password = "hunter2"
     }
 
     #[test]
+    fn zero_durations_are_refused_by_key() {
+        for (table, key) in [
+            ("[intake]", "poll_interval"),
+            ("[intake]", "command_timeout"),
+            ("[outbox]", "poll_interval"),
+            ("[smtp]", "timeout"),
+        ] {
+            let text = if GOOD.contains(table) {
+                GOOD.replacen(table, &format!("{table}\n{key} = \"0s\""), 1)
+            } else {
+                format!("{table}\n{key} = \"0s\"\n{GOOD}")
+            };
+            let e = err_of(&text);
+            let name = format!("{}.{key}", table.trim_matches(['[', ']']));
+            assert!(e.contains(&name) && e.contains("above zero"), "{name}: {e}");
+        }
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let e = err_of(&GOOD.replace("port = 10025", "port = 10025\nprot = 1"));
         assert!(e.contains("prot"), "{e}");
@@ -982,6 +1026,10 @@ password = "hunter2"
         assert_eq!(c.desks[0].start_from, StartFrom::All);
         let e = err_of(&with("after = \"move\""));
         assert!(e.contains("desk[0].move_to"), "{e}");
+        let e = err_of(&with(
+            "after = \"move\"\nmove_to = \"Done\"\nquarantine_to = \"inbox\"",
+        ));
+        assert!(e.contains("desk[0].quarantine_to"), "{e}");
         let e = err_of(&with("after = \"delete\""));
         assert!(e.contains("desk[0].after"), "{e}");
         let e = err_of(&with("start_from = \"yesterday\""));

@@ -185,6 +185,26 @@ pub struct Mailbox {
 }
 
 /// Connects, logs in and selects the folder.
+/// See [`Watcher::start_point`].
+struct StartPoint {
+    last: u32,
+    backlog_until: u32,
+    leave_before: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The TLS handshake, within the command timeout: a server that accepts TCP
+/// and never speaks must not stall the watcher or `hilo check`.
+async fn tls_within(
+    timeout: Duration,
+    cfg: &ImapConfig,
+    tcp: TcpStream,
+) -> Result<Stream, ImapError> {
+    match tokio::time::timeout(timeout, start_tls(cfg, tcp)).await {
+        Err(_) => Err(ImapError::Timeout("TLS handshake")),
+        Ok(r) => r,
+    }
+}
+
 pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, Mailbox), ImapError> {
     let addr = format!("{}:{}", cfg.host, cfg.port);
     let tcp = match tokio::time::timeout(timeout, TcpStream::connect(&addr)).await {
@@ -194,7 +214,7 @@ pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, Ma
     };
     tcp.set_nodelay(true).ok();
     let stream = match cfg.security {
-        Security::Tls => start_tls(cfg, tcp).await?,
+        Security::Tls => tls_within(timeout, cfg, tcp).await?,
         _ => Stream::Plain(tcp),
     };
     let mut client = async_imap::Client::new(stream);
@@ -225,7 +245,7 @@ pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, Ma
         let Stream::Plain(tcp) = client.into_inner() else {
             unreachable!("STARTTLS runs on a plain stream")
         };
-        client = async_imap::Client::new(start_tls(cfg, tcp).await?);
+        client = async_imap::Client::new(tls_within(timeout, cfg, tcp).await?);
     }
     let mut session =
         match tokio::time::timeout(timeout, client.login(&cfg.username, cfg.password.expose()))
@@ -337,37 +357,66 @@ impl Watcher {
 
     /// Where this pass starts: (last UID done, last backlog UID). On a
     /// mailbox never seen, applies `start_from` and records it.
+    /// Where to start: the last UID done, the end of the backlog (mail up
+    /// to it gets no acknowledgement), and for a backlog re-read after a
+    /// UIDVALIDITY reset with `start_from = "now"`, the time before which
+    /// mail is left alone again (when intake first started on the folder).
     async fn start_point(
         &self,
         session: &mut Session,
         mb: &Mailbox,
-    ) -> Result<(u32, u32), ImapError> {
+    ) -> Result<StartPoint, ImapError> {
         let store = self.intake.store().clone();
         let (d, f) = (self.name().to_string(), self.imap().folder.clone());
-        let cp = crate::store::blocking(move || store.checkpoint(&d, &f)).await?;
+        let (cp, started) = crate::store::blocking(move || {
+            Ok((
+                store.checkpoint(&d, &f)?,
+                store.checkpoint_started_at(&d, &f)?,
+            ))
+        })
+        .await?;
+        let leave_before = |backlog_until: u32| {
+            (self.desk.cfg.start_from == StartFrom::Now && backlog_until > 0)
+                .then_some(started)
+                .flatten()
+        };
         match cp {
             Some(cp) if cp.uid_validity == mb.uid_validity => {
-                return Ok((cp.last_uid, cp.backlog_until))
+                return Ok(StartPoint {
+                    last: cp.last_uid,
+                    backlog_until: cp.backlog_until,
+                    leave_before: leave_before(cp.backlog_until),
+                })
             }
             Some(cp) => {
+                // The folder was restored or migrated: every UID is new. What
+                // is there now is backlog (no acknowledgements); what hilo
+                // stored is deduplicated; with start_from = "now", mail older
+                // than hilo's first start on it is left alone again.
+                let top = self.existing_top(session, mb).await?;
                 warn!(
                     old = cp.uid_validity,
                     new = mb.uid_validity,
-                    "UIDVALIDITY changed: re-reading the folder; stored messages are not duplicated"
+                    backlog = top,
+                    "UIDVALIDITY changed: re-reading the folder without acknowledgements; stored messages are not duplicated"
                 );
-                return Ok((0, 0));
+                let new = Checkpoint {
+                    uid_validity: mb.uid_validity,
+                    last_uid: 0,
+                    backlog_until: top,
+                };
+                let store = self.intake.store().clone();
+                let (d, f) = (self.name().to_string(), self.imap().folder.clone());
+                crate::store::blocking(move || store.reset_checkpoint(&d, &f, new)).await?;
+                return Ok(StartPoint {
+                    last: 0,
+                    backlog_until: top,
+                    leave_before: leave_before(top),
+                });
             }
             None => {}
         }
-        // Everything below UIDNEXT is already there.
-        let existing_top = match mb.uid_next {
-            Some(n) => n.saturating_sub(1),
-            None => {
-                let t = self.tuning.command_timeout;
-                let all = timed(t, "UID SEARCH", session.uid_search("ALL")).await?;
-                all.into_iter().max().unwrap_or(0)
-            }
-        };
+        let existing_top = self.existing_top(session, mb).await?;
         let cp = match self.desk.cfg.start_from {
             StartFrom::Now => {
                 info!(
@@ -395,7 +444,23 @@ impl Watcher {
         let store = self.intake.store().clone();
         let (d, f) = (self.name().to_string(), self.imap().folder.clone());
         crate::store::blocking(move || store.set_checkpoint(&d, &f, cp)).await?;
-        Ok((cp.last_uid, cp.backlog_until))
+        Ok(StartPoint {
+            last: cp.last_uid,
+            backlog_until: cp.backlog_until,
+            leave_before: None,
+        })
+    }
+
+    /// The highest UID in the folder now (everything below UIDNEXT).
+    async fn existing_top(&self, session: &mut Session, mb: &Mailbox) -> Result<u32, ImapError> {
+        Ok(match mb.uid_next {
+            Some(n) => n.saturating_sub(1),
+            None => {
+                let t = self.tuning.command_timeout;
+                let all = timed(t, "UID SEARCH", session.uid_search("ALL")).await?;
+                all.into_iter().max().unwrap_or(0)
+            }
+        })
     }
 
     /// Fetches and processes everything above the checkpoint. Stops early,
@@ -407,7 +472,11 @@ impl Watcher {
         shutdown: &CancellationToken,
     ) -> Result<Tally, ImapError> {
         let t = self.tuning.command_timeout;
-        let (last, backlog_until) = self.start_point(session, mb).await?;
+        let StartPoint {
+            last,
+            backlog_until,
+            leave_before,
+        } = self.start_point(session, mb).await?;
         let found = timed(
             t,
             "UID SEARCH",
@@ -421,7 +490,21 @@ impl Watcher {
         if uids.is_empty() {
             return Ok(report);
         }
-        let sizes = self.sizes(session, &uids).await?;
+        let (sizes, dates) = self.sizes(session, &uids, leave_before.is_some()).await?;
+        if let Some(before) = leave_before {
+            let old = |u: &u32| *u <= backlog_until && dates.get(u).is_some_and(|d| *d < before);
+            let left = uids.iter().filter(|u| old(u)).count();
+            if left > 0 {
+                info!(
+                    left,
+                    "mail received before the first start is left alone (start_from = \"now\"; see `hilo import`)"
+                );
+                uids.retain(|u| !old(u));
+            }
+            if uids.is_empty() {
+                return Ok(report);
+            }
+        }
         // A pipeline: while batch k is stored (on a blocking thread), batch
         // k+1 is fetched and parsed; k+1's commit starts as soon as k's ends,
         // before k's server-side step, so the store never waits on IMAP.
@@ -546,27 +629,40 @@ impl Watcher {
     }
 
     /// RFC822.SIZE of each UID.
+    /// The size of each of `uids`, and with `dates` their INTERNALDATE.
     async fn sizes(
         &self,
         session: &mut Session,
         uids: &[u32],
-    ) -> Result<HashMap<u32, u64>, ImapError> {
+        dates: bool,
+    ) -> Result<
+        (
+            HashMap<u32, u64>,
+            HashMap<u32, chrono::DateTime<chrono::Utc>>,
+        ),
+        ImapError,
+    > {
         let t = self.tuning.command_timeout;
         let mut sizes = HashMap::with_capacity(uids.len());
+        let mut when = HashMap::new();
+        let query = if dates {
+            "(UID RFC822.SIZE INTERNALDATE)"
+        } else {
+            "(UID RFC822.SIZE)"
+        };
         for chunk in uids.chunks(2000) {
-            let mut stream = timed(
-                t,
-                "UID FETCH",
-                session.uid_fetch(uid_set(chunk), "(UID RFC822.SIZE)"),
-            )
-            .await?;
+            let mut stream =
+                timed(t, "UID FETCH", session.uid_fetch(uid_set(chunk), query)).await?;
             while let Some(f) = timed(t, "UID FETCH", stream.try_next()).await? {
                 if let (Some(uid), Some(size)) = (f.uid, f.size) {
                     sizes.insert(uid, u64::from(size));
+                    if let Some(d) = f.internal_date() {
+                        when.insert(uid, d.with_timezone(&chrono::Utc));
+                    }
                 }
             }
         }
-        Ok(sizes)
+        Ok((sizes, when))
     }
 
     /// Fetches `uids` (headers only for oversized ones). Returns the messages
@@ -734,6 +830,16 @@ impl Watcher {
             return Ok(());
         }
         left.sort_unstable();
+        // Only what hilo stored: mail below the checkpoint that it left
+        // alone (start_from = "now", or older than a reset) stays.
+        let store = self.intake.store().clone();
+        let (d, f) = (self.name().to_string(), self.imap().folder.clone());
+        let candidates = left.clone();
+        let stored = crate::store::blocking(move || store.stored_uids(&d, &f, &candidates)).await?;
+        left.retain(|u| stored.contains(u));
+        if left.is_empty() {
+            return Ok(());
+        }
         let (aside, done): (Vec<u32>, Vec<u32>) =
             left.iter().partition(|u| quarantined.contains(u));
         info!(
@@ -764,7 +870,7 @@ impl Watcher {
         uids.sort_unstable();
         let total = uids.len() as u64;
         progress(0, total);
-        let sizes = self.sizes(&mut session, &uids).await?;
+        let (sizes, _) = self.sizes(&mut session, &uids, false).await?;
         let mut tally = Tally::default();
         for batch in batches(
             &uids,
@@ -851,10 +957,12 @@ impl Watcher {
         info!(folder = %self.imap().folder, idle, "connected");
         self.intake.metrics().connected(&self.desk.cfg.name, true);
         self.report_attempt();
-        backoff.reset();
         self.prepare_moves(&mut session, &mb).await?;
         loop {
             let r = self.sync(&mut session, &mb, shutdown).await?;
+            // Progress, not a login, resets the backoff: a desk stuck on one
+            // message (or one failing after-action) backs off exponentially.
+            backoff.reset();
             self.intake.metrics().fetched(&self.desk.cfg.name);
             if r.fetched > 0 {
                 info!(

@@ -137,8 +137,8 @@ impl Tx<'_> {
         cp: Checkpoint,
     ) -> Result<(), StoreError> {
         self.prepare_cached(
-            "INSERT INTO checkpoints (desk, folder, uid_validity, last_uid, backlog_until, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO checkpoints (desk, folder, uid_validity, last_uid, backlog_until, updated_at, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
              ON CONFLICT (desk, folder) DO UPDATE
              SET uid_validity = ?3, last_uid = ?4, backlog_until = ?5, updated_at = ?6",
         )?
@@ -198,6 +198,73 @@ impl Store {
         cp: Checkpoint,
     ) -> Result<(), StoreError> {
         self.write(|tx| tx.set_checkpoint(desk, folder, cp))
+    }
+
+    /// A new UIDVALIDITY: the checkpoint starts over, and the UIDs recorded
+    /// with stored and quarantined mail of the folder are forgotten (they
+    /// named other messages), so no sweep acts on them. `started_at` stays.
+    pub fn reset_checkpoint(
+        &self,
+        desk: &str,
+        folder: &str,
+        cp: Checkpoint,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.set_checkpoint(desk, folder, cp)?;
+            tx.execute(
+                "UPDATE messages SET uid = NULL WHERE desk = ?1 AND folder = ?2 AND uid IS NOT NULL",
+                params![desk, folder],
+            )?;
+            tx.execute(
+                "UPDATE quarantine SET uid = NULL WHERE desk = ?1 AND folder = ?2",
+                params![desk, folder],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// When intake first started on this folder.
+    pub fn checkpoint_started_at(
+        &self,
+        desk: &str,
+        folder: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let s: Option<Option<String>> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT started_at FROM checkpoints WHERE desk = ?1 AND folder = ?2",
+                params![desk, folder],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })?;
+        Ok(s.flatten()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&chrono::Utc)))
+    }
+
+    /// Which of `uids` of the folder hilo stored (as a message or in
+    /// quarantine) under the current UIDVALIDITY.
+    pub fn stored_uids(
+        &self,
+        desk: &str,
+        folder: &str,
+        uids: &[u32],
+    ) -> Result<std::collections::HashSet<u32>, StoreError> {
+        self.read(|c| {
+            let mut m = c.prepare_cached(
+                "SELECT 1 FROM messages WHERE desk = ?1 AND folder = ?2 AND uid = ?3",
+            )?;
+            let mut q = c.prepare_cached(
+                "SELECT 1 FROM quarantine WHERE desk = ?1 AND folder = ?2 AND uid = ?3",
+            )?;
+            let mut out = std::collections::HashSet::new();
+            for &u in uids {
+                if m.exists(params![desk, folder, u])? || q.exists(params![desk, folder, u])? {
+                    out.insert(u);
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// The desk and raw bytes of a quarantined message.

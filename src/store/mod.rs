@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0005_ack_rate_index.sql")),
     Migration::Sql(include_str!("migrations/0006_outbox.sql")),
     Migration::Code(checks_without_in_lists),
+    Migration::Sql(include_str!("migrations/0007_resync.sql")),
 ];
 
 /// The CHECK constraints of 0001 written as `x IN ('a','b','c')`: SQLite

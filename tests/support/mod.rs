@@ -261,6 +261,13 @@ password = "{pw}"
         });
     }
 
+    /// Points the first desk's IMAP at another port (a fault proxy).
+    pub fn imap_via(&self, port: u16) {
+        self.edit_config(|t| {
+            t.replacen(&format!("port = {IMAP_PORT}"), &format!("port = {port}"), 1)
+        });
+    }
+
     /// Starts `hilo run` in the background.
     pub fn spawn_daemon(&self) -> tokio::process::Child {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_hilo"))
@@ -361,6 +368,18 @@ pub async fn mailbox(user: &str) -> Vec<Vec<u8>> {
 pub async fn append(user: &str, raw: &[u8]) {
     let mut s = login(user).await;
     s.append("INBOX", None, None, raw).await.expect("append");
+    let _ = s.logout().await;
+}
+
+/// Appends messages with their INTERNALDATE (`"01-Jan-2026 10:00:00 +0000"`),
+/// as a restore that keeps dates (imapsync, doveadm backup) does.
+pub async fn append_dated(user: &str, folder: &str, mails: &[(Vec<u8>, String)]) {
+    let mut s = login(user).await;
+    for (raw, date) in mails {
+        s.append(folder, None, Some(date.as_str()), raw)
+            .await
+            .expect("append");
+    }
     let _ = s.logout().await;
 }
 
