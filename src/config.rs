@@ -554,24 +554,8 @@ impl RawPassword {
             return Ok(Some(Secret(first_line(&text))));
         }
         if let Some(cmd) = self.password_command {
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(&cmd)
-                .stdin(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .output()
-                .map_err(|e| {
-                    ConfigError::invalid(format!("{key}.password_command"), e.to_string())
-                })?;
-            if !out.status.success() {
-                return Err(ConfigError::invalid(
-                    format!("{key}.password_command"),
-                    format!("command failed with {}", out.status),
-                ));
-            }
-            let text = String::from_utf8(out.stdout).map_err(|_| {
-                ConfigError::invalid(format!("{key}.password_command"), "output is not UTF-8")
-            })?;
+            let text = secret_command(&cmd, SECRET_COMMAND_TIMEOUT)
+                .map_err(|e| ConfigError::invalid(format!("{key}.password_command"), e))?;
             return Ok(Some(Secret(first_line(&text))));
         }
         if required {
@@ -582,6 +566,49 @@ impl RawPassword {
         }
         Ok(None)
     }
+}
+
+/// How long a `password_command` may take before it is killed and the
+/// configuration refused.
+pub const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `sh -c cmd` for a secret: stdin closed, stderr dropped (it could
+/// echo the secret), stdout read up to 64 KiB, killed past `timeout`.
+fn secret_command(cmd: &str, timeout: Duration) -> Result<String, String> {
+    use std::io::Read;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = (&mut stdout).take(64 * 1024).read_to_end(&mut buf);
+        buf
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(st) => break st,
+            None if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("did not finish within {timeout:?}; killed"));
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    if !status.success() {
+        return Err(format!("command failed with {status}"));
+    }
+    let out = reader
+        .join()
+        .map_err(|_| "cannot read its output".to_string())?;
+    String::from_utf8(out).map_err(|_| "output is not UTF-8".to_string())
 }
 
 fn first_line(s: &str) -> String {
@@ -953,6 +980,21 @@ password = "hunter2"
 
     fn err_of(text: &str) -> String {
         Config::from_toml(text, no_env()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_hung_password_command_is_killed() {
+        let t = std::time::Instant::now();
+        let e = secret_command("sleep 30", Duration::from_millis(300)).unwrap_err();
+        assert!(e.contains("did not finish"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(20));
+        assert_eq!(
+            secret_command("echo s3cr3t", Duration::from_secs(10)).unwrap(),
+            "s3cr3t\n"
+        );
+        assert!(secret_command("exit 3", Duration::from_secs(10))
+            .unwrap_err()
+            .contains("failed"));
     }
 
     #[test]

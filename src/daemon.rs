@@ -1,8 +1,13 @@
-//! Starts the watchers and the sender and stops them cleanly.
+//! Starts the watchers and the sender, keeps them running, and stops them
+//! cleanly.
 //!
 //! Each desk's watcher and the sender are independent tasks: a failure in
-//! one is logged inside it and never takes down the others. Shutdown is one
-//! `CancellationToken`; tasks stop between units of work.
+//! one is logged inside it and never takes down the others. Each runs under
+//! [`supervise`]: a task that ends before shutdown (a panic, say) is logged
+//! and restarted with a backoff. Shutdown is one `CancellationToken`; tasks
+//! stop between units of work. The systemd watchdog is pet only while the
+//! database answers and the sender's loop makes progress; STATUS= shows each
+//! desk's last successful fetch and the relay's state.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +44,10 @@ impl App {
     /// SIGHUP: new templates and desk list. Watchers of unchanged desks keep
     /// their connection; changed desks restart, new ones start, removed ones
     /// stop. A broken configuration is refused and the running one kept.
-    fn reload(
+    /// Reading the files (and running a password_command) happens on a
+    /// blocking thread, within a deadline: a hung command never stalls IDLE,
+    /// the sender or the watchdog.
+    async fn reload(
         &mut self,
         path: &std::path::Path,
         running: &mut HashMap<String, (DeskConfig, CancellationToken)>,
@@ -48,11 +56,24 @@ impl App {
         shutdown: &CancellationToken,
     ) {
         notify_systemd(&[sd_notify::NotifyState::Reloading]);
-        let result = Config::load(path).map_err(|e| e.to_string()).and_then(|c| {
-            Templates::load(&c)
-                .map(|t| (c, t))
+        let path = path.to_path_buf();
+        let load = tokio::task::spawn_blocking(move || {
+            Config::load(&path)
                 .map_err(|e| e.to_string())
+                .and_then(|c| {
+                    Templates::load(&c)
+                        .map(|t| (c, t))
+                        .map_err(|e| e.to_string())
+                })
         });
+        let deadline = crate::config::SECRET_COMMAND_TIMEOUT * 2;
+        let result = match tokio::time::timeout(deadline, load).await {
+            Err(_) => Err(format!(
+                "reading the configuration took more than {deadline:?}"
+            )),
+            Ok(Err(e)) => Err(format!("reading the configuration failed: {e}")),
+            Ok(Ok(r)) => r,
+        };
         let (config, templates) = match result {
             Ok(ct) => ct,
             Err(e) => {
@@ -89,16 +110,19 @@ impl App {
             };
             let token = shutdown.child_token();
             running.insert(d.name.clone(), (d.clone(), token.clone()));
-            tasks.spawn(
-                Watcher {
-                    desk,
-                    intake: self.intake.clone(),
-                    tuning: config.intake.clone(),
-                    wake: wake.clone(),
-                    attempted: None,
-                }
-                .run(token),
-            );
+            let w = Watcher {
+                desk,
+                intake: self.intake.clone(),
+                tuning: config.intake.clone(),
+                wake: wake.clone(),
+                attempted: None,
+            };
+            tasks.spawn(supervise(
+                format!("watcher {}", d.name),
+                self.intake.metrics().clone(),
+                token.clone(),
+                move || w.clone().run(token.clone()),
+            ));
         }
         let gone: Vec<String> = running
             .keys()
@@ -126,6 +150,53 @@ impl App {
 fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(state) {
         warn!(error = %e, "cannot notify systemd");
+    }
+}
+
+/// How often STATUS= is refreshed (and, at most, the watchdog pet).
+const STATUS_EVERY: Duration = Duration::from_secs(30);
+
+/// Runs the task `make` builds until `shutdown`; when it ends before (it
+/// panicked, or returned), logs it, counts it in `hilo_task_restarts`, and
+/// starts a new one after a backoff (1 s doubling to 60 s; back to 1 s once
+/// a run lasted a minute).
+pub async fn supervise<F, Fut>(
+    name: String,
+    metrics: Arc<crate::metrics::Metrics>,
+    shutdown: CancellationToken,
+    make: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let started = std::time::Instant::now();
+        let r = tokio::spawn(make()).await;
+        if shutdown.is_cancelled() {
+            return;
+        }
+        match r {
+            Ok(()) => {
+                error!(task = %name, retry_in = ?delay, "task ended unexpectedly; restarting it")
+            }
+            Err(e) if e.is_panic() => {
+                let why = crate::panic_message(&*e.into_panic());
+                error!(task = %name, panic = %why, retry_in = ?delay, "task panicked; restarting it");
+            }
+            Err(e) => {
+                error!(task = %name, error = %e, retry_in = ?delay, "task failed; restarting it")
+            }
+        }
+        metrics.task_restarted(&name);
+        if started.elapsed() > Duration::from_secs(60) {
+            delay = Duration::from_secs(1);
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(60));
     }
 }
 
@@ -172,6 +243,45 @@ impl App {
             intake,
             sender,
         })
+    }
+
+    /// One line for systemd's STATUS=: each desk's last successful fetch,
+    /// and the relay.
+    fn status(&self) -> String {
+        let m = self.intake.metrics();
+        let desks: Vec<String> = self
+            .config
+            .desks
+            .iter()
+            .map(|d| match m.last_fetch(&d.name) {
+                Some(at) => format!("{} read {}s ago", d.name, at.elapsed().as_secs()),
+                None => format!("{} not read yet", d.name),
+            })
+            .collect();
+        let relay = match self.sender.relay_error() {
+            Some(e) if !self.sender.relay_up() => format!("relay down ({e})"),
+            _ => "relay up".to_string(),
+        };
+        format!("{}; {relay}", desks.join(", "))
+    }
+
+    /// Alive means: the database answers within `within`, and the sender's
+    /// loop went round recently (it does, even while the relay is down).
+    async fn alive(&self, within: Duration) -> Result<(), String> {
+        let store = self.intake.store().clone();
+        let probe = blocking(move || {
+            store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        });
+        match tokio::time::timeout(within, probe).await {
+            Ok(Ok(_)) => {}
+            _ => return Err("the database did not answer".into()),
+        }
+        let stale = self.sender.stale_after();
+        let idle = crate::smtp::now_secs().saturating_sub(self.sender.last_progress());
+        if idle > stale.as_secs() {
+            return Err(format!("the sender made no progress for {idle} s"));
+        }
+        Ok(())
     }
 
     fn watchers(
@@ -237,8 +347,14 @@ impl App {
         let mut running: HashMap<String, (DeskConfig, CancellationToken)> = HashMap::new();
         for w in self.watchers(&wake, Some(attempted)) {
             let token = shutdown.child_token();
-            running.insert(w.desk.cfg.name.clone(), (w.desk.cfg.clone(), token.clone()));
-            tasks.spawn(w.run(token));
+            let name = w.desk.cfg.name.clone();
+            running.insert(name.clone(), (w.desk.cfg.clone(), token.clone()));
+            tasks.spawn(supervise(
+                format!("watcher {name}"),
+                self.intake.metrics().clone(),
+                token.clone(),
+                move || w.clone().run(token.clone()),
+            ));
         }
         if let Some(addr) = self.config.metrics_listen {
             let (m, store, sd) = (
@@ -270,13 +386,18 @@ impl App {
                 }
             }
         });
-        let sender = self.sender.clone();
-        let sd = shutdown.child_token();
-        tasks.spawn(
-            sender
-                .run(wake.clone(), sd)
-                .instrument(tracing::info_span!("sender")),
-        );
+        let (sender, sd, w) = (self.sender.clone(), shutdown.child_token(), wake.clone());
+        tasks.spawn(supervise(
+            "sender".into(),
+            self.intake.metrics().clone(),
+            sd.clone(),
+            move || {
+                sender
+                    .clone()
+                    .run(w.clone(), sd.clone())
+                    .instrument(tracing::info_span!("sender"))
+            },
+        ));
         info!(desks = self.config.desks.len(), "hilo running");
 
         // systemd: ready once every desk is connected or retrying (the
@@ -288,13 +409,14 @@ impl App {
             notify_systemd(&[sd_notify::NotifyState::Ready]);
         }
         let pet_every = sd_notify::watchdog_enabled().map(|d| d / 2);
-        let mut pet = tokio::time::interval(pet_every.unwrap_or(Duration::from_secs(3600)));
+        let mut pet =
+            tokio::time::interval(pet_every.map_or(STATUS_EVERY, |p| p.min(STATUS_EVERY)));
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 Some(()) = recv_reload(&mut reloads) => {
                     let path = reloads.as_ref().map(|r| r.path.clone()).unwrap_or_default();
-                    self.reload(&path, &mut running, &mut tasks, &wake, &shutdown);
+                    self.reload(&path, &mut running, &mut tasks, &wake, &shutdown).await;
                 }
                 Some(desk) = attempts.recv(), if !ready => {
                     waiting.remove(&desk);
@@ -304,13 +426,14 @@ impl App {
                         notify_systemd(&[sd_notify::NotifyState::Ready]);
                     }
                 }
-                _ = pet.tick(), if ready && pet_every.is_some() => {
-                    // Alive means the runtime runs and the database answers.
-                    let store = self.intake.store().clone();
-                    let probe = blocking(move || store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)));
-                    match tokio::time::timeout(pet_every.unwrap_or_default(), probe).await {
-                        Ok(Ok(_)) => notify_systemd(&[sd_notify::NotifyState::Watchdog]),
-                        _ => warn!("database did not answer: not petting the watchdog"),
+                _ = pet.tick(), if ready => {
+                    let status = self.status();
+                    notify_systemd(&[sd_notify::NotifyState::Status(&status)]);
+                    if let Some(every) = pet_every {
+                        match self.alive(every).await {
+                            Ok(()) => notify_systemd(&[sd_notify::NotifyState::Watchdog]),
+                            Err(why) => warn!(%why, "not petting the watchdog"),
+                        }
                     }
                 }
             }

@@ -274,8 +274,9 @@ pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, Ma
         uid_validity: selected.uid_validity.ok_or(ImapError::NoUidValidity)?,
         uid_next: selected.uid_next,
         idle: caps.has_str("IDLE"),
-        moves: caps.has_str("MOVE"),
-        uidplus: caps.has_str("UIDPLUS"),
+        // (The tests pretend a server without them with HILO_FAULTS.)
+        moves: caps.has_str("MOVE") && !crate::fault::active("no-move"),
+        uidplus: caps.has_str("UIDPLUS") && !crate::fault::active("no-uidplus"),
     };
     Ok((session, mailbox))
 }
@@ -336,6 +337,7 @@ enum Wake {
 }
 
 /// One desk's mailbox watcher.
+#[derive(Clone)]
 pub struct Watcher {
     pub desk: DeskRuntime,
     pub intake: Intake,
@@ -795,8 +797,22 @@ impl Watcher {
             let stream = timed(t, "UID EXPUNGE", session.uid_expunge(&set)).await?;
             let mut stream = std::pin::pin!(stream);
             while timed(t, "UID EXPUNGE", stream.try_next()).await?.is_some() {}
+            return Ok(());
         }
-        Ok(())
+        // Without UIDPLUS, EXPUNGE removes every \Deleted message: others'
+        // marks are taken off for the moment and put back after (as mutt
+        // and isync do), so only ours go.
+        let deleted = timed(t, "UID SEARCH", session.uid_search("DELETED")).await?;
+        let theirs: Vec<u32> = deleted.into_iter().filter(|u| !uids.contains(u)).collect();
+        self.store_flags(session, &theirs, "-FLAGS.SILENT (\\Deleted)")
+            .await?;
+        {
+            let stream = timed(t, "EXPUNGE", session.expunge()).await?;
+            let mut stream = std::pin::pin!(stream);
+            while timed(t, "EXPUNGE", stream.try_next()).await?.is_some() {}
+        }
+        self.store_flags(session, &theirs, "+FLAGS.SILENT (\\Deleted)")
+            .await
     }
 
     /// With `after = "move"`: creates the folders, and moves what a crash

@@ -375,9 +375,21 @@ impl Intake {
                 return Ok(Outcome::Quarantined { id, reason });
             }
         };
-        let key = msg.dedup_key();
-        if tx.message_exists(&d.name, &key)? {
-            return Ok(Outcome::Duplicate);
+        let mut key = msg.dedup_key();
+        if let Some(stored) = tx.stored_raw(&d.name, &key)? {
+            // The same Message-ID: the same mail again (a refetch, another
+            // delivery path), or a different one reusing the id, which is
+            // kept under its own key rather than dropped.
+            let digest = crate::mail::parse::content_digest(&item.raw);
+            // (Our own outgoing mail seen again is always the same mail.)
+            if stored.is_empty() || crate::mail::parse::content_digest(&stored) == digest {
+                return Ok(Outcome::Duplicate);
+            }
+            key = format!("{key}#{digest}");
+            if tx.message_exists(&d.name, &key)? {
+                return Ok(Outcome::Duplicate);
+            }
+            warn!(message_id = %msg.dedup_key(), "another message reuses this Message-ID; kept as its own");
         }
         let signer = self.store.signer();
         let class = classify(

@@ -34,6 +34,11 @@ struct DeskLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabel {
+    task: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: String,
 }
@@ -47,6 +52,7 @@ pub struct Metrics {
     outbox: Family<StateLabel, Gauge>,
     ack_latency: Histogram,
     smtp_up: Gauge,
+    restarts: Family<TaskLabel, Counter>,
     last_fetch: Mutex<HashMap<String, Instant>>,
 }
 
@@ -99,7 +105,14 @@ impl Metrics {
             smtp_up.clone(),
         );
         smtp_up.set(1);
+        let restarts = Family::<TaskLabel, Counter>::default();
+        registry.register(
+            "task_restarts",
+            "Times a task (a desk's watcher, the sender) ended unexpectedly and was restarted",
+            restarts.clone(),
+        );
         Metrics {
+            restarts,
             smtp_up,
             registry,
             messages,
@@ -141,6 +154,14 @@ impl Metrics {
         if let Ok(mut m) = self.last_fetch.lock() {
             m.insert(desk.to_string(), Instant::now());
         }
+    }
+
+    pub fn task_restarted(&self, task: &str) {
+        self.restarts
+            .get_or_create(&TaskLabel {
+                task: task.to_string(),
+            })
+            .inc();
     }
 
     /// Whether the SMTP relay could be used at the last try.

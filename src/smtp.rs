@@ -80,6 +80,8 @@ pub struct Sender {
     relay_error: std::sync::Mutex<Option<String>>,
     /// See [`Sender::last_progress`].
     progress: std::sync::atomic::AtomicU64,
+    /// See [`Sender::relay_up`].
+    down: std::sync::atomic::AtomicBool,
 }
 
 /// Seconds since the Unix epoch.
@@ -342,6 +344,7 @@ impl Sender {
             metrics,
             relay_error: std::sync::Mutex::new(None),
             progress: std::sync::atomic::AtomicU64::new(now_secs()),
+            down: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -390,6 +393,7 @@ impl Sender {
                     return Ok(report);
                 }
                 let id = job.id;
+                self.beat();
                 match self.deliver(job, &mut marking).await? {
                     Delivery::Sent => report.sent += 1,
                     Delivery::Retry => report.retry += 1,
@@ -552,14 +556,12 @@ impl Sender {
         // retry schedule's steps between probes, as one mail would.
         let mut outages = 0usize;
         loop {
+            self.beat();
+            crate::fault::hit("sender", b"");
             let down = match self.flush_until(&shutdown).await {
                 Ok(r) => {
                     if r != FlushReport::default() {
                         debug!(?r, "outbox flushed");
-                    }
-                    if !r.relay_down {
-                        self.progress
-                            .store(now_secs(), std::sync::atomic::Ordering::Relaxed);
                     }
                     r.relay_down
                 }
@@ -577,14 +579,15 @@ impl Sender {
                     debug!(error = %why, retry_in = ?wait, "SMTP relay still unreachable");
                 }
                 self.metrics.relay_up(false);
+                self.down.store(true, std::sync::atomic::Ordering::Relaxed);
                 outages += 1;
                 // New mail does not wake a paused queue: only the probe does.
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(wait) => {}
+                if self.pause(wait, &shutdown, None).await {
+                    return;
                 }
                 continue;
             }
+            self.down.store(false, std::sync::atomic::Ordering::Relaxed);
             if outages > 0 {
                 info!(
                     probes = outages,
@@ -600,12 +603,60 @@ impl Sender {
                 let until = (n - Utc::now()).to_std().unwrap_or(Duration::ZERO);
                 wait = wait.min(until.max(Duration::from_millis(50)));
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
+            if self.pause(wait, &shutdown, Some(&wake)).await {
+                return;
             }
         }
+    }
+
+    /// The loop is alive (for the watchdog).
+    fn beat(&self) {
+        self.progress
+            .store(now_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Waits `wait` (or until `wake`), beating at least every 30 s so that
+    /// a long wait is not mistaken for a stuck sender. True on shutdown.
+    async fn pause(
+        &self,
+        wait: Duration,
+        shutdown: &CancellationToken,
+        wake: Option<&Notify>,
+    ) -> bool {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            self.beat();
+            let now = tokio::time::Instant::now();
+            if now >= until {
+                return false;
+            }
+            let slice = (until - now).min(Duration::from_secs(30));
+            let woken = async {
+                match wake {
+                    Some(w) => w.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return true,
+                _ = woken => return false,
+                _ = tokio::time::sleep(slice) => {}
+            }
+        }
+    }
+
+    /// Whether the relay could be used at the last try.
+    pub fn relay_up(&self) -> bool {
+        !self.down.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How long without progress means the sender is stuck: its loop goes
+    /// round at least every poll interval, and a mail takes at most a few
+    /// timeouts.
+    pub fn stale_after(&self) -> Duration {
+        (self.policy.poll_interval * 3)
+            .max(self.connector.timeout * 6)
+            .max(Duration::from_secs(120))
     }
 
     /// Why the relay last failed as a whole, if it did.
@@ -613,8 +664,8 @@ impl Sender {
         self.relay_error.lock().expect("not poisoned").clone()
     }
 
-    /// When (Unix seconds) the sender last finished a flush with the relay
-    /// usable: the watchdog's proof that sending makes progress.
+    /// When (Unix seconds) the sender's loop last went round or finished a
+    /// mail: the watchdog's proof that sending is not stuck.
     pub fn last_progress(&self) -> u64 {
         self.progress.load(std::sync::atomic::Ordering::Relaxed)
     }

@@ -133,7 +133,8 @@ async fn kill_9_never_loses_or_duplicates_tickets() {
 }
 
 /// The folder is deleted and re-created (new UIDVALIDITY) with the same mail
-/// in it: nothing is duplicated, the change is logged, new mail is handled.
+/// in it: nothing is duplicated, the change is logged, the rest is imported
+/// without acknowledgements.
 #[tokio::test]
 async fn uidvalidity_reset_duplicates_nothing() {
     let w = World::new();
@@ -162,10 +163,12 @@ async fn uidvalidity_reset_duplicates_nothing() {
         "{stdout}"
     );
     assert_eq!(w.tickets().await.len(), 3);
+    // c was in the folder at the reset: imported as backlog, without an
+    // acknowledgement (hilo cannot tell it from old mail).
     assert_eq!(
         w.outbox().await.len(),
-        3,
-        "one acknowledgement each, no repeats"
+        2,
+        "no repeats, and nothing acknowledged from the re-read folder"
     );
 }
 

@@ -131,6 +131,26 @@ fn a_message_is_stored_once() {
     ));
 }
 
+/// Two different messages that share a Message-ID are both kept (their
+/// bytes with them); the same mail again, by another delivery path with
+/// other trace headers, is still one.
+#[test]
+fn a_reused_message_id_does_not_drop_the_other_message() {
+    let t = setup();
+    let m = mail("ana@cliente.test", "hola", "same@c.test", "");
+    assert!(matches!(t.feed("soporte", &m), Outcome::Opened { .. }));
+    let relayed = format!("Received: from otro.relay\r\nDelivered-To: soporte@example.test\r\n{m}");
+    assert_eq!(t.feed("soporte", &relayed), Outcome::Duplicate);
+    let other = mail("bea@cliente.test", "otra cosa", "same@c.test", "")
+        .replace("body of", "otro cuerpo de");
+    assert!(
+        matches!(t.feed("soporte", &other), Outcome::Opened { ticket: 2, .. }),
+        "kept as its own message"
+    );
+    assert_eq!(t.feed("soporte", &other), Outcome::Duplicate);
+    assert_eq!(t.tickets(), 2);
+}
+
 #[test]
 fn replies_thread_by_headers_or_tag() {
     let t = setup();

@@ -164,3 +164,44 @@ async fn a_connection_cut_mid_fetch_backs_off_then_recovers() {
     assert_eq!(w.tickets().await.len(), 1);
     assert_eq!(w.outbox().await.len(), 1);
 }
+
+/// A server without MOVE and UIDPLUS (pretended with a fault point): the
+/// COPY + \Deleted fallback expunges what it moved, so a reconnect copies
+/// nothing again, and a message another client marked \Deleted keeps its
+/// mark and is not expunged by hilo.
+#[tokio::test]
+async fn without_move_or_uidplus_mail_is_moved_once() {
+    let w = World::new();
+    w.desk_settings("after = \"move\"\nmove_to = \"Procesado\"\nquarantine_to = \"Cuarentena\"");
+    // Left alone at the first start, and marked \Deleted by another client.
+    let theirs = customer_mail(
+        &format!("borrado-{}@cliente.test", uid()),
+        &w.desk,
+        "borrado",
+    );
+    append_all(&w.desk, "INBOX", &[theirs], Some("(\\Deleted)")).await;
+    w.init().await;
+    let good = customer_mail(&format!("m-{}@cliente.test", uid()), &w.desk, "mover");
+    append_all(&w.desk, "INBOX", &[good], None).await;
+    let env = [("HILO_FAULTS", "no-move,no-uidplus")];
+    let out = w.hilo_with(&["run", "--once"], None, &env).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&w.desk, "Procesado").await, 1);
+    assert_eq!(
+        count(&w.desk, "INBOX").await,
+        1,
+        "ours expunged, theirs kept"
+    );
+    let mut s = login(&w.desk).await;
+    s.select("INBOX").await.unwrap();
+    let still = s.uid_search("DELETED").await.unwrap();
+    assert_eq!(still.len(), 1, "their \\Deleted mark is back");
+    let _ = s.logout().await;
+    let out = w.hilo_with(&["run", "--once"], None, &env).await;
+    assert!(out.status.success());
+    assert_eq!(count(&w.desk, "Procesado").await, 1, "nothing copied again");
+}

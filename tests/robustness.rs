@@ -194,3 +194,70 @@ async fn ingest_honours_max_message_bytes() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(w.tickets().await.len(), 1);
 }
+
+/// A sender task that dies (here by a panic at a fault point) is noticed,
+/// logged and restarted with a backoff while the watcher goes on; once the
+/// fault is gone, the mail queued meanwhile goes out.
+#[tokio::test]
+async fn a_task_that_dies_is_restarted() {
+    let w = World::new();
+    w.init().await;
+    let faults = w.dir.path().join("faults");
+    std::fs::write(&faults, "sender").unwrap();
+    let mut daemon = w.spawn_daemon_with(&[("HILO_FAULTS_FILE", faults.to_str().unwrap())]);
+    let c = format!("r-{}@cliente.test", uid());
+    append(&w.desk, &plain(&c, &w.desk, "Hola.")).await;
+    assert!(
+        eventually(WAIT, || async { w.tickets().await.len() == 1 }).await,
+        "the watcher works while the sender is down: {}",
+        w.daemon_log()
+    );
+    assert!(
+        eventually(WAIT, || async {
+            w.daemon_log()
+                .matches("task panicked; restarting it")
+                .count()
+                >= 2
+        })
+        .await,
+        "{}",
+        w.daemon_log()
+    );
+    assert!(mailbox(&c).await.is_empty());
+    std::fs::write(&faults, "").unwrap();
+    assert_eq!(wait_mailbox(&c, 1, Duration::from_secs(60)).await.len(), 1);
+    daemon.kill().await.ok();
+}
+
+/// systemd's view (through a real NOTIFY_SOCKET): READY, a STATUS line with
+/// each desk's last successful fetch and the relay's state, and WATCHDOG
+/// pets while the database answers and the sender goes round.
+#[tokio::test]
+async fn the_watchdog_and_status_reflect_real_health() {
+    let w = World::new();
+    w.init().await;
+    let sock_path = w.dir.path().join("notify.sock");
+    let sock = tokio::net::UnixDatagram::bind(&sock_path).unwrap();
+    let mut daemon = w.spawn_daemon_with(&[
+        ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+        ("WATCHDOG_USEC", "2000000"),
+    ]);
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut buf = vec![0u8; 4096];
+    while !(seen.contains("WATCHDOG=1") && seen.contains("STATUS=soporte read")) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, sock.recv(&mut buf)).await {
+            Ok(Ok(n)) => {
+                seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+                seen.push('\n');
+            }
+            _ => break,
+        }
+    }
+    daemon.kill().await.ok();
+    assert!(seen.contains("READY=1"), "{seen}");
+    assert!(seen.contains("WATCHDOG=1"), "{seen}");
+    assert!(seen.contains("STATUS=soporte read"), "{seen}");
+    assert!(seen.contains("relay up"), "{seen}");
+}

@@ -119,6 +119,56 @@ pub fn digest_key(raw: &[u8]) -> String {
     format!("sha256:{}", super::msgid::hex(&Sha256::digest(raw)))
 }
 
+/// `sha256:<hex>` of what makes a message this message and not another one
+/// reusing its Message-ID: its From, Date and Subject and its body. Trace
+/// headers (Received, Delivered-To, Authentication-Results...) are left
+/// out: two copies of one mail delivered by different paths are one mail.
+pub fn content_digest(raw: &[u8]) -> String {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, i + 4))
+        .or_else(|| {
+            raw.windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|i| (i, i + 2))
+        })
+        .unwrap_or((raw.len(), raw.len()));
+    let (head, body) = (&raw[..split.0], &raw[split.1..]);
+    let mut h = Sha256::new();
+    let mut current: Option<&'static str> = None;
+    let mut fields: [Vec<u8>; 3] = Default::default();
+    for line in head.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            if let Some(name) = current {
+                let i = ["from", "date", "subject"]
+                    .iter()
+                    .position(|n| *n == name)
+                    .unwrap_or(0);
+                fields[i].extend_from_slice(line.trim_ascii());
+            }
+            continue;
+        }
+        current = None;
+        if let Some(colon) = line.iter().position(|b| *b == b':') {
+            let name = line[..colon].trim_ascii().to_ascii_lowercase();
+            for (i, n) in ["from", "date", "subject"].iter().enumerate() {
+                if name == n.as_bytes() && fields[i].is_empty() {
+                    fields[i].extend_from_slice(line[colon + 1..].trim_ascii());
+                    current = Some(n);
+                }
+            }
+        }
+    }
+    for f in &fields {
+        h.update((f.len() as u64).to_le_bytes());
+        h.update(f);
+    }
+    h.update(body);
+    format!("sha256:{}", super::msgid::hex(&h.finalize()))
+}
+
 /// mail-parser set to decode only the headers read here through its typed
 /// accessors; the rest (Received, DKIM-Signature, List-*, ...) stay raw and
 /// are read with `header_raw`. Its default decodes every known header: the
@@ -413,6 +463,17 @@ fn split_ids(t: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_digest_ignores_trace_headers_only() {
+        let a = b"Received: from a\r\nFrom: Ana <a@c.test>\r\nSubject: Hola\r\n\tmundo\r\nMessage-ID: <x@c>\r\n\r\nCuerpo\r\n";
+        let b = b"Received: from b\r\nReceived: from c\r\nDelivered-To: s@e.test\r\nFrom: Ana <a@c.test>\r\nSubject: Hola\r\n\tmundo\r\nMessage-ID: <x@c>\r\n\r\nCuerpo\r\n";
+        let other_body = b"From: Ana <a@c.test>\r\nSubject: Hola\r\n\tmundo\r\nMessage-ID: <x@c>\r\n\r\nOtro\r\n";
+        let other_subject = b"From: Ana <a@c.test>\r\nSubject: Hola\r\n\ttodos\r\nMessage-ID: <x@c>\r\n\r\nCuerpo\r\n";
+        assert_eq!(content_digest(a), content_digest(b));
+        assert_ne!(content_digest(a), content_digest(other_body));
+        assert_ne!(content_digest(a), content_digest(other_subject));
+    }
 
     #[test]
     fn lists_are_capped_keeping_the_ends() {

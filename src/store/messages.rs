@@ -72,6 +72,18 @@ impl Tx<'_> {
     }
 
     /// Is a message with this key already stored for the desk?
+    /// The raw bytes of the desk's received message with this key, if
+    /// stored; empty bytes for one of our own outgoing messages.
+    pub fn stored_raw(&self, desk: &str, dedup_key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT CASE WHEN direction = 'out' THEN x'' ELSE raw END
+                 FROM messages WHERE desk = ?1 AND dedup_key = ?2",
+            )?
+            .query_row(params![desk, dedup_key], |r| r.get(0))
+            .optional()?)
+    }
+
     pub fn message_exists(&self, desk: &str, dedup_key: &str) -> Result<bool, StoreError> {
         Ok(self
             .prepare_cached("SELECT 1 FROM messages WHERE desk = ?1 AND dedup_key = ?2")?

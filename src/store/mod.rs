@@ -169,6 +169,10 @@ pub fn ts(t: DateTime<Utc>) -> String {
 impl Store {
     /// Opens (creating if needed) and migrates the database.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        private_file(path).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            cause: io_cause(e),
+        })?;
         let open = || {
             Connection::open(path).map_err(|cause| StoreError::Open {
                 path: path.display().to_string(),
@@ -242,6 +246,10 @@ impl Store {
                 cause,
             })?;
         src.busy_timeout(Duration::from_secs(10))?;
+        private_file(dest).map_err(|e| StoreError::Open {
+            path: dest.display().to_string(),
+            cause: io_cause(e),
+        })?;
         let mut dst = Connection::open(dest).map_err(|cause| StoreError::Open {
             path: dest.display().to_string(),
             cause,
@@ -331,6 +339,42 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Creates the database file with mode 0600 (it holds the mail and the key
+/// that signs our Message-IDs), or takes an existing one, and its WAL and
+/// shared-memory files, down to 0600. SQLite gives the files it creates
+/// next to a database the database file's mode, whatever the umask.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    let mut all = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        all.push(p.into());
+    }
+    for p in all {
+        match std::fs::metadata(&p) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// An I/O error as the rusqlite error `StoreError::Open` carries.
+fn io_cause(e: std::io::Error) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+        Some(e.to_string()),
+    )
+}
+
 /// Runs blocking store work off the async worker threads.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
@@ -417,6 +461,30 @@ mod tests {
             Ok(())
         })
         .unwrap();
+    }
+
+    #[test]
+    fn database_and_backup_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.db");
+        let store = Store::open(&db).unwrap();
+        store
+            .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&db), 0o600);
+        let wal = dir.path().join("h.db-wal");
+        assert!(wal.exists());
+        assert_eq!(mode(&wal), 0o600);
+        let backup = dir.path().join("b.db");
+        Store::backup(&db, &backup).unwrap();
+        assert_eq!(mode(&backup), 0o600);
+        // An older, world-readable database is tightened when opened.
+        drop(store);
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Store::open(&db).unwrap();
+        assert_eq!(mode(&db), 0o600);
     }
 
     #[test]

@@ -270,7 +270,13 @@ password = "{pw}"
 
     /// Starts `hilo run` in the background.
     pub fn spawn_daemon(&self) -> tokio::process::Child {
+        self.spawn_daemon_with(&[])
+    }
+
+    /// `hilo run` with extra environment variables (fault points, say).
+    pub fn spawn_daemon_with(&self, env: &[(&str, &str)]) -> tokio::process::Child {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_hilo"))
+            .envs(env.iter().copied())
             .arg("--config")
             .arg(&self.config)
             .arg("run")
