@@ -67,16 +67,17 @@ async fn idle_picks_up_new_mail_at_once() {
     stop(daemon, &w).await;
 }
 
-/// 500 mails in the mailbox; hilo is killed with SIGKILL at random moments
-/// at least 5 times while it works, then left to finish. Exactly 500 tickets
-/// and every customer acknowledged; duplicates only for mail in flight.
+/// 1,000 mails in the mailbox; hilo is killed with SIGKILL at random
+/// moments 10 times while it works, then left to finish. Exactly 1,000
+/// tickets and every customer acknowledged; at most one duplicate
+/// acknowledgement per kill (the mail in flight).
 #[tokio::test]
 async fn kill_9_never_loses_or_duplicates_tickets() {
     use rand::Rng;
     let w = World::new();
     w.init().await;
     w.intake_setting("batch_size", "20");
-    let n = 500;
+    let n = 1000;
     let customers: Vec<String> = (0..n)
         .map(|i| format!("c{i}-{}@cliente.test", uid()))
         .collect();
@@ -88,7 +89,7 @@ async fn kill_9_never_loses_or_duplicates_tickets() {
 
     let mut kills = 0;
     let mut daemon = w.spawn_daemon();
-    while kills < 6 {
+    while kills < 10 {
         let ms = rand::thread_rng().gen_range(150..900);
         tokio::time::sleep(Duration::from_millis(ms)).await;
         daemon.start_kill().expect("SIGKILL");
