@@ -185,6 +185,14 @@ pub struct Mailbox {
 }
 
 /// Connects, logs in and selects the folder.
+/// Drops the untagged responses async-imap set aside (EXISTS, RECENT,
+/// FETCH FLAGS of other clients...). hilo reads the folder by UID SEARCH,
+/// not by these; left in the channel, each one pins the read buffer it was
+/// cut from.
+fn drain_unsolicited(session: &Session) {
+    while session.unsolicited_responses.try_recv().is_ok() {}
+}
+
 /// See [`Watcher::start_point`].
 struct StartPoint {
     last: u32,
@@ -530,6 +538,7 @@ impl Watcher {
                 self.drain(session, mb, &mut pending, &mut report).await?;
             }
             let (mut items, missing) = self.fetch(session, &batch, &sizes).await?;
+            drain_unsolicited(session);
             for it in &mut items {
                 it.backlog = it.uid.is_some_and(|u| u <= backlog_until);
             }
