@@ -116,6 +116,7 @@ impl App {
                 tuning: config.intake.clone(),
                 wake: wake.clone(),
                 attempted: None,
+                misses: Default::default(),
             };
             tasks.spawn(supervise(
                 format!("watcher {}", d.name),
@@ -298,6 +299,7 @@ impl App {
                 tuning: self.config.intake.clone(),
                 wake: wake.clone(),
                 attempted: attempted.clone(),
+                misses: Default::default(),
             })
             .collect()
     }

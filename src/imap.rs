@@ -354,7 +354,15 @@ pub struct Watcher {
     pub wake: Arc<Notify>,
     /// Told the desk's name after each connection attempt (for readiness).
     pub attempted: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// The UID the server last listed but did not return, and how many
+    /// passes in a row it did so (see [`MAX_MISSES`]).
+    pub misses: Arc<std::sync::Mutex<(u32, u32)>>,
 }
+
+/// Passes in a row a listed UID may fail to come back before it is set
+/// aside (a quarantine entry that says so) and the folder read past it:
+/// one message the server cannot deliver must not block the mailbox.
+pub const MAX_MISSES: u32 = 5;
 
 impl Watcher {
     fn imap(&self) -> &ImapConfig {
@@ -515,6 +523,17 @@ impl Watcher {
                 return Ok(report);
             }
         }
+        if let Some(&first) = uids.first() {
+            let (uid, n) = *self.misses.lock().expect("not poisoned");
+            if uid == first && n >= MAX_MISSES {
+                self.skip_missing(mb, first, backlog_until).await?;
+                *self.misses.lock().expect("not poisoned") = (0, 0);
+                uids.remove(0);
+                if uids.is_empty() {
+                    return Ok(report);
+                }
+            }
+        }
         // A pipeline: while batch k is stored (on a blocking thread), batch
         // k+1 is fetched and parsed; k+1's commit starts as soon as k's ends,
         // before k's server-side step, so the store never waits on IMAP.
@@ -591,9 +610,52 @@ impl Watcher {
         }
         self.drain(session, mb, &mut pending, &mut report).await?;
         match stopped_at {
-            Some(uid) => Err(ImapError::Missing(uid)),
+            Some(uid) => {
+                let mut m = self.misses.lock().expect("not poisoned");
+                *m = if m.0 == uid { (uid, m.1 + 1) } else { (uid, 1) };
+                Err(ImapError::Missing(uid))
+            }
             None => Ok(report),
         }
+    }
+
+    /// Records a UID the server keeps listing and never returns in the
+    /// quarantine (with a note instead of bytes it does not give) and moves
+    /// the checkpoint past it, in one transaction.
+    async fn skip_missing(
+        &self,
+        mb: &Mailbox,
+        uid: u32,
+        backlog_until: u32,
+    ) -> Result<(), ImapError> {
+        warn!(
+            uid,
+            passes = MAX_MISSES,
+            "the server lists this UID but never returns it: set aside in the quarantine, reading on"
+        );
+        let store = self.intake.store().clone();
+        let (d, f) = (self.name().to_string(), self.imap().folder.clone());
+        let v = mb.uid_validity;
+        crate::store::blocking(move || {
+            store.write(|tx| {
+                let note = format!(
+                    "X-Hilo-Missing: folder {f}, UIDVALIDITY {v}, UID {uid}\r\n\r\nThe server listed this message {MAX_MISSES} times and never returned it; it is still on the server.\r\n"
+                );
+                let reason = format!("the server listed UID {uid} and never returned it");
+                tx.quarantine(&d, Some(&f), Some(uid), &reason, note.as_bytes())?;
+                tx.set_checkpoint(
+                    &d,
+                    &f,
+                    Checkpoint {
+                        uid_validity: v,
+                        last_uid: uid,
+                        backlog_until,
+                    },
+                )
+            })
+        })
+        .await?;
+        Ok(())
     }
 
     /// Waits for the batch in flight, if any, and does its after-actions.
@@ -741,6 +803,10 @@ impl Watcher {
                 fetch.body()
             };
             if let (Some(uid), Some(body)) = (fetch.uid, body) {
+                // (The tests pretend a server that never returns a UID.)
+                if crate::fault::active(&format!("drop-uid-{uid}")) {
+                    continue;
+                }
                 got.insert(uid, body.to_vec());
             }
         }

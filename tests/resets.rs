@@ -205,3 +205,36 @@ async fn without_move_or_uidplus_mail_is_moved_once() {
     assert!(out.status.success());
     assert_eq!(count(&w.desk, "Procesado").await, 1, "nothing copied again");
 }
+
+/// A UID the server lists and never returns (pretended with a fault
+/// point): the watcher backs off, and after five passes sets it aside in
+/// the quarantine and reads on, so the mail after it is not blocked.
+#[tokio::test]
+async fn a_uid_the_server_never_returns_does_not_block_the_mailbox() {
+    let w = World::new();
+    w.init().await;
+    let raws: Vec<Vec<u8>> = (0..3)
+        .map(|i| customer_mail(&format!("u{i}-{}@cliente.test", uid()), &w.desk, "uid"))
+        .collect();
+    append_all(&w.desk, "INBOX", &raws, None).await;
+    let mut daemon = w.spawn_daemon_with(&[("HILO_FAULTS", "drop-uid-2")]);
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            w.tickets().await.len() == 2
+        })
+        .await,
+        "the mail after the missing one is read: {}",
+        w.daemon_log()
+    );
+    daemon.kill().await.ok();
+    let q: Vec<serde_json::Value> =
+        serde_json::from_str(&w.ok(&["quarantine", "list", "--json"]).await).unwrap();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0]["uid"], 2);
+    assert!(
+        q[0]["reason"].as_str().unwrap().contains("never returned"),
+        "{q:?}"
+    );
+    let log = w.daemon_log();
+    assert!(log.matches("did not return UID 2").count() >= 5, "{log}");
+}

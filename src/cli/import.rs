@@ -68,6 +68,7 @@ pub fn import(config: &Path, args: ImportArgs<'_>) -> anyhow::Result<u8> {
             tuning: config.intake.clone(),
             wake: Default::default(),
             attempted: None,
+            misses: Default::default(),
         };
         let progress = |done: u64, total: u64| {
             pb.set_length(total);
