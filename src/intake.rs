@@ -318,7 +318,7 @@ impl Intake {
             )));
         };
         let item = Received::new(None, raw);
-        let parsed = parse_contained(&item.raw);
+        let parsed = parse(&item.raw);
         let outcome = self.store.write(|tx| {
             match &parsed {
                 Err(e) => tx.quarantine_retried(id, &e.to_string())?,
@@ -992,19 +992,10 @@ fn message_span(
     )
 }
 
-/// Parses every item; pure, so it can run on any thread.
-/// Parses each message; a panic in the parser is that message's error.
+/// Parses every item; pure, so it can run on any thread. A panic in the
+/// parser is that message's error (see [`parse`]).
 pub fn parse_all(items: &[Received]) -> Vec<Result<Inbound, ParseError>> {
-    items.iter().map(|r| parse_contained(&r.raw)).collect()
-}
-
-/// [`parse`], with a panic contained as [`ParseError::Panicked`].
-pub fn parse_contained(raw: &[u8]) -> Result<Inbound, ParseError> {
-    std::panic::catch_unwind(|| {
-        crate::fault::hit("parse", raw);
-        parse(raw)
-    })
-    .unwrap_or_else(|p| Err(ParseError::Panicked(crate::panic_message(&*p))))
+    items.iter().map(|r| parse(&r.raw)).collect()
 }
 
 fn log_outcome(uid: Option<u32>, o: &Outcome) {

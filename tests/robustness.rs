@@ -261,3 +261,27 @@ async fn the_watchdog_and_status_reflect_real_health() {
     assert!(seen.contains("STATUS=soporte read"), "{seen}");
     assert!(seen.contains("relay up"), "{seen}");
 }
+
+/// A mail that makes mail-parser itself panic (found by fuzzing, kept in
+/// fuzz/regressions/) is quarantined with the reason; nothing crashes.
+#[tokio::test]
+async fn a_mail_that_panics_the_parser_is_quarantined() {
+    let w = World::new();
+    let raw = read(&repo().join("fuzz/regressions/mail-parser-invalid-part-id.eml"));
+    let out = w
+        .hilo_stdin(&["ingest", "--desk", "soporte"], Some(&raw))
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let q: Vec<serde_json::Value> =
+        serde_json::from_str(&w.ok(&["quarantine", "list", "--json"]).await).unwrap();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(
+        q[0]["reason"].as_str().unwrap().contains("parser panicked"),
+        "{q:?}"
+    );
+}

@@ -184,7 +184,24 @@ static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| 
 });
 
 /// Parses raw message bytes. Never panics; what it cannot use is an error.
+/// mail-parser itself can panic on hostile MIME (0.11.9: "Invalid part ID,
+/// could not find multipart", found by fuzzing; kept in
+/// `fuzz/regressions/`), so the work runs under `catch_unwind` and a panic
+/// is [`ParseError::Panicked`]: the caller quarantines the bytes.
 pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
+    contained(|| {
+        crate::fault::hit("parse", raw);
+        parse_inner(raw)
+    })
+    .unwrap_or_else(|why| Err(ParseError::Panicked(why)))
+}
+
+/// Runs `f`, turning a panic into its message.
+fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| crate::panic_message(&*p))
+}
+
+fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
     let mut msg = PARSER.parse(raw).ok_or(ParseError::NotAMessage)?;
     if msg.headers().is_empty() {
         return Err(ParseError::NotAMessage);
@@ -330,6 +347,10 @@ fn thread_root(v: &str) -> Option<String> {
 /// its message/rfc822 or text/rfc822-headers part, else from any
 /// `Message-ID:` line quoted in the text (qmail, some Exchange reports).
 pub fn reported_message_ids(raw: &[u8]) -> Vec<String> {
+    contained(|| reported_inner(raw)).unwrap_or_default()
+}
+
+fn reported_inner(raw: &[u8]) -> Vec<String> {
     static QUOTED_ID: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
         regex::bytes::Regex::new(r"(?im)^[ \t>]*Message-ID:[ \t]*<([^>\s]+)>")
             .expect("static regex")
