@@ -7,7 +7,6 @@
 //! rebuilt with exponential backoff (1 s doubling to 60 s, with jitter).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -104,41 +103,6 @@ impl AsyncWrite for Stream {
 
 pub type Session = async_imap::Session<Stream>;
 
-/// TLS settings: the system's roots plus an optional extra CA. Verified always.
-pub fn tls_config(
-    ca_file: Option<&Path>,
-    host: &str,
-) -> Result<Arc<rustls::ClientConfig>, ImapError> {
-    let err = |message: String| ImapError::Tls {
-        host: host.to_string(),
-        message,
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
-        // A broken system certificate must not stop the others from loading.
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = ca_file {
-        use rustls_pki_types::pem::PemObject;
-        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
-            .map_err(|e| err(format!("ca_file {}: {e}", path.display())))?;
-        for c in certs {
-            let c = c.map_err(|e| err(format!("ca_file {}: {e}", path.display())))?;
-            roots
-                .add(c)
-                .map_err(|e| err(format!("ca_file {}: {e}", path.display())))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| err(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(cfg))
-}
-
 async fn timed<T, E>(
     t: Duration,
     command: &'static str,
@@ -158,7 +122,12 @@ where
 }
 
 async fn start_tls(cfg: &ImapConfig, tcp: TcpStream) -> Result<Stream, ImapError> {
-    let tls = tls_config(cfg.ca_file.as_deref(), &cfg.host)?;
+    let tls = crate::net::tls::client_config(cfg.ca_file.as_deref(), &cfg.host).map_err(|e| {
+        ImapError::Tls {
+            host: e.host,
+            message: e.message,
+        }
+    })?;
     let name =
         rustls_pki_types::ServerName::try_from(cfg.host.clone()).map_err(|e| ImapError::Tls {
             host: cfg.host.clone(),

@@ -17,6 +17,8 @@
 //! - [`store`]: SQLite, the only module that speaks SQL.
 //! - [`imap`]: the mailbox watcher, the only module that speaks IMAP.
 //! - [`smtp`]: the outbox sender, the only module that speaks SMTP.
+//! - [`net`]: TLS settings shared by both protocols.
+//! - [`fault`]: fault points for the tests (debug builds only).
 //! - [`daemon`]: starts and stops the watchers and the sender.
 //! - [`cli`]: the commands.
 
@@ -34,6 +36,7 @@ pub mod intake;
 pub mod mail;
 pub mod metrics;
 pub mod model;
+pub mod net;
 pub mod notify;
 pub mod relay;
 pub mod smtp;

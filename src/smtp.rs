@@ -226,16 +226,16 @@ impl Connector {
             }
             Security::Tls => {
                 tls = Some(
-                    crate::imap::tls_config(cfg.ca_file.as_deref(), &cfg.host).map_err(|e| {
-                        SmtpSetupError::CaFile {
+                    crate::net::tls::client_config(cfg.ca_file.as_deref(), &cfg.host).map_err(
+                        |e| SmtpSetupError::CaFile {
                             path: cfg
                                 .ca_file
                                 .as_ref()
                                 .map(|p| p.display().to_string())
                                 .unwrap_or_default(),
-                            message: e.to_string(),
-                        }
-                    })?,
+                            message: e.message,
+                        },
+                    )?,
                 );
             }
         }

@@ -1,0 +1,3 @@
+//! Network plumbing shared by the IMAP watcher and the SMTP sender.
+
+pub mod tls;
