@@ -78,6 +78,26 @@ impl MessageKind {
             MessageKind::Report => "report",
         }
     }
+
+    /// The kind stored as `s` (see [`MessageKind::as_str`]).
+    pub fn parse(s: &str) -> Option<MessageKind> {
+        use MessageKind::*;
+        [
+            Customer,
+            AutoReply,
+            Bounce,
+            List,
+            Own,
+            Ack,
+            Agent,
+            Note,
+            Notification,
+            Relay,
+            Report,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
 }
 
 /// Direction of a stored message.
@@ -93,5 +113,23 @@ impl Direction {
             Direction::In => "in",
             Direction::Out => "out",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_kinds_round_trip() {
+        for k in [
+            MessageKind::Customer,
+            MessageKind::AutoReply,
+            MessageKind::Ack,
+            MessageKind::Report,
+        ] {
+            assert_eq!(MessageKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(MessageKind::parse("nope"), None);
     }
 }

@@ -502,8 +502,8 @@ impl Sender {
                 Ok(Delivery::RelayDown { charged: false })
             }
             Ok(resp) => {
-                info!(code = %resp.code(), kind = %job.kind, "sent");
-                if job.kind == "ack" {
+                info!(code = %resp.code(), kind = job.kind.as_str(), "sent");
+                if job.kind == crate::model::MessageKind::Ack {
                     if let Ok(created) = chrono::DateTime::parse_from_rfc3339(&job.created_at) {
                         let age = Utc::now().signed_duration_since(created.with_timezone(&Utc));
                         self.metrics.ack_sent(age.to_std().unwrap_or_default());

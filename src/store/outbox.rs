@@ -15,8 +15,8 @@ use super::{json_list, now, parse_json_list, ts, Store, StoreError, Tx};
 #[derive(Debug, Clone)]
 pub struct OutboxJob {
     pub id: i64,
-    /// `ack`, `relay`, `notification`…
-    pub kind: String,
+    /// What the mail is (an acknowledgement, a relay, a notification…).
+    pub kind: crate::model::MessageKind,
     pub created_at: String,
     pub envelope_from: String,
     pub recipients: Vec<String>,
@@ -173,7 +173,16 @@ impl Store {
                         raw: r.get(3)?,
                         attempts: r.get(4)?,
                         expires_at: r.get(5)?,
-                        kind: r.get(6)?,
+                        kind: {
+                            let k: String = r.get(6)?;
+                            crate::model::MessageKind::parse(&k).ok_or_else(|| {
+                                rusqlite::Error::FromSqlConversionFailure(
+                                    6,
+                                    rusqlite::types::Type::Text,
+                                    format!("unknown message kind `{k}`").into(),
+                                )
+                            })?
+                        },
                         created_at: r.get(7)?,
                         message: r.get(8)?,
                         draft: match (r.get(9)?, r.get(10)?) {
