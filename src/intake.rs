@@ -859,8 +859,7 @@ impl Intake {
                         agent: actor,
                         body: &body,
                         attachments: &[],
-                    })
-                    .map_err(|e| StoreError::Corrupt(format!("cannot compose the reply: {e}")))?;
+                    })?;
                     self.queue(tx, &desk.cfg, ticket, MessageKind::Relay, &out)?;
                     tx.set_status(ticket, Status::Pending, who)
                 }

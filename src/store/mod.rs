@@ -98,6 +98,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("ticket {0} does not exist")]
     NoSuchTicket(i64),
+    /// An outgoing mail could not be composed (a CLI reply, say).
+    #[error("cannot compose the mail: {0}")]
+    Compose(#[from] crate::mail::compose::ComposeError),
     /// The work on one message panicked; contained, so the message is
     /// quarantined with this reason and the rest goes on.
     #[error("processing panicked: {0}")]
