@@ -576,9 +576,12 @@ pub const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// echo the secret), stdout read up to 64 KiB, killed past `timeout`.
 fn secret_command(cmd: &str, timeout: Duration) -> Result<String, String> {
     use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    // Its own process group, so that a timeout kills what it started too.
     let mut child = std::process::Command::new("sh")
         .arg("-c")
         .arg(cmd)
+        .process_group(0)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -595,6 +598,8 @@ fn secret_command(cmd: &str, timeout: Duration) -> Result<String, String> {
         match child.try_wait().map_err(|e| e.to_string())? {
             Some(st) => break st,
             None if std::time::Instant::now() >= deadline => {
+                // SAFETY: signals the process group we created above.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("did not finish within {timeout:?}; killed"));

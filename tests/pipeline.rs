@@ -151,6 +151,26 @@ fn a_reused_message_id_does_not_drop_the_other_message() {
     assert_eq!(t.tickets(), 2);
 }
 
+/// 40,000 References ids once failed with "too many SQL variables" and was
+/// quarantined; past the cap the mail is an ordinary one.
+#[test]
+fn a_mail_with_forty_thousand_references_is_an_ordinary_mail() {
+    let t = setup();
+    let refs: Vec<String> = (0..40_000).map(|i| format!("<r{i}@x.test>")).collect();
+    let m = mail(
+        "ana@cliente.test",
+        "muchas referencias",
+        "refs@c.test",
+        &format!("References: {}\r\n", refs.join("\r\n ")),
+    );
+    assert!(matches!(t.feed("soporte", &m), Outcome::Opened { .. }));
+    let body: String = (0..400_000).map(|i| format!("SOP-{i} ")).collect();
+    let tags = format!(
+        "From: bea@cliente.test\r\nSubject: etiquetas\r\nMessage-ID: <tags@c.test>\r\n\r\n{body}\r\n"
+    );
+    assert!(matches!(t.feed("soporte", &tags), Outcome::Opened { .. }));
+}
+
 #[test]
 fn replies_thread_by_headers_or_tag() {
     let t = setup();

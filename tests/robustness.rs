@@ -6,6 +6,7 @@ mod support;
 
 use std::time::Duration;
 
+use support::proxy::{Fault, Proxy};
 use support::*;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -284,4 +285,82 @@ async fn a_mail_that_panics_the_parser_is_quarantined() {
         q[0]["reason"].as_str().unwrap().contains("parser panicked"),
         "{q:?}"
     );
+}
+
+/// SIGHUP with a `password_command` that hangs: the configuration is read
+/// off the runtime thread, so mail is still fetched and acknowledged while
+/// it hangs; after 30 s the command is killed and the reload refused.
+#[tokio::test]
+async fn a_hung_password_command_on_reload_stalls_nothing() {
+    let w = World::new();
+    w.init().await;
+    let daemon = w.spawn_daemon();
+    assert!(eventually(WAIT, || async { w.daemon_log().contains("connected") }).await);
+    w.edit_config(|t| {
+        t.replace(
+            &format!("password = \"{PASSWORD}\""),
+            "password_command = \"sleep 600\"",
+        )
+    });
+    let pid = daemon.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    let c = format!("hup-{}@cliente.test", uid());
+    append(&w.desk, &plain(&c, &w.desk, "Durante la recarga.")).await;
+    assert_eq!(
+        wait_mailbox(&c, 1, WAIT).await.len(),
+        1,
+        "{}",
+        w.daemon_log()
+    );
+    assert!(
+        !w.daemon_log().contains("reload refused"),
+        "still waiting for the command"
+    );
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            w.daemon_log().contains("reload refused")
+        })
+        .await,
+        "{}",
+        w.daemon_log()
+    );
+    assert!(
+        w.daemon_log().contains("did not finish"),
+        "{}",
+        w.daemon_log()
+    );
+    let sleeping = std::process::Command::new("pgrep")
+        .args(["-f", "^sleep 600$"])
+        .output()
+        .unwrap();
+    assert!(
+        sleeping.stdout.is_empty(),
+        "the command's process group was killed"
+    );
+    drop(daemon);
+}
+
+/// An IMAP server that accepts TCP and never answers the TLS handshake:
+/// `hilo check` gives up within `command_timeout` and says where.
+#[tokio::test]
+async fn a_silent_tls_server_fails_check_within_the_timeout() {
+    let w = World::new();
+    let proxy = Proxy::start(10993, Fault::Hang).await;
+    w.edit_config(|t| {
+        t.replacen(
+            &format!("port = {IMAP_PORT}\nsecurity = \"starttls\""),
+            &format!("port = {}\nsecurity = \"tls\"", proxy.port),
+            1,
+        )
+        .replace("command_timeout = \"10s\"", "command_timeout = \"2s\"")
+    });
+    let out = tokio::time::timeout(Duration::from_secs(30), w.hilo(&["check"]))
+        .await
+        .expect("check returns");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(75), "{stdout}");
+    assert!(stdout.contains("TLS handshake"), "{stdout}");
 }
