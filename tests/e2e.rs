@@ -198,8 +198,7 @@ async fn garbage_is_quarantined_and_skipped() {
         .map(|t| t["subject"].as_str().unwrap())
         .collect();
     assert_eq!(subjects, ["primero", "segundo"]);
-    let q: Vec<serde_json::Value> =
-        serde_json::from_str(&w.ok(&["quarantine", "list", "--json"]).await).unwrap();
+    let q = w.quarantine().await;
     assert_eq!(q.len(), 2, "{q:?}");
     assert_eq!(q[0]["uid"], 2);
     assert_eq!(q[1]["reason"], "no usable From address");

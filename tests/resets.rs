@@ -10,14 +10,7 @@ use support::proxy::{Fault, Proxy};
 use support::*;
 
 fn customer_mail(customer: &str, desk: &str, subject: &str) -> Vec<u8> {
-    mail(
-        customer,
-        desk,
-        subject,
-        &format!("{}@cliente.test", uid()),
-        "",
-        "Hola, necesito ayuda.",
-    )
+    support::customer_mail(customer, desk, subject, "Hola, necesito ayuda.")
 }
 
 fn imap_date(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -133,14 +126,7 @@ async fn a_connection_cut_mid_fetch_backs_off_then_recovers() {
     w.init().await;
     let customer = format!("corte-{}@cliente.test", uid());
     let body = "línea larga de texto para que el FETCH sea grande\n".repeat(8000);
-    let raw = mail(
-        &customer,
-        &w.desk,
-        "Adjunto grande",
-        &format!("{}@cliente.test", uid()),
-        "",
-        &body,
-    );
+    let raw = support::customer_mail(&customer, &w.desk, "Adjunto grande", &body);
     append(&w.desk, &raw).await;
     proxy.set(Fault::CutAfter(40_000));
     let before = proxy.connections();
@@ -227,8 +213,7 @@ async fn a_uid_the_server_never_returns_does_not_block_the_mailbox() {
         w.daemon_log()
     );
     daemon.kill().await.ok();
-    let q: Vec<serde_json::Value> =
-        serde_json::from_str(&w.ok(&["quarantine", "list", "--json"]).await).unwrap();
+    let q = w.quarantine().await;
     assert_eq!(q.len(), 1, "{q:?}");
     assert_eq!(q[0]["uid"], 2);
     assert!(

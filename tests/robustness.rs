@@ -38,14 +38,7 @@ fn poison(from: &str, to: &str, with_attachment: bool) -> Vec<u8> {
 }
 
 fn plain(from: &str, to: &str, body: &str) -> Vec<u8> {
-    mail(
-        from,
-        to,
-        "Consulta",
-        &format!("{}@cliente.test", uid()),
-        "",
-        body,
-    )
+    customer_mail(from, to, "Consulta", body)
 }
 
 #[tokio::test]
@@ -109,8 +102,7 @@ async fn a_panic_while_processing_one_mail_quarantines_only_it() {
         stdout.contains("3 fetched, 2 new tickets") && stdout.contains("1 quarantined"),
         "{stdout}"
     );
-    let q: Vec<serde_json::Value> =
-        serde_json::from_str(&w.ok(&["quarantine", "list", "--json"]).await).unwrap();
+    let q = w.quarantine().await;
     assert_eq!(q.len(), 1, "{q:?}");
     assert!(
         q[0]["reason"].as_str().unwrap().contains("panicked"),
@@ -278,8 +270,7 @@ async fn a_mail_that_panics_the_parser_is_quarantined() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let q: Vec<serde_json::Value> =
-        serde_json::from_str(&w.ok(&["quarantine", "list", "--json"]).await).unwrap();
+    let q = w.quarantine().await;
     assert_eq!(q.len(), 1, "{q:?}");
     assert!(
         q[0]["reason"].as_str().unwrap().contains("parser panicked"),

@@ -18,14 +18,7 @@ async fn queue_acks(w: &World, n: usize) -> Vec<String> {
     let mut customers = Vec::new();
     for i in 0..n {
         let c = format!("s{i}-{}@cliente.test", uid());
-        let raw = mail(
-            &c,
-            &w.desk,
-            "Ayuda",
-            &format!("{}@cliente.test", uid()),
-            "",
-            "Hola.",
-        );
+        let raw = customer_mail(&c, &w.desk, "Ayuda", "Hola.");
         let out = w
             .hilo_stdin(&["ingest", "--desk", "soporte"], Some(&raw))
             .await;
@@ -95,14 +88,7 @@ async fn an_outage_under_the_daemon_sends_everything_once_after_it() {
         .map(|i| format!("o{i}-{}@cliente.test", uid()))
         .collect();
     for c in &customers {
-        let raw = mail(
-            c,
-            &w.desk,
-            "Ayuda",
-            &format!("{}@cliente.test", uid()),
-            "",
-            "Hola.",
-        );
+        let raw = customer_mail(c, &w.desk, "Ayuda", "Hola.");
         append(&w.desk, &raw).await;
     }
     assert!(

@@ -11,14 +11,7 @@ use support::*;
 const WAIT: Duration = Duration::from_secs(30);
 
 fn customer_mail(customer: &str, desk: &str, body: &str) -> Vec<u8> {
-    mail(
-        customer,
-        desk,
-        "Ayuda",
-        &format!("{}@cliente.test", uid()),
-        "",
-        body,
-    )
+    support::customer_mail(customer, desk, "Ayuda", body)
 }
 
 /// A small tmpfs holds the database; unmounted when the test ends.

@@ -241,6 +241,11 @@ password = "{pw}"
         serde_json::from_str(&out).expect("ticket json")
     }
 
+    pub async fn quarantine(&self) -> Vec<serde_json::Value> {
+        let out = self.ok(&["quarantine", "list", "--json"]).await;
+        serde_json::from_str(&out).expect("quarantine json")
+    }
+
     pub async fn outbox(&self) -> Vec<serde_json::Value> {
         let out = self.ok(&["outbox", "list", "--json"]).await;
         serde_json::from_str(&out).expect("outbox json")
@@ -309,6 +314,18 @@ pub fn mail(
          Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n{extra_headers}\r\n{body}\r\n"
     )
     .into_bytes()
+}
+
+/// A simple customer mail with a fresh Message-ID.
+pub fn customer_mail(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
+    mail(
+        from,
+        to,
+        subject,
+        &format!("{}@cliente.test", uid()),
+        "",
+        body,
+    )
 }
 
 /// Sends raw bytes through the test Postfix.
