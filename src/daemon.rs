@@ -247,7 +247,7 @@ impl App {
     }
 
     /// One line for systemd's STATUS=: each desk's last successful fetch,
-    /// and the relay.
+    /// the relay, and when the sender's loop last went round.
     fn status(&self) -> String {
         let m = self.intake.metrics();
         let desks: Vec<String> = self
@@ -263,7 +263,8 @@ impl App {
             Some(e) if !self.sender.relay_up() => format!("relay down ({e})"),
             _ => "relay up".to_string(),
         };
-        format!("{}; {relay}", desks.join(", "))
+        let sender = crate::smtp::now_secs().saturating_sub(self.sender.last_progress());
+        format!("{}; {relay}, sender active {sender}s ago", desks.join(", "))
     }
 
     /// Alive means: the database answers within `within`, and the sender's

@@ -252,7 +252,7 @@ async fn the_watchdog_and_status_reflect_real_health() {
     assert!(seen.contains("READY=1"), "{seen}");
     assert!(seen.contains("WATCHDOG=1"), "{seen}");
     assert!(seen.contains("STATUS=soporte read"), "{seen}");
-    assert!(seen.contains("relay up"), "{seen}");
+    assert!(seen.contains("relay up, sender active"), "{seen}");
 }
 
 /// A mail that makes mail-parser itself panic (found by fuzzing, kept in
