@@ -1,10 +1,12 @@
 //! Command-line interface: argument parsing and one module per command
 //! group. Data goes to stdout, logs to stderr.
 
+mod aside;
 mod check;
 mod import;
 mod ingest;
 mod outbox;
+mod quarantine;
 mod run;
 mod tickets;
 
@@ -108,12 +110,12 @@ pub enum Command {
     /// Machines' mail that matched no ticket (auto-replies, bounces, lists, own mail).
     Aside {
         #[command(subcommand)]
-        command: outbox::AsideCommand,
+        command: aside::AsideCommand,
     },
     /// Messages that could not be parsed.
     Quarantine {
         #[command(subcommand)]
-        command: outbox::QuarantineCommand,
+        command: quarantine::QuarantineCommand,
     },
 }
 
@@ -154,8 +156,8 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
         ),
         Command::Tickets { command } => tickets::tickets(&cli.config, command),
         Command::Outbox { command } => outbox::outbox(&cli.config, command),
-        Command::Quarantine { command } => outbox::quarantine(&cli.config, command),
-        Command::Aside { command } => outbox::aside(&cli.config, command),
+        Command::Quarantine { command } => quarantine::quarantine(&cli.config, command),
+        Command::Aside { command } => aside::aside(&cli.config, command),
     }
 }
 
