@@ -22,7 +22,7 @@ use crate::config::{Config, DeskConfig};
 use crate::imap::{ImapError, Watcher};
 use crate::intake::Intake;
 use crate::intake::Tally;
-use crate::smtp::{FlushReport, Sender, SmtpSetupError};
+use crate::sender::{FlushReport, Sender, SmtpSetupError};
 use crate::store::blocking;
 use crate::store::{Store, StoreError};
 use crate::template::{TemplateError, Templates};
@@ -263,7 +263,7 @@ impl App {
             Some(e) if !self.sender.relay_up() => format!("relay down ({e})"),
             _ => "relay up".to_string(),
         };
-        let sender = crate::smtp::now_secs().saturating_sub(self.sender.last_progress());
+        let sender = crate::sender::now_secs().saturating_sub(self.sender.last_progress());
         format!("{}; {relay}, sender active {sender}s ago", desks.join(", "))
     }
 
@@ -279,7 +279,7 @@ impl App {
             _ => return Err("the database did not answer".into()),
         }
         let stale = self.sender.stale_after();
-        let idle = crate::smtp::now_secs().saturating_sub(self.sender.last_progress());
+        let idle = crate::sender::now_secs().saturating_sub(self.sender.last_progress());
         if idle > stale.as_secs() {
             return Err(format!("the sender made no progress for {idle} s"));
         }

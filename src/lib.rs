@@ -3,7 +3,7 @@
 //! Mail flows one way through these modules:
 //!
 //! ```text
-//! imap (watcher) ─raw─► intake: mail::parse ► classify ► thread ► desk ► store ─► outbox ─► smtp (sender)
+//! imap (watcher) ─raw─► intake: mail::parse ► classify ► thread ► desk ► store ─► outbox ─► sender (SMTP)
 //! cli ingest ──────────┘
 //! ```
 //!
@@ -16,7 +16,7 @@
 //! - [`ack`]: the acknowledgement of a new ticket.
 //! - [`store`]: SQLite, the only module that speaks SQL.
 //! - [`imap`]: the mailbox watcher, the only module that speaks IMAP.
-//! - [`smtp`]: the outbox sender, the only module that speaks SMTP.
+//! - [`sender`]: the outbox sender, the only module that speaks SMTP.
 //! - [`net`]: TLS settings shared by both protocols.
 //! - [`fault`]: fault points for the tests (debug builds only).
 //! - [`daemon`]: starts and stops the watchers and the sender.
@@ -39,7 +39,7 @@ pub mod model;
 pub mod net;
 pub mod notify;
 pub mod relay;
-pub mod smtp;
+pub mod sender;
 pub mod store;
 pub mod template;
 pub mod thread;

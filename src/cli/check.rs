@@ -77,7 +77,7 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
         }
         let what = format!("smtp {}:{}", config.smtp.host, config.smtp.port);
         let auth = if config.smtp.username.is_some() { ", AUTH" } else { "" };
-        match crate::smtp::test_connection(&config.smtp).await {
+        match crate::sender::test_connection(&config.smtp).await {
             Ok(()) => row(&what, &format!("ok (EHLO, {}{auth})", security(config.smtp.security))),
             Err(e) => {
                 row(&what, &format!("FAILED: {e}"));

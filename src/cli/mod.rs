@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
 use crate::imap::ImapError;
-use crate::smtp::SmtpSetupError;
+use crate::sender::SmtpSetupError;
 use crate::store::StoreError;
 use crate::template::TemplateError;
 
