@@ -82,7 +82,7 @@ fn fill_maildir_from(user: &str, from: usize, n: usize) -> u64 {
 /// The minimal client over hilo's own connection (as configured for `w`).
 async fn raw_fetch_as_hilo(w: &World) -> (usize, f64) {
     let config = hilo::config::Config::load(&w.config).unwrap();
-    let (s, _) = hilo::imap::connect(&config.desks[0].imap, std::time::Duration::from_secs(30))
+    let (s, _) = hilo::watcher::connect(&config.desks[0].imap, std::time::Duration::from_secs(30))
         .await
         .unwrap();
     fetch_all(s).await

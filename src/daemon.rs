@@ -19,13 +19,13 @@ use tracing::{error, info, warn, Instrument};
 use std::collections::HashMap;
 
 use crate::config::{Config, DeskConfig};
-use crate::imap::{ImapError, Watcher};
 use crate::intake::Intake;
 use crate::intake::Tally;
 use crate::sender::{FlushReport, Sender, SmtpSetupError};
 use crate::store::blocking;
 use crate::store::{Store, StoreError};
 use crate::template::{TemplateError, Templates};
+use crate::watcher::{ImapError, Watcher};
 
 /// Where `hilo run` re-reads its configuration from, and when (SIGHUP).
 pub struct Reloads {

@@ -3,7 +3,7 @@
 //! Mail flows one way through these modules:
 //!
 //! ```text
-//! imap (watcher) ─raw─► intake: mail::parse ► classify ► thread ► desk ► store ─► outbox ─► sender (SMTP)
+//! watcher (IMAP) ─raw─► intake: mail::parse ► classify ► thread ► desk ► store ─► outbox ─► sender (SMTP)
 //! cli ingest ──────────┘
 //! ```
 //!
@@ -15,7 +15,7 @@
 //! - [`intake`]: runs the stages above and stores the result in one transaction.
 //! - [`ack`]: the acknowledgement of a new ticket.
 //! - [`store`]: SQLite, the only module that speaks SQL.
-//! - [`imap`]: the mailbox watcher, the only module that speaks IMAP.
+//! - [`watcher`]: the mailbox watcher, the only module that speaks IMAP.
 //! - [`sender`]: the outbox sender, the only module that speaks SMTP.
 //! - [`net`]: TLS settings shared by both protocols.
 //! - [`fault`]: fault points for the tests (debug builds only).
@@ -31,7 +31,6 @@ pub mod config;
 pub mod daemon;
 pub mod desk;
 pub mod fault;
-pub mod imap;
 pub mod intake;
 pub mod mail;
 pub mod metrics;
@@ -43,6 +42,7 @@ pub mod sender;
 pub mod store;
 pub mod template;
 pub mod thread;
+pub mod watcher;
 
 /// The text of a caught panic's payload, for the reason it is recorded with.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -351,7 +351,7 @@ async fn sighup_reloads_templates_and_desks() {
     );
     let connects = w
         .daemon_log()
-        .matches("desk{desk=soporte}: hilo::imap: connected")
+        .matches("desk{desk=soporte}: hilo::watcher: connected")
         .count();
     assert_eq!(connects, 1, "the unchanged desk kept its connection");
 

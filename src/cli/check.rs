@@ -48,7 +48,7 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
         let t = config.intake.command_timeout;
         for d in &config.desks {
             let what = format!("imap {} {}:{}", d.name, d.imap.host, d.imap.port);
-            match crate::imap::connect(&d.imap, t).await {
+            match crate::watcher::connect(&d.imap, t).await {
                 Ok((mut session, mb)) => {
                     let caps: Vec<&str> = [("IDLE", mb.idle), ("MOVE", mb.moves), ("UIDPLUS", mb.uidplus)]
                         .iter()

@@ -11,9 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{exit, load_config, open_store, runtime};
 use crate::config::{After, ConfigError};
-use crate::imap::Watcher;
 use crate::intake::{Intake, Received, Tally};
 use crate::template::Templates;
+use crate::watcher::Watcher;
 
 pub struct ImportArgs<'a> {
     pub desk: &'a str,

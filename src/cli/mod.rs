@@ -15,10 +15,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
-use crate::imap::ImapError;
 use crate::sender::SmtpSetupError;
 use crate::store::StoreError;
 use crate::template::TemplateError;
+use crate::watcher::ImapError;
 
 /// Exit codes (sysexits.h where one fits).
 pub mod exit {

@@ -1,0 +1,240 @@
+//! Talking to the server: connecting (plain, STARTTLS or TLS, each step
+//! within the command timeout), logging in and selecting the folder; the
+//! stream type, the error type, and commands with a timeout.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use crate::config::{ImapConfig, Security};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot connect to {addr}: {cause}")]
+    Connect { addr: String, cause: std::io::Error },
+    #[error("TLS with {host}: {message}")]
+    Tls { host: String, message: String },
+    #[error("the server rejected the login of {user}: {message}")]
+    Auth { user: String, message: String },
+    #[error("IMAP {command}: {cause}")]
+    Protocol {
+        command: &'static str,
+        cause: async_imap::error::Error,
+    },
+    #[error("IMAP {0}: no answer within the timeout")]
+    Timeout(&'static str),
+    #[error("folder has no UIDVALIDITY")]
+    NoUidValidity,
+    #[error("the server did not return UID {0} it listed; will retry")]
+    Missing(u32),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl ImapError {
+    /// Wrong credentials: retried slowly, never in a tight loop.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, ImapError::Auth { .. })
+    }
+}
+
+/// A plain or TLS connection, as async-imap wants one type.
+#[derive(Debug)]
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+pub type Session = async_imap::Session<Stream>;
+
+pub(super) async fn timed<T, E>(
+    t: Duration,
+    command: &'static str,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ImapError>
+where
+    E: Into<async_imap::error::Error>,
+{
+    match tokio::time::timeout(t, fut).await {
+        Err(_) => Err(ImapError::Timeout(command)),
+        Ok(Err(e)) => Err(ImapError::Protocol {
+            command,
+            cause: e.into(),
+        }),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
+pub(super) async fn start_tls(cfg: &ImapConfig, tcp: TcpStream) -> Result<Stream, ImapError> {
+    let tls = crate::net::tls::client_config(cfg.ca_file.as_deref(), &cfg.host).map_err(|e| {
+        ImapError::Tls {
+            host: e.host,
+            message: e.message,
+        }
+    })?;
+    let name =
+        rustls_pki_types::ServerName::try_from(cfg.host.clone()).map_err(|e| ImapError::Tls {
+            host: cfg.host.clone(),
+            message: e.to_string(),
+        })?;
+    let s = TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| ImapError::Tls {
+            host: cfg.host.clone(),
+            message: e.to_string(),
+        })?;
+    Ok(Stream::Tls(Box::new(s)))
+}
+
+/// What the server told us at connection time.
+#[derive(Debug, Clone, Copy)]
+pub struct Mailbox {
+    pub uid_validity: u32,
+    pub uid_next: Option<u32>,
+    pub idle: bool,
+    pub moves: bool,
+    pub uidplus: bool,
+}
+
+/// Connects, logs in and selects the folder.
+/// Drops the untagged responses async-imap set aside (EXISTS, RECENT,
+/// FETCH FLAGS of other clients...). hilo reads the folder by UID SEARCH,
+/// not by these; left in the channel, each one pins the read buffer it was
+/// cut from.
+pub(super) fn drain_unsolicited(session: &Session) {
+    while session.unsolicited_responses.try_recv().is_ok() {}
+}
+
+/// The TLS handshake, within the command timeout: a server that accepts TCP
+/// and never speaks must not stall the watcher or `hilo check`.
+pub(super) async fn tls_within(
+    timeout: Duration,
+    cfg: &ImapConfig,
+    tcp: TcpStream,
+) -> Result<Stream, ImapError> {
+    match tokio::time::timeout(timeout, start_tls(cfg, tcp)).await {
+        Err(_) => Err(ImapError::Timeout("TLS handshake")),
+        Ok(r) => r,
+    }
+}
+
+pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, Mailbox), ImapError> {
+    let addr = format!("{}:{}", cfg.host, cfg.port);
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(&addr)).await {
+        Err(_) => return Err(ImapError::Timeout("connect")),
+        Ok(Err(cause)) => return Err(ImapError::Connect { addr, cause }),
+        Ok(Ok(s)) => s,
+    };
+    tcp.set_nodelay(true).ok();
+    let stream = match cfg.security {
+        Security::Tls => tls_within(timeout, cfg, tcp).await?,
+        _ => Stream::Plain(tcp),
+    };
+    let mut client = async_imap::Client::new(stream);
+    // async-imap does not read the greeting itself.
+    match tokio::time::timeout(timeout, client.read_response()).await {
+        Err(_) => return Err(ImapError::Timeout("greeting")),
+        Ok(Err(e)) => {
+            return Err(ImapError::Protocol {
+                command: "greeting",
+                cause: e.into(),
+            })
+        }
+        Ok(Ok(None)) => {
+            return Err(ImapError::Protocol {
+                command: "greeting",
+                cause: async_imap::error::Error::ConnectionLost,
+            })
+        }
+        Ok(Ok(Some(_))) => {}
+    }
+    if cfg.security == Security::Starttls {
+        timed(
+            timeout,
+            "STARTTLS",
+            client.run_command_and_check_ok("STARTTLS", None),
+        )
+        .await?;
+        let Stream::Plain(tcp) = client.into_inner() else {
+            unreachable!("STARTTLS runs on a plain stream")
+        };
+        client = async_imap::Client::new(tls_within(timeout, cfg, tcp).await?);
+    }
+    let mut session =
+        match tokio::time::timeout(timeout, client.login(&cfg.username, cfg.password.expose()))
+            .await
+        {
+            Err(_) => return Err(ImapError::Timeout("LOGIN")),
+            Ok(Err((e, _))) => {
+                return Err(match e {
+                    async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m) => {
+                        ImapError::Auth {
+                            user: cfg.username.clone(),
+                            message: m,
+                        }
+                    }
+                    other => ImapError::Protocol {
+                        command: "LOGIN",
+                        cause: other,
+                    },
+                })
+            }
+            Ok(Ok(s)) => s,
+        };
+    let caps = timed(timeout, "CAPABILITY", session.capabilities()).await?;
+    let selected = timed(timeout, "SELECT", session.select(&cfg.folder)).await?;
+    let mailbox = Mailbox {
+        uid_validity: selected.uid_validity.ok_or(ImapError::NoUidValidity)?,
+        uid_next: selected.uid_next,
+        idle: caps.has_str("IDLE"),
+        // (The tests pretend a server without them with HILO_FAULTS.)
+        moves: caps.has_str("MOVE") && !crate::fault::active("no-move"),
+        uidplus: caps.has_str("UIDPLUS") && !crate::fault::active("no-uidplus"),
+    };
+    Ok((session, mailbox))
+}
