@@ -348,11 +348,13 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 /// next to a database the database file's mode, whatever the umask.
 fn private_file(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)?;
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+    }
     let mut all = vec![path.to_path_buf()];
     for suffix in ["-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
@@ -360,11 +362,12 @@ fn private_file(path: &Path) -> std::io::Result<()> {
         all.push(p.into());
     }
     for p in all {
-        match std::fs::metadata(&p) {
-            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?
+        if let Ok(m) = std::fs::metadata(&p) {
+            if m.permissions().mode() & 0o077 != 0 {
+                // Only the owner may change the mode; someone else reading
+                // the database (an admin's `hilo tickets list`) leaves it be.
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
             }
-            _ => {}
         }
     }
     Ok(())
