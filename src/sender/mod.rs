@@ -256,9 +256,13 @@ impl Sender {
             }
         };
         let id = job.id;
+        // Started now, awaited just before DATA: the write overlaps the
+        // envelope's round trips instead of adding one between RCPT and DATA.
         let lock = {
             let (store, owner) = (self.store.clone(), self.owner.clone());
-            blocking(move || store.lock_for_data(id, &owner, LEASE))
+            let task =
+                tokio::task::spawn_blocking(move || store.lock_for_data(id, &owner, LEASE));
+            joined(task)
         };
         let result = self.send(&envelope, &job.raw, marking, lock).await;
         let owner = self.owner.clone();
