@@ -260,8 +260,7 @@ impl Sender {
         // envelope's round trips instead of adding one between RCPT and DATA.
         let lock = {
             let (store, owner) = (self.store.clone(), self.owner.clone());
-            let task =
-                tokio::task::spawn_blocking(move || store.lock_for_data(id, &owner, LEASE));
+            let task = tokio::task::spawn_blocking(move || store.lock_for_data(id, &owner, LEASE));
             joined(task)
         };
         let result = self.send(&envelope, &job.raw, marking, lock).await;
