@@ -96,7 +96,9 @@ fn decide_bench(c: &mut Criterion) {
     g.finish();
 }
 
-fn store_bench(c: &mut Criterion) {
+/// An intake with one desk `soporte` on a database file in a temporary
+/// directory (kept alive by the returned guard).
+fn intake_on_disk() -> (tempfile::TempDir, Intake) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::from_toml(
         &format!(
@@ -108,6 +110,11 @@ fn store_bench(c: &mut Criterion) {
     .unwrap();
     let store = Store::open(&config.store.path).unwrap();
     let intake = Intake::new(&config, store, Templates::builtin().unwrap());
+    (dir, intake)
+}
+
+fn store_bench(c: &mut Criterion) {
+    let (_dir, intake) = intake_on_disk();
     let desk = intake.desk("soporte").unwrap();
     let raw = String::from_utf8(fixture("clients/gmail_new_request.eml")).unwrap();
     let mut n = 0u64;
@@ -131,17 +138,7 @@ fn store_bench(c: &mut Criterion) {
 /// should grow with the size of the mail, not faster (issue 10: 100,000
 /// References ids once took 76 s under the write lock).
 fn hostile_bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::from_toml(
-        &format!(
-            "[store]\npath = \"{}\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n[[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n[desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n",
-            dir.path().join("hostile.db").display()
-        ),
-        HashMap::<String, String>::new(),
-    )
-    .unwrap();
-    let store = Store::open(&config.store.path).unwrap();
-    let intake = Intake::new(&config, store, Templates::builtin().unwrap());
+    let (_dir, intake) = intake_on_disk();
     let desk = intake.desk("soporte").unwrap();
     let mut g = c.benchmark_group("hostile intake");
     g.sample_size(10);
