@@ -81,23 +81,23 @@ impl MessageKind {
 
     /// The kind stored as `s` (see [`MessageKind::as_str`]).
     pub fn parse(s: &str) -> Option<MessageKind> {
-        use MessageKind::*;
-        [
-            Customer,
-            AutoReply,
-            Bounce,
-            List,
-            Own,
-            Ack,
-            Agent,
-            Note,
-            Notification,
-            Relay,
-            Report,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// Every kind.
+    pub const ALL: [MessageKind; 11] = [
+        MessageKind::Customer,
+        MessageKind::AutoReply,
+        MessageKind::Bounce,
+        MessageKind::List,
+        MessageKind::Own,
+        MessageKind::Ack,
+        MessageKind::Agent,
+        MessageKind::Note,
+        MessageKind::Notification,
+        MessageKind::Relay,
+        MessageKind::Report,
+    ];
 }
 
 /// Direction of a stored message.
@@ -122,12 +122,7 @@ mod tests {
 
     #[test]
     fn message_kinds_round_trip() {
-        for k in [
-            MessageKind::Customer,
-            MessageKind::AutoReply,
-            MessageKind::Ack,
-            MessageKind::Report,
-        ] {
+        for k in MessageKind::ALL {
             assert_eq!(MessageKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(MessageKind::parse("nope"), None);
