@@ -232,7 +232,7 @@ impl Intake {
         let batch = self.store.write(|tx| {
             let mut out = Vec::with_capacity(items.len());
             for ((item, p), span) in items.iter().zip(parsed).zip(&spans) {
-                out.push(span.in_scope(|| self.contained(tx, desk, folder, item, p))?);
+                out.push(span.in_scope(|| contained(|| self.one(tx, desk, folder, item, p)))?);
             }
             if let (Some(f), Some(cp)) = (folder, checkpoint) {
                 tx.set_checkpoint(&desk.cfg.name, f, cp)?;
@@ -283,7 +283,7 @@ impl Intake {
                 Ok(())
             };
             let r = self.store.write(|tx| {
-                let o = self.contained(tx, desk, folder, item, p)?;
+                let o = contained(|| self.one(tx, desk, folder, item, p))?;
                 save(tx)?;
                 Ok::<_, StoreError>(o)
             });
@@ -337,27 +337,6 @@ impl Intake {
     }
 
     /// One message inside the batch transaction.
-    /// [`Intake::one`], with a panic turned into this message's error: the
-    /// batch falls back to one by one, and the message is quarantined with
-    /// the panic as its reason while the others go on.
-    fn contained(
-        &self,
-        tx: &Tx<'_>,
-        desk: &DeskRuntime,
-        folder: Option<&str>,
-        item: &Received,
-        parsed: &Result<Inbound, ParseError>,
-    ) -> Result<Outcome, StoreError> {
-        let run = std::panic::AssertUnwindSafe(|| {
-            if let Ok(m) = parsed {
-                crate::fault::hit("intake", m.text.as_bytes());
-            }
-            self.one(tx, desk, folder, item, parsed)
-        });
-        std::panic::catch_unwind(run)
-            .unwrap_or_else(|p| Err(StoreError::Panicked(crate::panic_message(&*p))))
-    }
-
     fn one(
         &self,
         tx: &Tx<'_>,
@@ -368,7 +347,10 @@ impl Intake {
     ) -> Result<Outcome, StoreError> {
         let d = &desk.cfg;
         let msg = match parsed {
-            Ok(m) => m,
+            Ok(m) => {
+                crate::fault::hit("intake", m.text.as_bytes());
+                m
+            }
             Err(e) => {
                 let reason = e.to_string();
                 let id = tx.quarantine(&d.name, folder, item.uid, &reason, &item.raw)?;
@@ -989,6 +971,14 @@ fn message_span(
         message_id = id,
         ticket = tracing::field::Empty
     )
+}
+
+/// Runs one message's work with a panic turned into its error: the batch
+/// falls back to one by one, and the message is quarantined with the panic
+/// as its reason while the others go on.
+fn contained(f: impl FnOnce() -> Result<Outcome, StoreError>) -> Result<Outcome, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|p| Err(StoreError::Panicked(crate::panic_message(&*p))))
 }
 
 /// Parses every item; pure, so it can run on any thread. A panic in the
