@@ -6,34 +6,14 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::collections::HashMap;
 
-use hilo::classify::{classify, Context};
 use hilo::config::Config;
-use hilo::desk::{decide, Policy};
-use hilo::intake::{Intake, Received};
 use hilo::mail::msgid::Signer;
-use hilo::mail::subject::TagMatcher;
+use hilo::outgoing::templates::Templates;
+use hilo::pipeline::classify::{classify, Context};
+use hilo::pipeline::decide::{decide, Input};
+use hilo::pipeline::memory::MemoryLookup;
+use hilo::pipeline::{thread, Intake, Received};
 use hilo::store::Store;
-use hilo::template::Templates;
-use hilo::thread::{self, Lookup, TicketRef};
-
-/// An in-memory stand-in for the store's lookups.
-struct Empty;
-
-impl Lookup for Empty {
-    type Error = std::convert::Infallible;
-    fn ticket(&self, _: i64) -> Result<Option<TicketRef>, Self::Error> {
-        Ok(None)
-    }
-    fn ticket_by_message_ids(&self, _: &str, _: &[&str]) -> Result<Option<i64>, Self::Error> {
-        Ok(None)
-    }
-    fn is_participant(&self, _: i64, _: &str) -> Result<bool, Self::Error> {
-        Ok(false)
-    }
-    fn ticket_by_thread_root(&self, _: &str, _: &str) -> Result<Option<i64>, Self::Error> {
-        Ok(None)
-    }
-}
 
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -61,11 +41,10 @@ fn one_megabyte() -> Vec<u8> {
 fn decide_bench(c: &mut Criterion) {
     let signer = Signer::new(b"bench");
     let own = vec!["soporte@example.test".to_string()];
-    let tags = TagMatcher::new("SOP");
-    let policy = Policy {
-        reopen_after_close: std::time::Duration::from_secs(30 * 86_400),
-        now: chrono::Utc::now(),
-    };
+    let (_dir, intake) = intake_on_disk();
+    let desks = intake.desks();
+    let lookup = MemoryLookup::default();
+    let now = chrono::Utc::now();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("plain", fixture("clients/gmail_new_request.eml")),
         (
@@ -87,9 +66,24 @@ fn decide_bench(c: &mut Criterion) {
                         signer: &signer,
                     },
                 );
-                let t = thread::resolve(&Empty, "soporte", &tags, &signer, &m, &[]).unwrap();
+                let t =
+                    thread::resolve(&lookup, "soporte", &desks[0].tags, &signer, &m, &[]).unwrap();
+                let input = Input {
+                    desk: &desks[0],
+                    desks: &desks,
+                    own_addresses: &own,
+                    signer: &signer,
+                    msg: &m,
+                    new_text: &m.new_text,
+                    class: &class,
+                    thread: &t,
+                    bounce: None,
+                    backlog: false,
+                    now,
+                };
+                // (new_text again, as before the reshape, to keep the figures comparable)
                 let new_text = hilo::mail::quote::new_text(&m.text, &m.subject);
-                (decide(&class, &t, &policy), new_text.len())
+                (decide(&input, &lookup).unwrap(), new_text.len())
             })
         });
     }

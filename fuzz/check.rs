@@ -6,13 +6,14 @@
 
 use std::sync::LazyLock;
 
-use hilo::classify::{classify, Context};
+use chrono::{DateTime, Utc};
 use hilo::config::Config;
-use hilo::desk::{decide, Policy};
 use hilo::mail::msgid::Signer;
-use hilo::mail::subject::TagMatcher;
-use hilo::template::Templates;
-use hilo::thread::{self, Lookup, TicketRef};
+use hilo::outgoing::templates::Templates;
+use hilo::pipeline::classify::{classify, Context};
+use hilo::pipeline::decide::{decide, Input};
+use hilo::pipeline::parse::Bounce;
+use hilo::pipeline::{thread, DeskRuntime, Lookup, TicketRef};
 
 /// Every lookup finds ticket 7 of desk `soporte`, with the sender as a
 /// participant: the threading rules all get to run.
@@ -37,13 +38,21 @@ impl Lookup for Found {
     fn ticket_by_thread_root(&self, _: &str, _: &str) -> Result<Option<i64>, Self::Error> {
         Ok(Some(7))
     }
+    fn sent_to_agents(&self, _: i64, _: &str) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+    fn customer_addresses(&self, _: i64) -> Result<Vec<String>, Self::Error> {
+        Ok(vec!["ana@cliente.test".into()])
+    }
+    fn acks_since(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<u32, Self::Error> {
+        Ok(0)
+    }
 }
 
 struct World {
-    config: Config,
     templates: Templates,
     signer: Signer,
-    tags: TagMatcher,
+    desks: Vec<DeskRuntime>,
     own: Vec<String>,
 }
 
@@ -55,9 +64,8 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
     .expect("config");
     World {
         templates: Templates::builtin().expect("templates"),
-        config,
         signer: Signer::new(b"fuzz"),
-        tags: TagMatcher::new("SOP"),
+        desks: config.desks.iter().map(DeskRuntime::new).collect(),
         own: vec!["soporte@example.test".into()],
     }
 });
@@ -75,19 +83,32 @@ pub fn check(data: &[u8]) {
             signer: &w.signer,
         },
     );
-    let reported = hilo::mail::parse::reported_message_ids(data);
-    let t = thread::resolve(&Found, "soporte", &w.tags, &w.signer, &msg, &reported).unwrap();
-    let policy = Policy {
-        reopen_after_close: std::time::Duration::from_secs(86_400),
-        now: chrono::Utc::now(),
-    };
-    let _ = decide(&class, &t, &policy);
-    let _ = hilo::mail::parse::bounce_reason(data, &msg.subject);
+    let desk = &w.desks[0];
+    let bounce = Bounce::read(data, &msg);
+    let t = thread::resolve(&Found, "soporte", &desk.tags, &w.signer, &msg, &bounce.reported)
+        .unwrap();
+    // Found finds a ticket for every rule and proves every signed reply.
+    let _ = decide(
+        &Input {
+            desk,
+            desks: &w.desks,
+            own_addresses: &w.own,
+            signer: &w.signer,
+            msg: &msg,
+            new_text: &msg.new_text,
+            class: &class,
+            thread: &t,
+            bounce: Some(&bounce),
+            backlog: false,
+            now: Utc::now(),
+        },
+        &Found,
+    );
     let _ = hilo::mail::parse::content_digest(data);
-    let ticket_subject = w.tags.clean_subject(&msg.subject).into_owned();
-    let ack = hilo::ack::acknowledgement(hilo::ack::AckInput {
-        desk: &w.config.desks[0],
-        tags: &w.tags,
+    let ticket_subject = desk.tags.clean_subject(&msg.subject).into_owned();
+    let ack = hilo::outgoing::ack::acknowledgement(hilo::outgoing::ack::AckInput {
+        desk: &desk.cfg,
+        tags: &desk.tags,
         templates: &w.templates,
         signer: &w.signer,
         number: 7,

@@ -19,12 +19,12 @@ use tracing::{error, info, warn, Instrument};
 use std::collections::HashMap;
 
 use crate::config::{Config, DeskConfig};
-use crate::intake::Intake;
-use crate::intake::Tally;
+use crate::outgoing::templates::{TemplateError, Templates};
+use crate::pipeline::Intake;
+use crate::pipeline::Tally;
 use crate::sender::{FlushReport, Sender, SmtpSetupError};
 use crate::store::blocking;
 use crate::store::{Store, StoreError};
-use crate::template::{TemplateError, Templates};
 use crate::watcher::{ImapError, Watcher};
 
 /// Where `hilo run` re-reads its configuration from, and when (SIGHUP).
@@ -271,9 +271,7 @@ impl App {
     /// loop went round recently (it does, even while the relay is down).
     async fn alive(&self, within: Duration) -> Result<(), String> {
         let store = self.intake.store().clone();
-        let probe = blocking(move || {
-            store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-        });
+        let probe = blocking(move || store.ping());
         match tokio::time::timeout(within, probe).await {
             Ok(Ok(_)) => {}
             _ => return Err("the database did not answer".into()),

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use hilo::classify::{classify, Context};
 use hilo::mail::msgid::Signer;
 use hilo::mail::subject::TagMatcher;
+use hilo::pipeline::classify::{classify, Context};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,10 +2,14 @@
 //! temporary directory: threading, deduplication, machines, strangers,
 //! checkpoints. No mail server involved.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use hilo::clock::ManualClock;
 use hilo::config::Config;
-use hilo::intake::{Intake, Outcome, Received};
+use hilo::outgoing::templates::Templates;
+use hilo::pipeline::{Intake, Outcome, Received};
 use hilo::store::{Checkpoint, Store, TicketFilter};
-use hilo::template::Templates;
 
 const CONFIG: &str = r#"
 [store]
@@ -42,6 +46,8 @@ struct T {
     _dir: tempfile::TempDir,
     store: Store,
     intake: Intake,
+    /// The store's time: tests move it instead of sleeping.
+    clock: Arc<ManualClock>,
 }
 
 fn setup() -> T {
@@ -57,12 +63,16 @@ fn setup_with(extra: &str) -> T {
         1,
     );
     let config = Config::from_toml(&text, Vec::new()).unwrap();
-    let store = Store::open(&dir.path().join("h.db")).unwrap();
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let store = Store::open(&dir.path().join("h.db"))
+        .unwrap()
+        .with_clock(clock.clone());
     let intake = Intake::new(&config, store.clone(), Templates::builtin().unwrap());
     T {
         _dir: dir,
         store,
         intake,
+        clock,
     }
 }
 
@@ -432,15 +442,7 @@ fn closed_tickets_reopen_within_reopen_days_else_link() {
     t.store
         .set_ticket_status(1, hilo::model::Status::Closed, "test")
         .unwrap();
-    t.store
-        .write(|tx| {
-            tx.execute(
-                "UPDATE tickets SET closed_at = '2020-01-01T00:00:00.000Z' WHERE id = 1",
-                [],
-            )?;
-            Ok::<_, hilo::store::StoreError>(())
-        })
-        .unwrap();
+    t.clock.advance(Duration::from_secs(40 * 86_400));
     let r = mail("ana@cliente.test", "RE: [SOP-1] hola", "m3@c.test", "");
     assert_eq!(
         t.feed("soporte", &r),
@@ -710,19 +712,12 @@ fn resolved_tickets_close_after_close_after_days() {
         "soporte",
         &mail("bea@cliente.test", "hola", "m2@c.test", ""),
     );
-    for n in [1, 2] {
-        t.store
-            .set_ticket_status(n, hilo::model::Status::Resolved, "test")
-            .unwrap();
-    }
     t.store
-        .write(|tx| {
-            tx.execute(
-                "UPDATE tickets SET updated_at = '2020-01-01T00:00:00.000Z' WHERE id = 1",
-                [],
-            )?;
-            Ok::<_, hilo::store::StoreError>(())
-        })
+        .set_ticket_status(1, hilo::model::Status::Resolved, "test")
+        .unwrap();
+    t.clock.advance(Duration::from_secs(4 * 86_400));
+    t.store
+        .set_ticket_status(2, hilo::model::Status::Resolved, "test")
         .unwrap();
     assert_eq!(t.intake.close_resolved().unwrap(), 1);
     assert_eq!(ticket_status(&t, 1), "closed");

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{exit, runtime};
 use crate::config::{Config, Security};
-use crate::template::Templates;
+use crate::outgoing::templates::Templates;
 
 fn row(what: &str, result: &str) {
     println!("{what:<44} {result}");

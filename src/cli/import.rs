@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{exit, load_config, open_store, runtime};
 use crate::config::{After, ConfigError};
-use crate::intake::{Intake, Received, Tally};
-use crate::template::Templates;
+use crate::outgoing::templates::Templates;
+use crate::pipeline::{Intake, Received, Tally};
 use crate::watcher::Watcher;
 
 pub struct ImportArgs<'a> {
@@ -83,7 +83,7 @@ pub fn import(config: &Path, args: ImportArgs<'_>) -> anyhow::Result<u8> {
 
 fn import_mbox(
     intake: &Intake,
-    desk: &crate::intake::DeskRuntime,
+    desk: &crate::pipeline::DeskRuntime,
     data: &[u8],
     since: Option<NaiveDate>,
     batch: usize,

@@ -10,8 +10,8 @@ use anyhow::Context;
 
 use super::{exit, load_config, open_store, Temporary};
 use crate::config::ConfigError;
-use crate::intake::{Intake, Received};
-use crate::template::Templates;
+use crate::outgoing::templates::Templates;
+use crate::pipeline::{Intake, Received};
 
 pub fn ingest(config: &Path, desk: &str, file: Option<&Path>) -> anyhow::Result<u8> {
     let config = load_config(config)?;

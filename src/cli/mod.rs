@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
+use crate::outgoing::templates::TemplateError;
 use crate::sender::SmtpSetupError;
 use crate::store::StoreError;
-use crate::template::TemplateError;
 use crate::watcher::ImapError;
 
 /// Exit codes (sysexits.h where one fits).
@@ -186,8 +186,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 /// One line saying what became of a message.
-fn describe(desk: &crate::intake::DeskRuntime, o: &crate::intake::Outcome) -> String {
-    use crate::intake::Outcome;
+fn describe(desk: &crate::pipeline::DeskRuntime, o: &crate::pipeline::Outcome) -> String {
+    use crate::pipeline::Outcome;
     match o {
         Outcome::Opened {
             ticket,

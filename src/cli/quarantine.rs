@@ -5,8 +5,8 @@ use std::path::Path;
 use clap::Subcommand;
 
 use super::{exit, load_config, open_store};
-use crate::intake::{Intake, Outcome};
-use crate::template::Templates;
+use crate::outgoing::templates::Templates;
+use crate::pipeline::{Intake, Outcome};
 
 #[derive(Debug, Subcommand)]
 pub enum QuarantineCommand {

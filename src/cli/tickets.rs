@@ -7,11 +7,12 @@ use serde::Serialize;
 
 use super::{exit, load_config, open_store};
 use crate::config::Config;
-use crate::intake::{Action, Intake};
 use crate::mail::subject::TagMatcher;
+use crate::manage::Action;
 use crate::model::Status;
+use crate::outgoing::templates::Templates;
+use crate::pipeline::Intake;
 use crate::store::{MessageView, TicketFilter, TicketView};
-use crate::template::Templates;
 
 #[derive(Debug, Subcommand)]
 pub enum TicketsCommand {

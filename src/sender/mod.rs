@@ -280,7 +280,10 @@ impl Sender {
                 info!(code = %resp.code(), kind = job.kind.as_str(), "sent");
                 if job.kind == crate::model::MessageKind::Ack {
                     if let Ok(created) = chrono::DateTime::parse_from_rfc3339(&job.created_at) {
-                        let age = Utc::now().signed_duration_since(created.with_timezone(&Utc));
+                        let age = self
+                            .store
+                            .now()
+                            .signed_duration_since(created.with_timezone(&Utc));
                         self.metrics.ack_sent(age.to_std().unwrap_or_default());
                     }
                 }
@@ -302,7 +305,7 @@ impl Sender {
                 // pause the queue like an unreachable relay.
                 let answered = e.is_answer();
                 let attempt = job.attempts as usize;
-                let expired = job.expires_at <= crate::store::now();
+                let expired = job.expires_at <= crate::store::ts(self.store.now());
                 if expired {
                     let msg = format!("expired after {} attempts: {e}", attempt + 1);
                     warn!(error = %e, "giving up");
@@ -310,7 +313,7 @@ impl Sender {
                     return Ok(Delivery::Failed);
                 }
                 let delay = self.policy.retry[attempt.min(self.policy.retry.len() - 1)];
-                let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                let next = self.store.now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 let msg = format!("transient: {e}");
                 warn!(error = %e, retry_in = ?delay, "will retry");
                 blocking(move || store.mark_retry(id, &owner, next, &msg)).await?;
@@ -375,7 +378,7 @@ impl Sender {
             let next = blocking(move || store.next_due()).await.ok().flatten();
             let mut wait = self.policy.poll_interval;
             if let Some(n) = next {
-                let until = (n - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                let until = (n - self.store.now()).to_std().unwrap_or(Duration::ZERO);
                 wait = wait.min(until.max(Duration::from_millis(50)));
             }
             if self.pause(wait, &shutdown, Some(&wake)).await {

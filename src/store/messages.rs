@@ -3,7 +3,7 @@
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::{json_list, now, Store, StoreError, Tx};
+use super::{json_list, Store, StoreError, Tx};
 use crate::mail::parse::{digest_key, Attachment};
 use crate::mail::Mailbox;
 use crate::model::{Direction, MessageKind};
@@ -66,7 +66,7 @@ impl Tx<'_> {
     pub fn quarantine_retried(&self, id: i64, reason: &str) -> Result<(), StoreError> {
         self.execute(
             "UPDATE quarantine SET retried_at = ?2, reason = ?3 WHERE id = ?1",
-            params![id, now(), reason],
+            params![id, self.stamp(), reason],
         )?;
         Ok(())
     }
@@ -118,7 +118,7 @@ impl Tx<'_> {
             m.raw,
             m.folder,
             m.uid,
-            now(),
+            self.stamp(),
             // NULL when it is the whole text (most new mail): fewer bytes written.
             m.new_text.filter(|t| *t != m.text),
             m.thread_root,
@@ -154,7 +154,7 @@ impl Tx<'_> {
              ON CONFLICT (desk, folder) DO UPDATE
              SET uid_validity = ?3, last_uid = ?4, backlog_until = ?5, updated_at = ?6",
         )?
-        .execute(params![desk, folder, cp.uid_validity, cp.last_uid, cp.backlog_until, now()])?;
+        .execute(params![desk, folder, cp.uid_validity, cp.last_uid, cp.backlog_until, self.stamp()])?;
         Ok(())
     }
 
@@ -174,7 +174,15 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (desk, digest) DO NOTHING",
         )?
-        .execute(params![desk, folder, uid, reason, digest, raw, now()])?;
+        .execute(params![
+            desk,
+            folder,
+            uid,
+            reason,
+            digest,
+            raw,
+            self.stamp()
+        ])?;
         Ok(self.query_row(
             "SELECT id FROM quarantine WHERE desk = ?1 AND digest = ?2",
             params![desk, digest],

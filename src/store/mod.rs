@@ -20,6 +20,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
+use crate::clock::{Clock, SystemClock};
 use crate::mail::msgid::Signer;
 
 /// One schema step: SQL, or code for what SQL alone cannot do.
@@ -139,6 +140,7 @@ pub struct Store {
     /// halve the send rate. Intake commits keep `FULL`.
     quick: Arc<Mutex<Connection>>,
     signer: Signer,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Store {
@@ -148,20 +150,44 @@ impl std::fmt::Debug for Store {
 }
 
 /// A write transaction (BEGIN IMMEDIATE); committed by [`Store::write`].
+/// Its SQL is the store's own: nothing outside this module reaches the
+/// connection.
 pub struct Tx<'a> {
     tx: rusqlite::Transaction<'a>,
+    clock: &'a dyn Clock,
 }
 
-impl std::ops::Deref for Tx<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        &self.tx
+impl Tx<'_> {
+    /// Now, by the store's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
-}
 
-/// Now, as stored.
-pub fn now() -> String {
-    ts(Utc::now())
+    /// Now, as stored.
+    fn stamp(&self) -> String {
+        ts(self.clock.now())
+    }
+
+    fn prepare_cached(&self, sql: &str) -> rusqlite::Result<rusqlite::CachedStatement<'_>> {
+        self.tx.prepare_cached(sql)
+    }
+
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.tx.execute(sql, params)
+    }
+
+    fn last_insert_rowid(&self) -> i64 {
+        self.tx.last_insert_rowid()
+    }
+
+    fn query_row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.tx.query_row(sql, params, f)
+    }
 }
 
 /// A timestamp as stored: RFC 3339, UTC, milliseconds, `Z`.
@@ -231,6 +257,7 @@ impl Store {
             quick: conn.clone(),
             conn,
             signer: Signer::new(&key),
+            clock: Arc::new(SystemClock),
         })
     }
 
@@ -271,6 +298,17 @@ impl Store {
         Ok(())
     }
 
+    /// This store with `clock` as its time (tests move a [`ManualClock`](crate::clock::ManualClock)).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the store's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// Signs and verifies our Message-IDs with this installation's key.
     pub fn signer(&self) -> &Signer {
         &self.signer
@@ -291,7 +329,10 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
-        let tx = Tx { tx };
+        let tx = Tx {
+            tx,
+            clock: &*self.clock,
+        };
         let out = f(&tx)?;
         tx.tx.commit().map_err(StoreError::from)?;
         Ok(out)
@@ -305,6 +346,7 @@ impl Store {
         let mut conn = self.quick.lock().unwrap_or_else(|p| p.into_inner());
         let tx = Tx {
             tx: conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+            clock: &*self.clock,
         };
         let out = f(&tx)?;
         tx.tx.commit()?;
@@ -312,11 +354,19 @@ impl Store {
     }
 
     /// Runs `f` with the connection, outside any explicit transaction.
-    pub fn read<T>(
+    fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         f(&self.lock())
+    }
+
+    /// Does the database answer? (The watchdog asks.)
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(drop)?)
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{json_list, now, parse_json_list, ts, Store, StoreError, Tx};
+use super::{json_list, parse_json_list, ts, Store, StoreError, Tx};
 
 /// A row claimed for sending.
 #[derive(Debug, Clone)]
@@ -67,7 +67,12 @@ impl Tx<'_> {
     }
 
     /// How many acknowledgements `desk` queued for `address` since `since`.
-    pub fn recent_acks(&self, desk: &str, address: &str, since: &str) -> Result<u32, StoreError> {
+    pub(super) fn count_acks(
+        &self,
+        desk: &str,
+        address: &str,
+        since: &str,
+    ) -> Result<u32, StoreError> {
         Ok(self
             .prepare_cached(
                 "SELECT count(*) FROM outbox o INDEXED BY outbox_recipients
@@ -86,7 +91,7 @@ impl Tx<'_> {
         recipients: &[&str],
         expire_after: std::time::Duration,
     ) -> Result<i64, StoreError> {
-        let at = Utc::now();
+        let at = self.now();
         let expires = at + Duration::from_std(expire_after).unwrap_or(Duration::days(5));
         self.prepare_cached(
             "INSERT INTO outbox (message_id, envelope_from, recipients, status, attempts,
@@ -112,7 +117,7 @@ impl Store {
         host: &str,
         alive: impl Fn(u32) -> bool,
     ) -> Result<usize, StoreError> {
-        let at = now();
+        let at = ts(self.now());
         let owners: Vec<String> = self.read(|c| {
             let mut st = c.prepare(
                 "SELECT DISTINCT lease_owner FROM outbox
@@ -151,7 +156,7 @@ impl Store {
         limit: usize,
         owner: &str,
     ) -> Result<Vec<OutboxJob>, StoreError> {
-        let at = Utc::now();
+        let at = self.now();
         let until = ts(at + Duration::from_std(lease).unwrap_or(Duration::minutes(5)));
         let at = ts(at);
         self.write_quick(|tx| {
@@ -242,7 +247,7 @@ impl Store {
         owner: &str,
         lease: std::time::Duration,
     ) -> Result<bool, StoreError> {
-        let until = ts(Utc::now() + Duration::from_std(lease).unwrap_or(Duration::minutes(5)));
+        let until = ts(self.now() + Duration::from_std(lease).unwrap_or(Duration::minutes(5)));
         self.write_quick(|tx| {
             Ok(tx
                 .prepare_cached(
@@ -263,7 +268,7 @@ impl Store {
                         lease_until = NULL, lease_owner = NULL, last_error = NULL
                      WHERE id = ?1 AND lease_owner = ?3 AND status = 'pending'",
                 )?
-                .execute(params![id, now(), owner])?)
+                .execute(params![id, ts(self.now()), owner])?)
         })?;
         if n == 0 {
             tracing::warn!(outbox = id, "sent, but the row was no longer ours to mark");

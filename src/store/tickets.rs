@@ -3,10 +3,12 @@
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::{now, parse_json_list, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+
+use super::{parse_json_list, ts, Store, StoreError, Tx};
 use crate::mail::Mailbox;
 use crate::model::Status;
-use crate::thread::{Lookup, TicketRef};
+use crate::pipeline::{Lookup, TicketRef};
 
 /// A ticket as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -109,7 +111,7 @@ impl Tx<'_> {
         requester: &Mailbox,
         linked_to: Option<i64>,
     ) -> Result<i64, StoreError> {
-        let at = now();
+        let at = self.stamp();
         self.prepare_cached(
             "INSERT INTO tickets (desk, status, subject, requester, requester_name, linked_to,
                 created_at, updated_at)
@@ -154,7 +156,7 @@ impl Tx<'_> {
         self.prepare_cached(
             "INSERT INTO events (ticket_id, at, actor, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![ticket, now(), actor, kind, detail])?;
+        .execute(params![ticket, self.stamp(), actor, kind, detail])?;
         Ok(())
     }
 
@@ -166,7 +168,7 @@ impl Tx<'_> {
                     closed_at = CASE WHEN ?2 = 'closed' THEN ?3 ELSE closed_at END
                  WHERE id = ?1",
             )?
-            .execute(params![ticket, status.as_str(), now()])?;
+            .execute(params![ticket, status.as_str(), self.stamp()])?;
         if n == 0 {
             return Err(StoreError::NoSuchTicket(ticket));
         }
@@ -176,7 +178,7 @@ impl Tx<'_> {
     pub fn set_priority(&self, ticket: i64, priority: &str, actor: &str) -> Result<(), StoreError> {
         self.execute(
             "UPDATE tickets SET priority = ?2, updated_at = ?3 WHERE id = ?1",
-            params![ticket, priority, now()],
+            params![ticket, priority, self.stamp()],
         )?;
         self.add_event(ticket, actor, "priority", Some(priority))
     }
@@ -184,7 +186,7 @@ impl Tx<'_> {
     pub fn set_assignee(&self, ticket: i64, assignee: &str, actor: &str) -> Result<(), StoreError> {
         self.execute(
             "UPDATE tickets SET assignee = ?2, updated_at = ?3 WHERE id = ?1",
-            params![ticket, assignee, now()],
+            params![ticket, assignee, self.stamp()],
         )?;
         self.add_event(ticket, actor, "assign", Some(assignee))
     }
@@ -253,17 +255,6 @@ impl Tx<'_> {
         })
     }
 
-    /// Did hilo send the mail with this Message-ID to agents (a notification
-    /// or a report) on this ticket?
-    pub fn sent_to_agents(&self, ticket: i64, message_id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .prepare_cached(
-                "SELECT 1 FROM messages WHERE ticket_id = ?1 AND message_id = ?2
-                 AND direction = 'out' AND kind IN ('notification', 'report')",
-            )?
-            .exists(params![ticket, message_id])?)
-    }
-
     /// Closes resolved tickets not changed since `before`; returns how many.
     pub fn close_resolved(&self, desk: &str, before: &str) -> Result<usize, StoreError> {
         let ids: Vec<i64> = self
@@ -279,7 +270,7 @@ impl Tx<'_> {
     /// Marks a ticket as changed now.
     pub fn touch_ticket(&self, ticket: i64) -> Result<(), StoreError> {
         self.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
-            .execute(params![ticket, now()])?;
+            .execute(params![ticket, self.stamp()])?;
         Ok(())
     }
 }
@@ -332,6 +323,33 @@ impl Lookup for Tx<'_> {
         Ok(self
             .prepare_cached("SELECT 1 FROM participants WHERE ticket_id = ?1 AND address = ?2")?
             .exists(params![number, address.to_ascii_lowercase()])?)
+    }
+
+    /// Did hilo send the mail with this Message-ID to agents (a notification
+    /// or a report) on this ticket?
+    fn sent_to_agents(&self, ticket: i64, message_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT 1 FROM messages WHERE ticket_id = ?1 AND message_id = ?2
+                 AND direction = 'out' AND kind IN ('notification', 'report')",
+            )?
+            .exists(params![ticket, message_id])?)
+    }
+
+    fn customer_addresses(&self, ticket: i64) -> Result<Vec<String>, StoreError> {
+        let info = self.ticket_info(ticket)?;
+        let mut all = info.cc;
+        all.push(info.requester.address);
+        Ok(all)
+    }
+
+    fn acks_since(
+        &self,
+        desk: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        self.count_acks(desk, address, &ts(since))
     }
 }
 

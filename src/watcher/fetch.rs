@@ -9,7 +9,7 @@ use tracing::warn;
 
 use super::session::{timed, ImapError, Session};
 use super::Watcher;
-use crate::intake::Received;
+use crate::pipeline::Received;
 
 /// Compact UID set text: `3:5,9`.
 pub(super) fn uid_set(uids: &[u32]) -> String {

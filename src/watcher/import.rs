@@ -3,7 +3,7 @@
 use super::fetch::batches;
 use super::session::{connect, timed, ImapError};
 use super::Watcher;
-use crate::intake::Tally;
+use crate::pipeline::Tally;
 
 impl Watcher {
     /// `hilo import`: every message of the watcher's folder (received since

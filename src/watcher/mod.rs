@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
 use crate::config::{ImapConfig, IntakeConfig};
-use crate::intake::{DeskRuntime, Intake, Tally};
+use crate::pipeline::{DeskRuntime, Intake, Tally};
 use session::timed;
 
 /// Why an IDLE ended.

@@ -9,7 +9,7 @@ use super::session::{drain_unsolicited, timed, ImapError, Mailbox, Session};
 use super::Watcher;
 use super::MAX_MISSES;
 use crate::config::StartFrom;
-use crate::intake::{Outcome, Received, Tally};
+use crate::pipeline::{Outcome, Received, Tally};
 use crate::store::{Checkpoint, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -213,7 +213,7 @@ impl Watcher {
                 it.backlog = it.uid.is_some_and(|u| u <= backlog_until);
             }
             let parsing = tokio::task::spawn_blocking(move || {
-                let parsed = crate::intake::parse_all(&items);
+                let parsed = crate::pipeline::parse_all(&items);
                 (items, parsed)
             });
             let previous = match pending.take() {

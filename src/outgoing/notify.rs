@@ -11,8 +11,8 @@ use crate::mail::msgid::Signer;
 use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
 use crate::mail::Mailbox;
+use crate::outgoing::templates::Templates;
 use crate::store::TicketInfo;
-use crate::template::Templates;
 
 /// Attachments larger than this in total are listed, not attached.
 const MAX_ATTACHED: usize = 10 * 1024 * 1024;

@@ -10,31 +10,10 @@
 //! already one of its participants; a stranger who names one in the subject
 //! gets a new ticket linked to it, and sees nothing of it.
 
+use super::{Lookup, TicketRef};
 use crate::mail::msgid::Signer;
 use crate::mail::subject::TagMatcher;
 use crate::mail::Inbound;
-use crate::model::Status;
-
-/// The little the threader needs to know about an existing ticket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TicketRef {
-    pub number: i64,
-    pub desk: String,
-    pub status: Status,
-    /// When it was last closed (stored timestamp), for the reopen policy.
-    pub closed_at: Option<String>,
-}
-
-/// Read access to stored tickets; implemented by the store's transaction.
-pub trait Lookup {
-    type Error;
-    fn ticket(&self, number: i64) -> Result<Option<TicketRef>, Self::Error>;
-    /// The ticket of the most recent stored message (of this desk) with one of these Message-IDs.
-    fn ticket_by_message_ids(&self, desk: &str, ids: &[&str]) -> Result<Option<i64>, Self::Error>;
-    fn is_participant(&self, number: i64, address: &str) -> Result<bool, Self::Error>;
-    /// The ticket of the most recent stored message of this Outlook conversation.
-    fn ticket_by_thread_root(&self, desk: &str, root: &str) -> Result<Option<i64>, Self::Error>;
-}
 
 /// How the ticket was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,35 +120,11 @@ pub fn resolve<L: Lookup>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use crate::model::Status;
+    use crate::pipeline::memory::MemoryLookup;
 
-    /// An in-memory lookup: the unit-test fake of the store.
-    #[derive(Default)]
-    struct Fake {
-        tickets: HashMap<i64, TicketRef>,
-        ids: HashMap<String, i64>,
-        participants: Vec<(i64, String)>,
-        roots: HashMap<String, i64>,
-    }
-
-    impl Lookup for Fake {
-        type Error = std::convert::Infallible;
-        fn ticket(&self, n: i64) -> Result<Option<TicketRef>, Self::Error> {
-            Ok(self.tickets.get(&n).cloned())
-        }
-        fn ticket_by_message_ids(&self, _: &str, ids: &[&str]) -> Result<Option<i64>, Self::Error> {
-            Ok(ids.iter().find_map(|i| self.ids.get(*i).copied()))
-        }
-        fn is_participant(&self, n: i64, a: &str) -> Result<bool, Self::Error> {
-            Ok(self.participants.iter().any(|(t, p)| *t == n && p == a))
-        }
-        fn ticket_by_thread_root(&self, _: &str, root: &str) -> Result<Option<i64>, Self::Error> {
-            Ok(self.roots.get(root).copied())
-        }
-    }
-
-    fn fake() -> Fake {
-        let mut f = Fake::default();
+    fn fake() -> MemoryLookup {
+        let mut f = MemoryLookup::default();
         f.tickets.insert(
             42,
             TicketRef {
@@ -184,7 +139,7 @@ mod tests {
         f
     }
 
-    fn run(f: &Fake, raw: &str) -> Thread {
+    fn run(f: &MemoryLookup, raw: &str) -> Thread {
         let msg = crate::mail::parse(raw.as_bytes()).unwrap();
         resolve(
             f,

@@ -11,8 +11,8 @@ use crate::mail::msgid::Signer;
 use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
 use crate::mail::Mailbox;
+use crate::outgoing::templates::{Template, Templates};
 use crate::store::TicketInfo;
-use crate::template::{Template, Templates};
 
 pub struct RelayInput<'a> {
     pub desk: &'a DeskConfig,

@@ -9,7 +9,7 @@ use crate::mail::msgid::Signer;
 use crate::mail::subject::TagMatcher;
 use crate::mail::{Inbound, Mailbox};
 use crate::model::Status;
-use crate::template::Templates;
+use crate::outgoing::templates::Templates;
 
 /// Lines of the customer's text quoted in the acknowledgement.
 const SUMMARY_LINES: usize = 12;

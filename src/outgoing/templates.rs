@@ -132,47 +132,55 @@ impl Template {
 pub const KINDS: &[&str] = &["ack", "closed_note", "notify", "relay_footer", "report"];
 
 const BUILTIN: &[(&str, &str, &str)] = &[
-    ("ack", "es", include_str!("../config/templates/ack.es.txt")),
-    ("ack", "en", include_str!("../config/templates/ack.en.txt")),
+    (
+        "ack",
+        "es",
+        include_str!("../../config/templates/ack.es.txt"),
+    ),
+    (
+        "ack",
+        "en",
+        include_str!("../../config/templates/ack.en.txt"),
+    ),
     (
         "closed_note",
         "es",
-        include_str!("../config/templates/closed_note.es.txt"),
+        include_str!("../../config/templates/closed_note.es.txt"),
     ),
     (
         "closed_note",
         "en",
-        include_str!("../config/templates/closed_note.en.txt"),
+        include_str!("../../config/templates/closed_note.en.txt"),
     ),
     (
         "notify",
         "es",
-        include_str!("../config/templates/notify.es.txt"),
+        include_str!("../../config/templates/notify.es.txt"),
     ),
     (
         "notify",
         "en",
-        include_str!("../config/templates/notify.en.txt"),
+        include_str!("../../config/templates/notify.en.txt"),
     ),
     (
         "relay_footer",
         "es",
-        include_str!("../config/templates/relay_footer.es.txt"),
+        include_str!("../../config/templates/relay_footer.es.txt"),
     ),
     (
         "relay_footer",
         "en",
-        include_str!("../config/templates/relay_footer.en.txt"),
+        include_str!("../../config/templates/relay_footer.en.txt"),
     ),
     (
         "report",
         "es",
-        include_str!("../config/templates/report.es.txt"),
+        include_str!("../../config/templates/report.es.txt"),
     ),
     (
         "report",
         "en",
-        include_str!("../config/templates/report.en.txt"),
+        include_str!("../../config/templates/report.en.txt"),
     ),
 ];
 

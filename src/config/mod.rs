@@ -1,0 +1,346 @@
+//! Typed configuration: one TOML file plus `HILO__SECTION__KEY` environment
+//! overrides, validated at start-up.
+//!
+//! Every error names the key at fault. Passwords come from `password`,
+//! `password_file` or `password_command` and are held in [`Secret`], whose
+//! `Debug`/`Display` print `***`, so a config dump can never leak one.
+//!
+//! `types` holds what the rest of hilo reads; `raw` the file's shapes as
+//! serde reads them, with their defaults; `env` the `HILO__…` mapping;
+//! `secrets` the password sources; `validation` turns raw into typed,
+//! naming the key at fault.
+
+mod env;
+mod raw;
+mod secrets;
+mod types;
+mod validation;
+
+pub use secrets::SECRET_COMMAND_TIMEOUT;
+pub use types::*;
+
+use std::path::{Path, PathBuf};
+
+use env::{env_key, fix_key_path};
+use raw::RawConfig;
+
+/// A configuration problem, always naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {cause}")]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{0}")]
+    Parse(String),
+    #[error("`{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    pub(super) fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path`, applies `HILO__…` overrides from the process environment
+    /// and validates the result.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+            path: path.to_owned(),
+            cause,
+        })?;
+        Self::from_toml(&text, std::env::vars())
+    }
+
+    /// Parses TOML text with the given environment; the seam for tests.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml));
+        for (name, value) in env {
+            if let Some(key) = env_key(&name) {
+                builder = builder
+                    .set_override(key.as_str(), value)
+                    .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
+            }
+        }
+        let raw: RawConfig = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError::Parse(fix_key_path(&e.to_string())))?;
+        raw.validate()
+    }
+}
+
+impl Config {
+    pub fn desk(&self, name: &str) -> Option<&DeskConfig> {
+        self.desks.iter().find(|d| d.name == name)
+    }
+}
+
+/// The shipped example configuration with inline passwords instead of the
+/// files it names, for tests.
+#[cfg(test)]
+pub(crate) fn example_config() -> String {
+    include_str!("../../config/hilo.example.toml")
+        .replace(
+            "password_file = \"/etc/hilo/soporte.pass\"",
+            "password = \"x\"",
+        )
+        .replace(
+            "password_command = \"cat /etc/hilo/helpdesk.pass\"",
+            "password = \"y\"",
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secrets::secret_command;
+    use super::*;
+    use std::time::Duration;
+
+    const GOOD: &str = r#"
+[store]
+path = "hilo.db"
+[smtp]
+host = "127.0.0.1"
+port = 10025
+security = "none"
+[[desk]]
+name = "soporte"
+address = "Soporte@Example.test"
+tag = "SOP"
+language = "es"
+[desk.imap]
+host = "127.0.0.1"
+port = 10143
+security = "none"
+username = "soporte@example.test"
+password = "hunter2"
+"#;
+
+    fn no_env() -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    #[test]
+    fn loads_a_good_config_with_defaults() {
+        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        assert_eq!(c.desks[0].address, "soporte@example.test");
+        assert_eq!(c.desks[0].imap.folder, "INBOX");
+        assert_eq!(c.desks[0].imap.password.expose(), "hunter2");
+        assert_eq!(c.intake.batch_size, 100);
+        assert_eq!(c.outbox.retry[0], Duration::from_secs(60));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        let dump = format!("{c:?}");
+        assert!(!dump.contains("hunter2"), "{dump}");
+        assert!(dump.contains("***"));
+    }
+
+    #[test]
+    fn env_overrides_any_key_including_desk_entries() {
+        let env = vec![
+            ("HILO__SMTP__PORT".to_string(), "2525".to_string()),
+            (
+                "HILO__DESK__0__IMAP__PASSWORD".to_string(),
+                "from-env".to_string(),
+            ),
+            ("HILO_CONFIG".to_string(), "ignored".to_string()),
+        ];
+        let c = Config::from_toml(GOOD, env).unwrap();
+        assert_eq!(c.smtp.port, 2525);
+        assert_eq!(c.desks[0].imap.password.expose(), "from-env");
+    }
+
+    #[test]
+    fn env_key_mapping() {
+        assert_eq!(env_key("HILO__STORE__PATH").as_deref(), Some("store.path"));
+        assert_eq!(
+            env_key("HILO__DESK__1__TAG").as_deref(),
+            Some("desk[1].tag")
+        );
+        assert_eq!(env_key("HILO_CONFIG"), None);
+        assert_eq!(env_key("HILO__A____B"), None);
+    }
+
+    fn err_of(text: &str) -> String {
+        Config::from_toml(text, no_env()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_hung_password_command_is_killed() {
+        let t = std::time::Instant::now();
+        let e = secret_command("sleep 30", Duration::from_millis(300)).unwrap_err();
+        assert!(e.contains("did not finish"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(20));
+        assert_eq!(
+            secret_command("echo s3cr3t", Duration::from_secs(10)).unwrap(),
+            "s3cr3t\n"
+        );
+        assert!(secret_command("exit 3", Duration::from_secs(10))
+            .unwrap_err()
+            .contains("failed"));
+    }
+
+    #[test]
+    fn zero_durations_are_refused_by_key() {
+        for (table, key) in [
+            ("[intake]", "poll_interval"),
+            ("[intake]", "command_timeout"),
+            ("[outbox]", "poll_interval"),
+            ("[smtp]", "timeout"),
+        ] {
+            let text = if GOOD.contains(table) {
+                GOOD.replacen(table, &format!("{table}\n{key} = \"0s\""), 1)
+            } else {
+                format!("{table}\n{key} = \"0s\"\n{GOOD}")
+            };
+            let e = err_of(&text);
+            let name = format!("{}.{key}", table.trim_matches(['[', ']']));
+            assert!(e.contains(&name) && e.contains("above zero"), "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = err_of(&GOOD.replace("port = 10025", "port = 10025\nprot = 1"));
+        assert!(e.contains("prot"), "{e}");
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let e = err_of(&GOOD.replace("tag = \"SOP\"\n", ""));
+        assert!(e.contains("tag"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let e = err_of(&GOOD.replace("port = 10025", "port = \"many\""));
+        assert!(e.contains("port"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = err_of(&GOOD.replace("tag = \"SOP\"", "tag = \"S P\""));
+        assert!(e.contains("desk[0].tag"), "{e}");
+        let e = err_of(&GOOD.replace(
+            "security = \"none\"\n[[desk]]",
+            "security = \"ssl\"\n[[desk]]",
+        ));
+        assert!(e.contains("security"), "{e}");
+        let e = err_of(&GOOD.replace("password = \"hunter2\"\n", ""));
+        assert!(e.contains("desk[0].imap") && e.contains("password"), "{e}");
+        let e = err_of(&GOOD.replace(
+            "address = \"Soporte@Example.test\"",
+            "address = \"soporte\"",
+        ));
+        assert!(e.contains("desk[0].address"), "{e}");
+    }
+
+    #[test]
+    fn after_and_start_from() {
+        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        assert_eq!(c.desks[0].after, After::Keep);
+        assert_eq!(c.desks[0].start_from, StartFrom::Now);
+        let with =
+            |extra: &str| GOOD.replace("language = \"es\"", &format!("language = \"es\"\n{extra}"));
+        let c = Config::from_toml(
+            &with("after = \"move\"\nmove_to = \"Done\"\nstart_from = \"all\""),
+            no_env(),
+        )
+        .unwrap();
+        assert_eq!(c.desks[0].after, After::Move("Done".into()));
+        assert_eq!(c.desks[0].start_from, StartFrom::All);
+        let e = err_of(&with("after = \"move\""));
+        assert!(e.contains("desk[0].move_to"), "{e}");
+        let e = err_of(&with(
+            "after = \"move\"\nmove_to = \"Done\"\nquarantine_to = \"inbox\"",
+        ));
+        assert!(e.contains("desk[0].quarantine_to"), "{e}");
+        let e = err_of(&with("after = \"delete\""));
+        assert!(e.contains("desk[0].after"), "{e}");
+        let e = err_of(&with("start_from = \"yesterday\""));
+        assert!(e.contains("start_from"), "{e}");
+    }
+
+    #[test]
+    fn agents_and_notify() {
+        let with =
+            |extra: &str| GOOD.replace("language = \"es\"", &format!("language = \"es\"\n{extra}"));
+        let c = Config::from_toml(
+            &with("agents = [\"Agente1@Example.com\", \"@soporte.example.com\"]"),
+            no_env(),
+        )
+        .unwrap();
+        let d = &c.desks[0];
+        assert!(d.is_agent("agente1@example.com"));
+        assert!(d.is_agent("luis@SOPORTE.example.com"));
+        assert!(!d.is_agent("luis@example.com"));
+        assert!(!d.is_agent("x@evil-soporte.example.com"));
+        assert_eq!(
+            d.notify,
+            vec!["agente1@example.com"],
+            "full-address agents are notified by default"
+        );
+        assert_eq!(d.agent_trust, AgentTrust::SignedReply);
+        let e = err_of(&with("agents = [\"nadie\"]"));
+        assert!(e.contains("desk[0].agents[0]"), "{e}");
+        let e = err_of(&with("relay_name = \"{agente}\""));
+        assert!(e.contains("desk[0].relay_name"), "{e}");
+        let e = err_of(&with("agent_trust = \"trust-me\""));
+        assert!(e.contains("agent_trust"), "{e}");
+    }
+
+    #[test]
+    fn clear_text_password_to_remote_host_is_refused() {
+        let e = err_of(&GOOD.replace(
+            "host = \"127.0.0.1\"\nport = 10143",
+            "host = \"imap.example.com\"\nport = 143",
+        ));
+        assert!(e.contains("desk[0].imap.security"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let text = example_config();
+        let c = Config::from_toml(&text, no_env()).unwrap();
+        assert_eq!(c.desks.len(), 2);
+        assert_eq!(c.desks[1].tag, "HLP");
+    }
+
+    #[test]
+    fn password_file_and_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "from-file\n").unwrap();
+        let text = GOOD.replace(
+            "password = \"hunter2\"",
+            &format!("password_file = \"{}\"", f.display()),
+        );
+        let c = Config::from_toml(&text, no_env()).unwrap();
+        assert_eq!(c.desks[0].imap.password.expose(), "from-file");
+
+        let text = GOOD.replace(
+            "password = \"hunter2\"",
+            "password_command = \"echo from-cmd\"",
+        );
+        let c = Config::from_toml(&text, no_env()).unwrap();
+        assert_eq!(c.desks[0].imap.password.expose(), "from-cmd");
+
+        let text = GOOD.replace("password = \"hunter2\"", "password_command = \"exit 3\"");
+        let e = Config::from_toml(&text, no_env()).unwrap_err().to_string();
+        assert!(e.contains("desk[0].imap.password_command"), "{e}");
+    }
+}

@@ -1,0 +1,174 @@
+//! The configuration file's shapes as serde reads them, with the defaults
+//! of every key the file may leave out. Only `validation` reads these.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::types::{
+    AgentTrust, IntakeConfig, Language, OutboxConfig, Security, StartFrom, StoreConfig,
+};
+
+/// A list of humantime durations (`["1m", "5m"]`).
+pub(super) fn duration_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Duration>, D::Error> {
+    let items: Vec<String> = Deserialize::deserialize(d)?;
+    items
+        .iter()
+        .map(|s| humantime::parse_duration(s).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+// ---- raw (as written) shapes -------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub(super) metrics: RawMetrics,
+    #[serde(default)]
+    pub(super) templates: RawTemplates,
+    pub(super) store: StoreConfig,
+    pub(super) smtp: RawSmtp,
+    #[serde(default)]
+    pub(super) outbox: OutboxConfig,
+    #[serde(default)]
+    pub(super) intake: IntakeConfig,
+    #[serde(default)]
+    pub(super) desk: Vec<RawDesk>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub(super) listen: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTemplates {
+    pub(super) dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPassword {
+    pub(super) password: Option<String>,
+    pub(super) password_file: Option<PathBuf>,
+    pub(super) password_command: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSmtp {
+    pub(super) host: String,
+    pub(super) port: u16,
+    pub(super) security: Security,
+    pub(super) username: Option<String>,
+    #[serde(flatten)]
+    pub(super) password: RawPassword,
+    pub(super) ca_file: Option<PathBuf>,
+    #[serde(default = "default_smtp_timeout", with = "humantime_serde")]
+    pub(super) timeout: Duration,
+    pub(super) hello_name: Option<String>,
+}
+
+pub(super) fn default_smtp_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDesk {
+    pub(super) name: String,
+    pub(super) address: String,
+    pub(super) display_name: Option<String>,
+    pub(super) tag: String,
+    pub(super) language: Language,
+    pub(super) imap: RawImap,
+    #[serde(default = "default_after")]
+    pub(super) after: String,
+    pub(super) move_to: Option<String>,
+    #[serde(default = "default_quarantine_to")]
+    pub(super) quarantine_to: String,
+    #[serde(default = "default_start_from")]
+    pub(super) start_from: StartFrom,
+    #[serde(default = "default_max_message_bytes")]
+    pub(super) max_message_bytes: u64,
+    #[serde(default = "default_reopen_days")]
+    pub(super) reopen_days: u32,
+    #[serde(default = "default_max_autoreplies")]
+    pub(super) max_autoreplies: u32,
+    #[serde(default = "default_autoreply_window", with = "humantime_serde")]
+    pub(super) autoreply_window: Duration,
+    #[serde(default)]
+    pub(super) agents: Vec<String>,
+    #[serde(default = "default_agent_trust")]
+    pub(super) agent_trust: AgentTrust,
+    pub(super) notify: Option<Vec<String>>,
+    pub(super) comment_address: Option<String>,
+    #[serde(default = "default_relay_name")]
+    pub(super) relay_name: String,
+    #[serde(default = "default_close_after_days")]
+    pub(super) close_after_days: u32,
+}
+
+pub(super) fn default_agent_trust() -> AgentTrust {
+    AgentTrust::SignedReply
+}
+
+pub(super) fn default_relay_name() -> String {
+    "{agent} ({desk})".into()
+}
+
+pub(super) fn default_close_after_days() -> u32 {
+    7
+}
+
+pub(super) fn default_reopen_days() -> u32 {
+    30
+}
+
+pub(super) fn default_max_autoreplies() -> u32 {
+    10
+}
+
+pub(super) fn default_autoreply_window() -> Duration {
+    Duration::from_secs(3 * 3600)
+}
+
+pub(super) fn default_after() -> String {
+    "keep".into()
+}
+
+pub(super) fn default_quarantine_to() -> String {
+    "Quarantine".into()
+}
+
+pub(super) fn default_start_from() -> StartFrom {
+    StartFrom::Now
+}
+
+pub(super) fn default_max_message_bytes() -> u64 {
+    25 * 1024 * 1024
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawImap {
+    pub(super) host: String,
+    pub(super) port: u16,
+    pub(super) security: Security,
+    pub(super) username: String,
+    #[serde(flatten)]
+    pub(super) password: RawPassword,
+    #[serde(default = "default_folder")]
+    pub(super) folder: String,
+    pub(super) ca_file: Option<PathBuf>,
+}
+
+pub(super) fn default_folder() -> String {
+    "INBOX".into()
+}

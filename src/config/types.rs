@@ -1,0 +1,265 @@
+//! The validated configuration the rest of hilo reads: every value checked,
+//! addresses lowercase, durations parsed, secrets resolved.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::raw::duration_list;
+
+/// A secret string that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The only way to read the value; grep for it to audit every use.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Transport security of a mail server connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain text; only sensible on loopback.
+    None,
+    /// Plain connection upgraded with STARTTLS; fails if the server does not offer it.
+    Starttls,
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+}
+
+/// Language of a desk's templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Es,
+    En,
+}
+
+impl Language {
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Es => "es",
+            Language::En => "en",
+        }
+    }
+}
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Directory of template overrides (`{desk}/{kind}.{lang}.txt`, `{kind}.{lang}.txt`).
+    pub templates_dir: Option<PathBuf>,
+    pub store: StoreConfig,
+    pub smtp: SmtpConfig,
+    pub outbox: OutboxConfig,
+    pub intake: IntakeConfig,
+    pub desks: Vec<DeskConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// SQLite database file; relative paths are relative to the working directory.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    /// Name announced in EHLO; defaults to the machine's hostname.
+    pub hello_name: Option<String>,
+}
+
+/// How the sender retries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Delay before each retry after a transient failure; the last one repeats.
+    #[serde(deserialize_with = "duration_list")]
+    pub retry: Vec<Duration>,
+    /// A mail that could not be sent for this long is marked failed.
+    #[serde(with = "humantime_serde")]
+    pub expire_after: Duration,
+    /// How often the sender looks for due mail when nothing woke it.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        let m = |n: u64| Duration::from_secs(60 * n);
+        OutboxConfig {
+            retry: vec![m(1), m(2), m(5), m(10), m(15), m(30), m(60), m(120)],
+            expire_after: Duration::from_secs(5 * 24 * 3600),
+            poll_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Intake tuning shared by every desk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeConfig {
+    /// Time between mailbox checks.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Messages fetched and committed together.
+    pub batch_size: usize,
+    /// Timeout of every IMAP command.
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
+    /// Use IMAP IDLE where the server offers it (else poll).
+    pub idle: bool,
+    /// IDLE is re-issued after this long (RFC 2177: before 29 minutes).
+    #[serde(with = "humantime_serde")]
+    pub idle_renew: Duration,
+    /// A batch is also cut when its messages add up to this many bytes.
+    pub batch_bytes: u64,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        IntakeConfig {
+            poll_interval: Duration::from_secs(30),
+            batch_size: 100,
+            command_timeout: Duration::from_secs(60),
+            idle: true,
+            idle_renew: Duration::from_secs(25 * 60),
+            // Small enough that large mail is handled a few at a time.
+            batch_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeskConfig {
+    pub name: String,
+    /// The support address customers write to, lowercase.
+    pub address: String,
+    /// Display name on outgoing mail ("Soporte").
+    pub display_name: Option<String>,
+    /// Tag in subjects, as written: `SOP` gives `[SOP-42]`.
+    pub tag: String,
+    pub language: Language,
+    pub imap: ImapConfig,
+    /// What happens to a message on the server once it is stored.
+    pub after: After,
+    /// Where quarantined messages go when `after = "move"`.
+    pub quarantine_to: String,
+    /// Where to begin on a mailbox never seen before.
+    pub start_from: StartFrom,
+    /// Larger messages are recorded with their headers only.
+    pub max_message_bytes: u64,
+    /// A reply to a ticket closed at most this long ago reopens it; later
+    /// ones open a new ticket linked to it.
+    pub reopen_after_close: Duration,
+    /// At most this many acknowledgements to one address per window.
+    pub max_autoreplies: u32,
+    pub autoreply_window: Duration,
+    /// Agents: full addresses, or `@domain` for everyone there (lowercase).
+    pub agents: Vec<String>,
+    pub agent_trust: AgentTrust,
+    /// Who gets notifications (addresses; may be a mailing list).
+    pub notify: Vec<String>,
+    /// Mail to this address is an internal note.
+    pub comment_address: Option<String>,
+    /// Display name of relayed agent replies: `{agent}` and `{desk}`.
+    pub relay_name: String,
+    /// Resolved tickets close after this long.
+    pub close_after: Duration,
+}
+
+/// When an agent's mail may reach a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentTrust {
+    /// It answers a notification hilo sent (our signed Message-ID in its headers).
+    SignedReply,
+    /// As above, or the receiving server's Authentication-Results show DKIM,
+    /// SPF or DMARC passing for the agent's domain.
+    Authenticated,
+}
+
+/// What happens to a processed message in the mailbox. Done only after the
+/// transaction that stored it has committed; losing it in a crash is harmless.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum After {
+    /// Leave it as it is.
+    Keep,
+    /// Set `\Seen`.
+    Seen,
+    /// Move it to this folder.
+    Move(String),
+}
+
+/// Where intake begins on a mailbox it has no checkpoint for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartFrom {
+    /// Only mail that arrives from now on; older mail is left alone (see `hilo import`).
+    Now,
+    /// Everything already there, as tickets without acknowledgements.
+    All,
+}
+
+impl DeskConfig {
+    /// Is `address` one of this desk's agents?
+    pub fn is_agent(&self, address: &str) -> bool {
+        let a = address.to_ascii_lowercase();
+        self.agents.iter().any(|g| match g.strip_prefix('@') {
+            Some(domain) => a.rsplit_once('@').is_some_and(|(_, d)| d == domain),
+            None => *g == a,
+        })
+    }
+
+    /// The name customers see: `display_name`, else the desk's name.
+    pub fn shown_name(&self) -> String {
+        self.display_name
+            .clone()
+            .unwrap_or_else(|| self.name.clone())
+    }
+
+    /// The domain part of the desk address, used in our Message-IDs.
+    pub fn domain(&self) -> &str {
+        self.address.rsplit('@').next().unwrap_or("localhost")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: Secret,
+    pub folder: String,
+    pub ca_file: Option<PathBuf>,
+}

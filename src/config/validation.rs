@@ -1,0 +1,278 @@
+//! Raw configuration → [`Config`]: every check, each error naming its key.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::raw::RawConfig;
+use super::types::*;
+use super::ConfigError;
+
+fn check_host(key: &str, host: &str) -> Result<(), ConfigError> {
+    if host.trim().is_empty() {
+        return Err(ConfigError::invalid(key, "must not be empty"));
+    }
+    Ok(())
+}
+
+fn check_address(key: &str, addr: &str) -> Result<String, ConfigError> {
+    let addr = addr.trim().to_ascii_lowercase();
+    match addr.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') => Ok(addr),
+        _ => Err(ConfigError::invalid(
+            key,
+            format!("`{addr}` is not an email address"),
+        )),
+    }
+}
+
+impl RawConfig {
+    pub(super) fn validate(self) -> Result<Config, ConfigError> {
+        if self.store.path.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("store.path", "must not be empty"));
+        }
+        let s = self.smtp;
+        check_host("smtp.host", &s.host)?;
+        let smtp_password = s.password.resolve("smtp", false)?;
+        if s.username.is_some() != smtp_password.is_some() {
+            return Err(ConfigError::invalid(
+                "smtp.username",
+                "username and a password go together",
+            ));
+        }
+        if s.security == Security::None && smtp_password.is_some() && !is_loopback(&s.host) {
+            return Err(ConfigError::invalid(
+                "smtp.security",
+                "refusing to send a password in clear text to a remote server; use starttls or tls",
+            ));
+        }
+        let smtp = SmtpConfig {
+            host: s.host,
+            port: s.port,
+            security: s.security,
+            username: s.username,
+            password: smtp_password,
+            ca_file: s.ca_file,
+            timeout: s.timeout,
+            hello_name: s.hello_name,
+        };
+        if self.outbox.retry.is_empty() {
+            return Err(ConfigError::invalid(
+                "outbox.retry",
+                "needs at least one delay",
+            ));
+        }
+        if self.intake.idle_renew >= Duration::from_secs(29 * 60)
+            || self.intake.idle_renew.is_zero()
+        {
+            return Err(ConfigError::invalid(
+                "intake.idle_renew",
+                "must be above zero and below 29 minutes (RFC 2177)",
+            ));
+        }
+        for (key, d) in [
+            ("intake.poll_interval", self.intake.poll_interval),
+            ("intake.command_timeout", self.intake.command_timeout),
+            ("outbox.poll_interval", self.outbox.poll_interval),
+            ("smtp.timeout", smtp.timeout),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::invalid(key, "must be above zero"));
+            }
+        }
+        if self.outbox.retry.iter().any(|d| d.is_zero()) {
+            return Err(ConfigError::invalid(
+                "outbox.retry",
+                "every delay must be above zero",
+            ));
+        }
+        if self.intake.batch_size == 0 {
+            return Err(ConfigError::invalid(
+                "intake.batch_size",
+                "must be at least 1",
+            ));
+        }
+        if self.desk.is_empty() {
+            return Err(ConfigError::invalid(
+                "desk",
+                "configure at least one [[desk]]",
+            ));
+        }
+        let tag_re = regex::Regex::new(r"^[A-Za-z][A-Za-z0-9]{0,15}$").expect("static regex");
+        let mut names = HashSet::new();
+        let mut tags = HashSet::new();
+        let mut addresses = HashSet::new();
+        let mut desks = Vec::new();
+        for (i, d) in self.desk.into_iter().enumerate() {
+            let k = format!("desk[{i}]");
+            if d.name.trim().is_empty() || !names.insert(d.name.clone()) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.name"),
+                    format!("`{}` is empty or used by another desk", d.name),
+                ));
+            }
+            let address = check_address(&format!("{k}.address"), &d.address)?;
+            if !addresses.insert(address.clone()) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.address"),
+                    "used by another desk",
+                ));
+            }
+            if !tag_re.is_match(&d.tag) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.tag"),
+                    "must be 1-16 letters or digits, starting with a letter",
+                ));
+            }
+            if !tags.insert(d.tag.to_ascii_uppercase()) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.tag"),
+                    "used by another desk",
+                ));
+            }
+            let imap = d.imap;
+            check_host(&format!("{k}.imap.host"), &imap.host)?;
+            let password = imap
+                .password
+                .resolve(&format!("{k}.imap"), true)?
+                .expect("required password");
+            let after = match (d.after.as_str(), d.move_to) {
+                ("keep", None) => After::Keep,
+                ("seen", None) => After::Seen,
+                ("move", Some(f)) if !f.trim().is_empty() && f != imap.folder => After::Move(f),
+                ("move", _) => {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.move_to"),
+                        "after = \"move\" needs a move_to folder other than the watched one",
+                    ))
+                }
+                ("keep" | "seen", Some(_)) => {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.move_to"),
+                        "only used with after = \"move\"",
+                    ))
+                }
+                (other, _) => {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.after"),
+                        format!("`{other}`: expected keep, seen or move"),
+                    ))
+                }
+            };
+            if matches!(after, After::Move(_))
+                && (d.quarantine_to.trim().is_empty()
+                    || d.quarantine_to.eq_ignore_ascii_case(&imap.folder))
+            {
+                return Err(ConfigError::invalid(
+                    format!("{k}.quarantine_to"),
+                    "must name a folder other than the watched one (quarantined mail would be read again)",
+                ));
+            }
+            let mut agents = Vec::new();
+            for (j, a) in d.agents.iter().enumerate() {
+                let a = a.trim().to_ascii_lowercase();
+                let ok = match a.strip_prefix('@') {
+                    Some(domain) => domain.contains('.') && !domain.contains('@'),
+                    None => check_address("", &a).is_ok(),
+                };
+                if !ok {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.agents[{j}]"),
+                        format!("`{a}`: expected an address or @domain"),
+                    ));
+                }
+                agents.push(a);
+            }
+            // By default the agents with a full address are notified.
+            let notify = match d.notify {
+                Some(list) => list
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| check_address(&format!("{k}.notify[{j}]"), a))
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => agents
+                    .iter()
+                    .filter(|a| !a.starts_with('@'))
+                    .cloned()
+                    .collect(),
+            };
+            let comment_address = d
+                .comment_address
+                .map(|a| check_address(&format!("{k}.comment_address"), &a))
+                .transpose()?;
+            if let Err(e) = crate::outgoing::templates::Template::parse_with(
+                &format!("{k}.relay_name"),
+                &d.relay_name,
+                &["agent", "desk"],
+            ) {
+                return Err(ConfigError::invalid(format!("{k}.relay_name"), e.message));
+            }
+            if d.max_message_bytes < 1024 {
+                return Err(ConfigError::invalid(
+                    format!("{k}.max_message_bytes"),
+                    "must be at least 1024",
+                ));
+            }
+            if imap.security == Security::None && !is_loopback(&imap.host) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.imap.security"),
+                    "refusing to send a password in clear text to a remote server; use starttls or tls",
+                ));
+            }
+            desks.push(DeskConfig {
+                name: d.name,
+                address,
+                display_name: d.display_name,
+                tag: d.tag,
+                language: d.language,
+                imap: ImapConfig {
+                    host: imap.host,
+                    port: imap.port,
+                    security: imap.security,
+                    username: imap.username,
+                    password,
+                    folder: imap.folder,
+                    ca_file: imap.ca_file,
+                },
+                after,
+                quarantine_to: d.quarantine_to,
+                start_from: d.start_from,
+                max_message_bytes: d.max_message_bytes,
+                reopen_after_close: Duration::from_secs(u64::from(d.reopen_days) * 86_400),
+                max_autoreplies: d.max_autoreplies,
+                autoreply_window: d.autoreply_window,
+                agents,
+                agent_trust: d.agent_trust,
+                notify,
+                comment_address,
+                relay_name: d.relay_name,
+                close_after: Duration::from_secs(u64::from(d.close_after_days) * 86_400),
+            });
+        }
+        let metrics_listen = self
+            .metrics
+            .listen
+            .map(|l| {
+                l.parse().map_err(|_| {
+                    ConfigError::invalid("metrics.listen", format!("`{l}` is not an address:port"))
+                })
+            })
+            .transpose()?;
+        Ok(Config {
+            metrics_listen,
+            templates_dir: self.templates.dir,
+            store: self.store,
+            smtp,
+            outbox: self.outbox,
+            intake: self.intake,
+            desks,
+        })
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}

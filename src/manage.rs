@@ -1,0 +1,128 @@
+//! What happens to tickets outside the flow of mail: an administrator's
+//! actions from the command line (close, reopen, assign, note, reply) and
+//! the housekeeping that closes resolved tickets. Each in one transaction;
+//! a reply is queued like an agent's relayed answer.
+
+use crate::mail::Mailbox;
+use crate::model::{Direction, MessageKind, Status};
+use crate::outgoing::relay;
+use crate::pipeline::apply::Writer;
+use crate::pipeline::{DeskRuntime, Intake, Lookup};
+use crate::store::{NewMessage, StoreError, Tx};
+
+/// What an administrator does to a ticket from the command line.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Close,
+    Reopen,
+    Assign(String),
+    /// An internal note.
+    Note(String),
+    /// An answer to the customer: relayed like an agent's mail reply.
+    Reply(String),
+}
+
+impl Intake {
+    /// Applies `action` to `ticket` on behalf of `actor` (an address).
+    pub fn act(&self, ticket: i64, actor: &Mailbox, action: Action) -> Result<(), StoreError> {
+        self.store().write(|tx| {
+            let t = tx.ticket(ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
+            let desk = self.desk(&t.desk).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "ticket {ticket} belongs to unknown desk {}",
+                    t.desk
+                ))
+            })?;
+            let who = actor.address.as_str();
+            match action {
+                Action::Close => tx.set_status(ticket, Status::Closed, who),
+                Action::Reopen => tx.set_status(ticket, Status::Open, who),
+                Action::Assign(a) => tx.set_assignee(ticket, &a, who),
+                Action::Note(body) => {
+                    self.record_cli(tx, &desk, ticket, actor, MessageKind::Note, &body)?;
+                    tx.touch_ticket(ticket)
+                }
+                Action::Reply(body) => {
+                    self.record_cli(tx, &desk, ticket, actor, MessageKind::Agent, &body)?;
+                    tx.add_participant(ticket, actor, "agent")?;
+                    let info = tx.ticket_info(ticket)?;
+                    let settings = self.settings();
+                    let out = relay::relay(relay::RelayInput {
+                        desk: &desk.cfg,
+                        tags: &desk.tags,
+                        templates: &settings.templates,
+                        signer: self.store().signer(),
+                        ticket: &info,
+                        agent: actor,
+                        body: &body,
+                        attachments: &[],
+                    })?;
+                    let writer = Writer {
+                        tx,
+                        settings: &settings,
+                        signer: self.store().signer(),
+                        now: self.store().now(),
+                    };
+                    writer.queue(&desk.cfg, ticket, MessageKind::Relay, &out)?;
+                    tx.set_status(ticket, Status::Pending, who)
+                }
+            }
+        })
+    }
+
+    /// Keeps a message written from the command line, as a small mail.
+    fn record_cli(
+        &self,
+        tx: &Tx<'_>,
+        desk: &DeskRuntime,
+        ticket: i64,
+        actor: &Mailbox,
+        kind: MessageKind,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let id = self.store().signer().new_id(ticket, desk.cfg.domain());
+        let subject = desk.tags.format(ticket);
+        let raw = format!(
+            "From: {actor}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: {}\r\nX-Hilo-Source: cli\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+            self.store().now().to_rfc2822(),
+            body.replace('\n', "\r\n")
+        );
+        tx.insert_message(&NewMessage {
+            ticket: Some(ticket),
+            desk: &desk.cfg.name,
+            direction: Direction::In,
+            kind,
+            dedup_key: id.clone(),
+            message_id: Some(&id),
+            in_reply_to: &[],
+            references: &[],
+            from: actor,
+            to: Vec::new(),
+            cc: Vec::new(),
+            subject: &subject,
+            date: Some(crate::store::ts(self.store().now())),
+            text: body,
+            new_text: Some(body),
+            thread_root: None,
+            note: Some("written with hilo tickets"),
+            raw: raw.as_bytes(),
+            draft: None,
+            folder: None,
+            uid: None,
+        })?;
+        tx.add_event(ticket, &actor.address, kind.as_str(), None)
+    }
+
+    /// Closes every desk's resolved tickets older than its close_after.
+    pub fn close_resolved(&self) -> Result<usize, StoreError> {
+        self.store().write(|tx| {
+            let mut n = 0;
+            for d in &self.settings().desks {
+                let age = chrono::Duration::from_std(d.cfg.close_after)
+                    .unwrap_or(chrono::Duration::days(7));
+                n += tx.close_resolved(&d.cfg.name, &crate::store::ts(self.store().now() - age))?;
+            }
+            Ok(n)
+        })
+    }
+}

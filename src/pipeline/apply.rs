@@ -1,0 +1,320 @@
+//! The one place that turns a [`Plan`] into store writes, inside the
+//! batch's transaction: the message row with its attachments, the ticket's
+//! changes and events, and the outgoing mail that [`crate::outgoing`]
+//! drafts, queued in the outbox in the same transaction. It decides
+//! nothing: what to write is the plan's; only a mail that cannot be
+//! composed becomes an event instead.
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use super::decide::{Ack, Answer, Append, Open, Plan, Step};
+use super::settings::{DeskRuntime, Settings};
+use super::{Outcome, Received};
+use crate::config::DeskConfig;
+use crate::mail::compose::{ComposeError, Outgoing};
+use crate::mail::msgid::Signer;
+use crate::mail::Inbound;
+use crate::model::{Direction, MessageKind};
+use crate::outgoing::ack::{acknowledgement, AckInput};
+use crate::outgoing::{notify, relay};
+use crate::store::{NewMessage, StoreError, Tx};
+
+/// A received message as it is recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub desk: &'a DeskRuntime,
+    pub msg: &'a Inbound,
+    pub item: &'a Received,
+    /// Its key for duplicates (the Message-ID, or a digest).
+    pub key: &'a str,
+    /// The text recorded (the fetch note for a mail fetched headers-only).
+    pub text: &'a str,
+    pub new_text: &'a str,
+    pub folder: Option<&'a str>,
+    pub kind: MessageKind,
+}
+
+/// Writes through one transaction.
+pub struct Writer<'a, 'c> {
+    pub tx: &'a Tx<'c>,
+    pub settings: &'a Settings,
+    pub signer: &'a Signer,
+    pub now: DateTime<Utc>,
+}
+
+impl Writer<'_, '_> {
+    /// Carries out `plan` for `m`.
+    pub fn apply(&self, m: &Message<'_>, plan: Plan) -> Result<Outcome, StoreError> {
+        let tx = self.tx;
+        if let Some(b) = &plan.undeliverable {
+            let n = tx.mark_undeliverable(&m.desk.cfg.name, &b.reported, &b.reason)?;
+            if n > 0 {
+                info!(reported = ?b.reported, reason = %b.reason, "bounce: outgoing mail marked undeliverable");
+            }
+        }
+        Ok(match plan.step {
+            Step::OtherDesk { note } => {
+                self.record(m, None, MessageKind::Customer, Some(&note))?;
+                Outcome::SetAside {
+                    kind: "customer",
+                    reason: "also sent to a desk listed before this one, which handles it",
+                }
+            }
+            Step::Open(o) => self.open(m, o)?,
+            Step::Append(a) => self.append(m, a)?,
+            Step::SetAside { kind, reason, note } => {
+                self.record(m, None, kind, Some(&note))?;
+                Outcome::SetAside {
+                    kind: kind.as_str(),
+                    reason,
+                }
+            }
+            Step::Unverified { ticket } => {
+                let agent = &m.msg.from.address;
+                warn!(ticket, from = %agent, "agent mail without proof of origin: recorded, relayed to no one");
+                self.record(
+                    m,
+                    Some(ticket),
+                    MessageKind::Agent,
+                    Some("unverified sender: recorded, relayed to no one"),
+                )?;
+                tx.add_event(ticket, agent, "unverified_agent_mail", None)?;
+                Outcome::Appended { ticket }
+            }
+            Step::Answer(a) => self.answer(m, a)?,
+        })
+    }
+
+    fn open(&self, m: &Message<'_>, o: Open) -> Result<Outcome, StoreError> {
+        let (tx, msg, d) = (self.tx, m.msg, &m.desk.cfg);
+        let number = tx.create_ticket(&d.name, &o.subject, &msg.from, o.linked_to)?;
+        self.record(m, Some(number), m.kind, None)?;
+        for cc in &o.cc {
+            tx.add_participant(number, cc, "cc")?;
+        }
+        let acknowledged = match o.ack {
+            Ack::No => false,
+            Ack::Limited { why } => {
+                info!(ticket = number, "{why}; not acknowledged");
+                tx.add_event(number, "hilo", "ack_suppressed", Some(&why))?;
+                false
+            }
+            Ack::Send { closed_before } => {
+                let out = acknowledgement(AckInput {
+                    desk: d,
+                    tags: &m.desk.tags,
+                    templates: &self.settings.templates,
+                    signer: self.signer,
+                    number,
+                    ticket_subject: &o.subject,
+                    msg,
+                    new_text: m.new_text,
+                    closed_before,
+                });
+                self.queue_or_event(d, number, MessageKind::Ack, out, "ack_skipped")?
+            }
+        };
+        if o.notify {
+            self.notify(m, number)?;
+        }
+        Ok(Outcome::Opened {
+            ticket: number,
+            acknowledged,
+        })
+    }
+
+    fn append(&self, m: &Message<'_>, a: Append) -> Result<Outcome, StoreError> {
+        let tx = self.tx;
+        let ticket = a.ticket;
+        self.record(m, Some(ticket), a.kind, a.note.as_deref())?;
+        if let Some(reason) = &a.bounce {
+            tx.add_event(ticket, &m.msg.from.address, "bounce", Some(reason))?;
+        }
+        tx.touch_ticket(ticket)?;
+        if let Some(s) = a.status {
+            tx.set_status(ticket, s, &m.msg.from.address)?;
+        }
+        if a.notify {
+            self.notify(m, ticket)?;
+        }
+        Ok(Outcome::Appended { ticket })
+    }
+
+    fn answer(&self, m: &Message<'_>, a: Answer) -> Result<Outcome, StoreError> {
+        let (tx, msg, d) = (self.tx, m.msg, &m.desk.cfg);
+        let (ticket, agent) = (a.ticket, msg.from.address.as_str());
+        let kind = if a.internal {
+            MessageKind::Note
+        } else {
+            MessageKind::Agent
+        };
+        self.record(m, Some(ticket), kind, a.note)?;
+        tx.add_participant(ticket, &msg.from, "agent")?;
+        tx.touch_ticket(ticket)?;
+        if let Some(who) = &a.assign {
+            tx.set_assignee(ticket, who, agent)?;
+        }
+        if let Some(p) = &a.priority {
+            tx.set_priority(ticket, p, agent)?;
+        }
+        if let Some(s) = a.status {
+            tx.set_status(ticket, s, agent)?;
+        }
+        if a.relay.is_none() && a.unknown.is_empty() {
+            return Ok(Outcome::Appended { ticket });
+        }
+        let info = tx.ticket_info(ticket)?;
+        if let Some(body) = &a.relay {
+            let out = relay::relay(relay::RelayInput {
+                desk: d,
+                tags: &m.desk.tags,
+                templates: &self.settings.templates,
+                signer: self.signer,
+                ticket: &info,
+                agent: &msg.from,
+                body,
+                attachments: &msg.attachments,
+            });
+            if self.queue_or_event(d, ticket, MessageKind::Relay, out, "relay_failed")? {
+                info!(ticket, agent = %agent, "agent reply relayed to the customer");
+            }
+        }
+        if !a.unknown.is_empty() {
+            let out = relay::report(
+                d,
+                &m.desk.tags,
+                &self.settings.templates,
+                self.signer,
+                &info,
+                &msg.from,
+                &a.unknown,
+            );
+            // A report that cannot be composed is not worth an event.
+            if let Ok(out) = out {
+                self.queue(d, ticket, MessageKind::Report, &out)?;
+            }
+        }
+        Ok(Outcome::Appended { ticket })
+    }
+
+    /// Notifies the desk's agents of a customer's message on `ticket`.
+    fn notify(&self, m: &Message<'_>, ticket: i64) -> Result<(), StoreError> {
+        let d = &m.desk.cfg;
+        let info = self.tx.ticket_info(ticket)?;
+        let out = notify::notification(notify::NotifyInput {
+            desk: d,
+            tags: &m.desk.tags,
+            templates: &self.settings.templates,
+            signer: self.signer,
+            ticket: &info,
+            from: &m.msg.from,
+            new_text: m.new_text,
+            attachments: &m.msg.attachments,
+        });
+        self.queue_or_event(d, ticket, MessageKind::Notification, out, "notify_failed")?;
+        Ok(())
+    }
+
+    /// Queues a composed mail; one that could not be composed is an event
+    /// (`event`) on the ticket instead. True when queued.
+    fn queue_or_event(
+        &self,
+        d: &DeskConfig,
+        ticket: i64,
+        kind: MessageKind,
+        out: Result<Outgoing, ComposeError>,
+        event: &str,
+    ) -> Result<bool, StoreError> {
+        match out {
+            Ok(out) => {
+                self.queue(d, ticket, kind, &out)?;
+                Ok(true)
+            }
+            Err(e) => {
+                warn!(ticket, error = %e, "no {}", kind.as_str());
+                self.tx
+                    .add_event(ticket, "hilo", event, Some(&e.to_string()))?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Stores an outgoing mail on its ticket and queues it for sending;
+    /// without bytes yet, its draft is stored for the sender to compose.
+    pub fn queue(
+        &self,
+        d: &DeskConfig,
+        ticket: i64,
+        kind: MessageKind,
+        out: &Outgoing,
+    ) -> Result<(), StoreError> {
+        let draft = &out.draft;
+        let rcpt = draft.recipients();
+        let id = self.tx.insert_message(&NewMessage {
+            ticket: Some(ticket),
+            desk: &d.name,
+            direction: Direction::Out,
+            kind,
+            dedup_key: draft.message_id.clone(),
+            message_id: Some(&draft.message_id),
+            in_reply_to: draft.in_reply_to.as_slice(),
+            references: &draft.references,
+            from: &draft.from,
+            to: draft.to.iter().map(|m| m.address.as_str()).collect(),
+            cc: draft.cc.iter().map(|m| m.address.as_str()).collect(),
+            subject: &draft.subject,
+            date: Some(crate::store::ts(self.now)),
+            text: &draft.text,
+            new_text: None,
+            thread_root: None,
+            note: None,
+            raw: out.raw.as_deref().unwrap_or_default(),
+            draft: out.raw.is_none().then(|| draft.to_json()).as_deref(),
+            folder: None,
+            uid: None,
+        })?;
+        self.tx
+            .enqueue(id, &d.address, &rcpt, self.settings.expire_after)?;
+        Ok(())
+    }
+
+    /// Stores the received message with the kind and note the plan gives it.
+    fn record(
+        &self,
+        m: &Message<'_>,
+        ticket: Option<i64>,
+        kind: MessageKind,
+        note: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let (tx, msg) = (self.tx, m.msg);
+        let note = note.or(m.item.note.as_deref());
+        let id = tx.insert_message(&NewMessage {
+            ticket,
+            desk: &m.desk.cfg.name,
+            direction: Direction::In,
+            kind,
+            dedup_key: m.key.to_string(),
+            message_id: msg.message_id.as_deref(),
+            in_reply_to: &msg.in_reply_to,
+            references: &msg.references,
+            from: &msg.from,
+            to: msg.to.iter().map(|m| m.address.as_str()).collect(),
+            cc: msg.cc.iter().map(|m| m.address.as_str()).collect(),
+            subject: &msg.subject,
+            date: msg.date.map(crate::store::ts),
+            text: m.text,
+            new_text: Some(m.new_text),
+            thread_root: msg.thread_root.as_deref(),
+            note,
+            raw: &m.item.raw,
+            draft: None,
+            folder: m.folder,
+            uid: m.item.uid,
+        })?;
+        for a in &msg.attachments {
+            tx.insert_attachment(id, a)?;
+        }
+        Ok(id)
+    }
+}

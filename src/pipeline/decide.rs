@@ -1,0 +1,870 @@
+//! The decision for one received message, as data. Every rule of what hilo
+//! does with mail is here and nowhere else: the first-listed-desk rule,
+//! agents' proof of origin and commands, open or append, the reopen window,
+//! who is acknowledged (and the rate limit), who is notified, what a bounce
+//! marks. Pure: it reads values and a read-only [`Lookup`]; [`super::apply`]
+//! carries the plan out.
+
+use chrono::{DateTime, Utc};
+
+use super::classify::Classification;
+use super::parse::Bounce;
+use super::thread::Thread;
+use super::{commands, DeskRuntime, Lookup, TicketRef};
+use crate::config::AgentTrust;
+use crate::mail::msgid::Signer;
+use crate::mail::{Inbound, Mailbox};
+use crate::model::{MessageKind, Status};
+
+/// Everything the decision depends on, for one message.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The desk whose mailbox the message came from.
+    pub desk: &'a DeskRuntime,
+    /// Every desk, in the order the configuration lists them.
+    pub desks: &'a [DeskRuntime],
+    /// Every desk and comment address of this installation, lowercase.
+    pub own_addresses: &'a [String],
+    pub signer: &'a Signer,
+    pub msg: &'a Inbound,
+    /// What the message adds: its text without quoted history.
+    pub new_text: &'a str,
+    pub class: &'a Classification,
+    pub thread: &'a Thread,
+    /// For a bounce: what it reports.
+    pub bounce: Option<&'a Bounce>,
+    /// Old mail being imported: no acknowledgements, no notifications.
+    pub backlog: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// What to do with one received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub step: Step,
+    /// A bounce: our outgoing mail it reports is marked undeliverable.
+    pub undeliverable: Option<Bounce>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Also addressed to a desk listed before this one, which handles it:
+    /// recorded here without a ticket.
+    OtherDesk { note: String },
+    /// Open a ticket with this message.
+    Open(Open),
+    /// Record the message on an existing ticket.
+    Append(Append),
+    /// Record the message without a ticket (machines that match nothing).
+    SetAside {
+        kind: MessageKind,
+        reason: &'static str,
+        note: String,
+    },
+    /// An agent's mail on `ticket` without proof of origin: recorded on
+    /// it, relayed to no one, and an event says so.
+    Unverified { ticket: i64 },
+    /// A trusted agent's answer or internal note.
+    Answer(Answer),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open {
+    /// The ticket's subject: the message's, without tags and reply prefixes.
+    pub subject: String,
+    /// A ticket the message refers to but may not join.
+    pub linked_to: Option<i64>,
+    /// The message's other recipients, who become Cc participants.
+    pub cc: Vec<Mailbox>,
+    pub ack: Ack,
+    /// Notify the desk's agents.
+    pub notify: bool,
+}
+
+/// Whether a new ticket is acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack {
+    /// Not at all: a machine, someone who asked for no auto-reply, old mail.
+    No,
+    /// Yes; `closed_before` is the long-closed ticket this one follows,
+    /// which the acknowledgement names.
+    Send { closed_before: Option<i64> },
+    /// The sender's rate limit is reached: an event on the ticket says why.
+    Limited { why: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Append {
+    pub ticket: i64,
+    pub kind: MessageKind,
+    /// Move the ticket to this status.
+    pub status: Option<Status>,
+    /// Notify the desk's agents.
+    pub notify: bool,
+    /// Recorded with the message (a bounce's reason).
+    pub note: Option<String>,
+    /// A bounce's reason, recorded as an event on the ticket.
+    pub bounce: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub ticket: i64,
+    /// An internal note (`#nota`, or sent to the comment address): kept
+    /// for the agents, sent to no one.
+    pub internal: bool,
+    /// Recorded with the message.
+    pub note: Option<&'static str>,
+    pub assign: Option<String>,
+    pub priority: Option<String>,
+    pub status: Option<Status>,
+    /// The text relayed to the customer from the support address.
+    pub relay: Option<String>,
+    /// Command lines not understood, reported back to the agent.
+    pub unknown: Vec<String>,
+}
+
+pub fn decide<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Plan, L::Error> {
+    Ok(Plan {
+        step: step(i, lookup)?,
+        undeliverable: i.bounce.cloned(),
+    })
+}
+
+fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
+    let (msg, class) = (i.msg, i.class);
+    if class.kind == MessageKind::Customer {
+        if let Some(first) = earlier_desk(i) {
+            return other_desk(i, first, lookup);
+        }
+        if i.desk.cfg.is_agent(&msg.from.address) {
+            if let Some(s) = agent(i, lookup)? {
+                return Ok(s);
+            }
+            // An agent's mail about no ticket is handled like anyone's.
+        }
+    }
+    let bounce = i.bounce.map(|b| b.reason.clone());
+    Ok(match (class.kind, i.thread) {
+        (MessageKind::Customer, Thread::New { linked_to }) => open(i, lookup, *linked_to, None)?,
+        (MessageKind::Customer, Thread::Existing { ticket, .. }) => {
+            if ticket.status == Status::Closed && !reopenable(ticket, i) {
+                open(i, lookup, Some(ticket.number), Some(ticket.number))?
+            } else {
+                Step::Append(Append {
+                    ticket: ticket.number,
+                    kind: MessageKind::Customer,
+                    status: customer_reply_status(ticket),
+                    notify: notifies(i),
+                    note: None,
+                    bounce: None,
+                })
+            }
+        }
+        // Machines and our own mail are recorded where they belong, and change nothing.
+        (kind, Thread::Existing { ticket, .. }) => Step::Append(Append {
+            ticket: ticket.number,
+            kind,
+            status: None,
+            notify: false,
+            note: bounce.clone(),
+            bounce,
+        }),
+        (kind, Thread::New { .. }) => Step::SetAside {
+            kind,
+            reason: class.reason,
+            note: bounce.unwrap_or_else(|| class.reason.to_string()),
+        },
+    })
+}
+
+/// A desk listed before this one that the message is also addressed to.
+fn earlier_desk<'a>(i: &Input<'a>) -> Option<&'a DeskRuntime> {
+    let addressed = |d: &DeskRuntime| {
+        i.msg
+            .to
+            .iter()
+            .chain(&i.msg.cc)
+            .any(|m| m.address == d.cfg.address)
+    };
+    i.desks
+        .iter()
+        .take_while(|d| d.cfg.name != i.desk.cfg.name)
+        .find(|d| addressed(d))
+}
+
+fn other_desk<L: Lookup>(i: &Input<'_>, first: &DeskRuntime, lookup: &L) -> Result<Step, L::Error> {
+    let there = match &i.msg.message_id {
+        Some(id) => lookup.ticket_by_message_ids(&first.cfg.name, &[id.as_str()])?,
+        None => None,
+    };
+    let note = match there {
+        Some(n) => format!(
+            "also sent to desk {}: handled there as {}",
+            first.cfg.name,
+            first.tags.format(n)
+        ),
+        None => format!(
+            "also sent to desk {}, listed first: handled there",
+            first.cfg.name
+        ),
+    };
+    Ok(Step::OtherDesk { note })
+}
+
+/// A new ticket; `closed_before` is the long-closed one it follows.
+fn open<L: Lookup>(
+    i: &Input<'_>,
+    lookup: &L,
+    linked_to: Option<i64>,
+    closed_before: Option<i64>,
+) -> Result<Step, L::Error> {
+    let (msg, d) = (i.msg, &i.desk.cfg);
+    let cleaned = i.desk.tags.clean_subject(&msg.subject);
+    let subject = match cleaned.as_ref() {
+        "" => "(no subject)".to_string(),
+        s => s.to_string(),
+    };
+    let cc = msg
+        .to
+        .iter()
+        .chain(&msg.cc)
+        .filter(|m| {
+            !i.own_addresses.contains(&m.address)
+                && m.address != msg.from.address
+                && d.comment_address.as_deref() != Some(&m.address)
+        })
+        .cloned()
+        .collect();
+    let ack = if !i.class.may_autoreply || i.backlog {
+        Ack::No
+    } else {
+        let window =
+            chrono::Duration::from_std(d.autoreply_window).unwrap_or(chrono::Duration::hours(3));
+        let recent = lookup.acks_since(&d.name, &msg.from.address, i.now - window)?;
+        if recent >= d.max_autoreplies {
+            Ack::Limited {
+                why: format!(
+                    "rate limit: {recent} acknowledgements to {} within {}",
+                    msg.from.address,
+                    humantime::format_duration(d.autoreply_window)
+                ),
+            }
+        } else {
+            Ack::Send { closed_before }
+        }
+    };
+    Ok(Step::Open(Open {
+        subject,
+        linked_to,
+        cc,
+        ack,
+        notify: notifies(i),
+    }))
+}
+
+/// Customers' new mail is notified to the desk's agents, except old mail.
+fn notifies(i: &Input<'_>) -> bool {
+    !i.backlog && !i.desk.cfg.notify.is_empty()
+}
+
+fn reopenable(t: &TicketRef, i: &Input<'_>) -> bool {
+    let Some(closed) = t
+        .closed_at
+        .as_deref()
+        .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+    else {
+        return true; // closed before hilo recorded when: give the customer the benefit
+    };
+    let age = i.now.signed_duration_since(closed.with_timezone(&Utc));
+    age.to_std()
+        .map_or(true, |a| a <= i.desk.cfg.reopen_after_close)
+}
+
+/// A customer writing again puts the ticket back in the agents' court.
+fn customer_reply_status(t: &TicketRef) -> Option<Status> {
+    match t.status {
+        Status::New | Status::Open => None,
+        Status::Pending | Status::Resolved | Status::Closed => Some(Status::Open),
+    }
+}
+
+/// An agent's mail. `None` when it concerns no ticket. A From header can
+/// be forged: only a reply to our signed mail to the agents, or (with
+/// `agent_trust = "authenticated"`) the receiving server's verdict for the
+/// agent's domain, lets it speak for the desk.
+fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error> {
+    let (msg, d) = (i.msg, &i.desk.cfg);
+    let domain = msg.from.address.rsplit('@').next().unwrap_or("");
+    let authenticated = d.agent_trust == AgentTrust::Authenticated
+        && msg
+            .auth_results
+            .as_deref()
+            .is_some_and(|a| super::agent::authenticated(a, domain));
+    let number = match i.thread {
+        Thread::Existing { ticket, .. } => ticket.number,
+        // A ticket the mail names by its tag (agents are seldom participants).
+        Thread::New { .. } => match named_ticket(i, lookup)? {
+            Some(n) => n,
+            None => return Ok(None),
+        },
+    };
+    let mut signed_reply = false;
+    for id in msg.referenced_ids() {
+        if i.signer.verify(id) == Some(number) && lookup.sent_to_agents(number, id)? {
+            signed_reply = true;
+            break;
+        }
+    }
+    if !(signed_reply || authenticated) {
+        return Ok(Some(Step::Unverified { ticket: number }));
+    }
+
+    let cmds = commands::parse(i.new_text);
+    let recipients = || msg.to.iter().chain(&msg.cc);
+    let to_comment = d
+        .comment_address
+        .as_deref()
+        .is_some_and(|c| recipients().any(|m| m.address == c));
+    let internal = cmds.internal || to_comment;
+    // Written to the customer directly, with the desk in Cc: they have it already.
+    let customers = lookup.customer_addresses(number)?;
+    let direct = recipients().any(|m| customers.contains(&m.address));
+    let note = match (internal, direct) {
+        (true, _) => Some("internal note"),
+        (false, true) => Some("written to the customer directly: not relayed again"),
+        _ => None,
+    };
+    let status = match (cmds.status, internal) {
+        (Some(s), _) => Some(s),
+        // An answer leaves the ticket waiting for the customer.
+        (None, false) => Some(Status::Pending),
+        (None, true) => None,
+    };
+    let relay = (!internal && !direct && !cmds.body.is_empty()).then_some(cmds.body);
+    Ok(Some(Step::Answer(Answer {
+        ticket: number,
+        internal,
+        note,
+        assign: cmds.assign,
+        priority: cmds.priority,
+        status,
+        relay,
+        unknown: cmds.unknown,
+    })))
+}
+
+/// The first ticket of this desk that the subject, else the body, names.
+fn named_ticket<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<i64>, L::Error> {
+    let tags = &i.desk.tags;
+    let named = tags
+        .find(&i.msg.subject)
+        .into_iter()
+        .chain(tags.find_in_text(&i.msg.text));
+    for n in named {
+        if lookup.ticket(n)?.is_some_and(|t| t.desk == i.desk.cfg.name) {
+            return Ok(Some(n));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::pipeline::memory::MemoryLookup;
+    use crate::pipeline::thread::Via;
+
+    const NOW: &str = "2026-11-29T12:00:00Z";
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(NOW)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    /// Two desks, `ventas` listed before `soporte`; `soporte` has agents,
+    /// notifications, a comment address and room for 2 acknowledgements.
+    fn desks(trust: &str) -> Vec<DeskRuntime> {
+        let imap = "[desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n";
+        let toml = format!(
+            "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
+             [[desk]]\nname = \"ventas\"\naddress = \"ventas@example.test\"\ntag = \"VEN\"\nlanguage = \"es\"\n{imap}\
+             [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n\
+             agents = [\"@agentes.test\"]\nagent_trust = \"{trust}\"\nnotify = [\"equipo@agentes.test\"]\n\
+             comment_address = \"soporte+nota@example.test\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"\n\
+             reopen_days = 30\n{imap}"
+        );
+        let config = Config::from_toml(&toml, Vec::<(String, String)>::new()).unwrap();
+        config.desks.iter().map(DeskRuntime::new).collect()
+    }
+
+    fn ticket(number: i64, status: Status, closed_at: Option<&str>) -> TicketRef {
+        TicketRef {
+            number,
+            desk: "soporte".into(),
+            status,
+            closed_at: closed_at.map(str::to_string),
+        }
+    }
+
+    fn existing(status: Status, closed_at: Option<&str>) -> Thread {
+        Thread::Existing {
+            ticket: ticket(5, status, closed_at),
+            via: Via::Header,
+        }
+    }
+
+    fn class(kind: MessageKind, may_autoreply: bool) -> Classification {
+        Classification {
+            kind,
+            may_autoreply,
+            reason: "test",
+        }
+    }
+
+    fn customer() -> Classification {
+        class(MessageKind::Customer, true)
+    }
+
+    /// One decision over desk `soporte`.
+    struct Case {
+        raw: String,
+        class: Classification,
+        thread: Thread,
+        bounce: Option<Bounce>,
+        backlog: bool,
+        trust: &'static str,
+    }
+
+    impl Case {
+        fn new(headers: &str, body: &str) -> Case {
+            Case {
+                raw: format!("{headers}\r\n\r\n{body}"),
+                class: customer(),
+                thread: Thread::New { linked_to: None },
+                bounce: None,
+                backlog: false,
+                trust: "signed-reply",
+            }
+        }
+
+        fn from(from: &str) -> Case {
+            Case::new(
+                &format!("From: {from}\r\nTo: soporte@example.test\r\nSubject: Hola"),
+                "texto",
+            )
+        }
+
+        fn run(&self, lookup: &MemoryLookup) -> Plan {
+            let desks = desks(self.trust);
+            let own = vec![
+                "ventas@example.test".to_string(),
+                "soporte@example.test".to_string(),
+                "soporte+nota@example.test".to_string(),
+            ];
+            let msg = crate::mail::parse(self.raw.as_bytes()).unwrap();
+            let input = Input {
+                desk: &desks[1],
+                desks: &desks,
+                own_addresses: &own,
+                signer: &Signer::new(b"k"),
+                msg: &msg,
+                new_text: &msg.new_text,
+                class: &self.class,
+                thread: &self.thread,
+                bounce: self.bounce.as_ref(),
+                backlog: self.backlog,
+                now: now(),
+            };
+            decide(&input, lookup).unwrap()
+        }
+
+        fn step(&self) -> Step {
+            self.run(&MemoryLookup::default()).step
+        }
+    }
+
+    fn open_of(s: Step) -> Open {
+        match s {
+            Step::Open(o) => o,
+            other => panic!("expected Open, got {other:?}"),
+        }
+    }
+
+    fn append_of(s: Step) -> Append {
+        match s {
+            Step::Append(a) => a,
+            other => panic!("expected Append, got {other:?}"),
+        }
+    }
+
+    fn answer_of(s: Step) -> Answer {
+        match s {
+            Step::Answer(a) => a,
+            other => panic!("expected Answer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_customers_new_mail_opens_an_acknowledged_notified_ticket() {
+        let o = open_of(Case::from("ana@cliente.test").step());
+        assert_eq!(o.subject, "Hola");
+        assert_eq!(o.linked_to, None);
+        assert_eq!(
+            o.ack,
+            Ack::Send {
+                closed_before: None
+            }
+        );
+        assert!(o.notify);
+    }
+
+    #[test]
+    fn the_ticket_subject_loses_tags_and_prefixes_and_is_never_empty() {
+        let c = Case::new(
+            "From: ana@cliente.test\r\nTo: soporte@example.test\r\nSubject: RE: [SOP-9] Factura",
+            "x",
+        );
+        assert_eq!(open_of(c.step()).subject, "Factura");
+        let c = Case::new("From: ana@cliente.test\r\nTo: soporte@example.test", "x");
+        assert_eq!(open_of(c.step()).subject, "(no subject)");
+    }
+
+    #[test]
+    fn other_recipients_become_cc_but_never_our_addresses_or_the_sender() {
+        let c = Case::new(
+            "From: ana@cliente.test\r\nTo: soporte@example.test, jefe@cliente.test\r\n\
+             Cc: ana@cliente.test, soporte+nota@example.test, ventas@example.test\r\nSubject: x",
+            "x",
+        );
+        // ventas is listed first and addressed: that is the other-desk rule.
+        assert!(matches!(c.step(), Step::OtherDesk { .. }));
+        let c = Case::new(
+            "From: ana@cliente.test\r\nTo: soporte@example.test, jefe@cliente.test\r\n\
+             Cc: ana@cliente.test, soporte+nota@example.test\r\nSubject: x",
+            "x",
+        );
+        let cc: Vec<String> = open_of(c.step())
+            .cc
+            .into_iter()
+            .map(|m| m.address)
+            .collect();
+        assert_eq!(cc, ["jefe@cliente.test"]);
+    }
+
+    #[test]
+    fn mail_also_sent_to_a_desk_listed_first_is_left_to_it() {
+        let c = Case::new(
+            "From: ana@cliente.test\r\nTo: soporte@example.test\r\nCc: ventas@example.test\r\n\
+             Message-ID: <m1@cliente.test>\r\nSubject: x",
+            "x",
+        );
+        let Step::OtherDesk { note } = c.step() else {
+            panic!("not left to the other desk")
+        };
+        assert_eq!(
+            note,
+            "also sent to desk ventas, listed first: handled there"
+        );
+        let mut f = MemoryLookup::default();
+        f.ids.insert("m1@cliente.test".into(), 12);
+        let Step::OtherDesk { note } = c.run(&f).step else {
+            panic!("not left to the other desk")
+        };
+        assert_eq!(note, "also sent to desk ventas: handled there as [VEN-12]");
+        // A machine's copy is not a customer's: the rule is for customers.
+        let mut ooo = c;
+        ooo.class = class(MessageKind::AutoReply, false);
+        assert!(matches!(ooo.step(), Step::SetAside { .. }));
+    }
+
+    #[test]
+    fn acknowledgements_stop_at_the_rate_limit_within_the_window() {
+        let c = Case::from("ana@cliente.test");
+        let mut f = MemoryLookup::default();
+        let ago = |mins| now() - chrono::Duration::minutes(mins);
+        // Two in the window reach max_autoreplies = 2; older ones do not count.
+        f.acks.push(("ana@cliente.test".into(), ago(90)));
+        f.acks.push(("ana@cliente.test".into(), ago(30)));
+        f.acks.push(("otro@cliente.test".into(), ago(10)));
+        assert_eq!(
+            open_of(c.run(&f).step).ack,
+            Ack::Send {
+                closed_before: None
+            }
+        );
+        f.acks.push(("ana@cliente.test".into(), ago(5)));
+        let Ack::Limited { why } = open_of(c.run(&f).step).ack else {
+            panic!("not limited")
+        };
+        assert_eq!(
+            why,
+            "rate limit: 2 acknowledgements to ana@cliente.test within 1h"
+        );
+    }
+
+    #[test]
+    fn no_acknowledgement_when_the_sender_wants_none_or_the_mail_is_old() {
+        let mut c = Case::from("ana@cliente.test");
+        c.class = class(MessageKind::Customer, false);
+        let o = open_of(c.step());
+        assert_eq!(o.ack, Ack::No);
+        assert!(o.notify, "agents still hear of it");
+        let mut c = Case::from("ana@cliente.test");
+        c.backlog = true;
+        let o = open_of(c.step());
+        assert_eq!(o.ack, Ack::No);
+        assert!(!o.notify, "old mail notifies no one");
+    }
+
+    #[test]
+    fn closed_tickets_reopen_only_within_the_window() {
+        let mut c = Case::from("ana@cliente.test");
+        c.thread = existing(Status::Closed, Some("2026-11-20T12:00:00.000Z"));
+        let a = append_of(c.step());
+        assert_eq!((a.ticket, a.status), (5, Some(Status::Open)));
+        c.thread = existing(Status::Closed, Some("2026-09-01T12:00:00.000Z"));
+        let o = open_of(c.step());
+        assert_eq!(o.linked_to, Some(5));
+        assert_eq!(
+            o.ack,
+            Ack::Send {
+                closed_before: Some(5)
+            }
+        );
+        // Closed before hilo recorded when: reopened.
+        c.thread = existing(Status::Closed, None);
+        assert_eq!(append_of(c.step()).status, Some(Status::Open));
+        // An out-of-office to an old closed ticket is just recorded.
+        c.thread = existing(Status::Closed, Some("2026-09-01T12:00:00.000Z"));
+        c.class = class(MessageKind::AutoReply, false);
+        let a = append_of(c.step());
+        assert_eq!((a.status, a.notify), (None, false));
+    }
+
+    #[test]
+    fn a_customer_reply_puts_the_ticket_back_with_the_agents() {
+        let mut c = Case::from("ana@cliente.test");
+        for (status, then) in [
+            (Status::New, None),
+            (Status::Open, None),
+            (Status::Pending, Some(Status::Open)),
+            (Status::Resolved, Some(Status::Open)),
+        ] {
+            c.thread = existing(status, None);
+            let a = append_of(c.step());
+            assert_eq!(a.status, then, "{status:?}");
+            assert!(a.notify);
+            assert_eq!(a.kind, MessageKind::Customer);
+        }
+        c.backlog = true;
+        assert!(!append_of(c.step()).notify);
+    }
+
+    #[test]
+    fn a_subject_tag_a_stranger_may_not_join_links_a_new_ticket() {
+        let mut c = Case::from("ana@cliente.test");
+        c.thread = Thread::New { linked_to: Some(8) };
+        let o = open_of(c.step());
+        assert_eq!(o.linked_to, Some(8));
+        assert_eq!(
+            o.ack,
+            Ack::Send {
+                closed_before: None
+            }
+        );
+    }
+
+    #[test]
+    fn machines_never_open_tickets_or_change_them() {
+        for k in [
+            MessageKind::AutoReply,
+            MessageKind::Bounce,
+            MessageKind::List,
+            MessageKind::Own,
+        ] {
+            let mut c = Case::from("robot@cliente.test");
+            c.class = class(k, false);
+            assert_eq!(
+                c.step(),
+                Step::SetAside {
+                    kind: k,
+                    reason: "test",
+                    note: "test".into()
+                },
+                "{k:?}"
+            );
+            c.thread = existing(Status::Closed, None);
+            let a = append_of(c.step());
+            assert_eq!((a.kind, a.status, a.notify), (k, None, false), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn a_bounce_marks_what_it_reports_and_records_why() {
+        let bounce = Bounce {
+            reported: vec!["out1@example.test".into()],
+            reason: "5.1.1 user unknown".into(),
+        };
+        let mut c = Case::from("mailer-daemon@cliente.test");
+        c.class = class(MessageKind::Bounce, false);
+        c.bounce = Some(bounce.clone());
+        let p = c.run(&MemoryLookup::default());
+        assert_eq!(p.undeliverable.as_ref(), Some(&bounce));
+        let Step::SetAside { note, .. } = p.step else {
+            panic!("not set aside")
+        };
+        assert_eq!(note, "5.1.1 user unknown");
+        c.thread = existing(Status::Pending, None);
+        let a = append_of(c.step());
+        assert_eq!(a.bounce.as_deref(), Some("5.1.1 user unknown"));
+        assert_eq!(a.note.as_deref(), Some("5.1.1 user unknown"));
+        assert_eq!(a.status, None);
+    }
+
+    // The agent path. `Signer::new(b"k")` signs ids; the fake says which
+    // signed ids went to the agents of which ticket.
+
+    fn signed_id(ticket: i64) -> String {
+        Signer::new(b"k").new_id(ticket, "example.test")
+    }
+
+    /// An agent's reply to our notification on ticket 5 (signed, sent to
+    /// the agents) with `body`, and the lookup that knows ticket 5.
+    fn agent_reply(body: &str, extra_headers: &str) -> (Case, MemoryLookup) {
+        let id = signed_id(5);
+        let mut c = Case::new(
+            &format!(
+                "From: Luis <luis@agentes.test>\r\nTo: soporte@example.test\r\n{extra_headers}\
+                 In-Reply-To: <{id}>\r\nSubject: RE: [SOP-5] Hola"
+            ),
+            body,
+        );
+        c.thread = existing(Status::Open, None);
+        let mut f = MemoryLookup::default();
+        f.tickets.insert(5, ticket(5, Status::Open, None));
+        f.to_agents.push((5, id));
+        f.customers.insert(5, vec!["ana@cliente.test".into()]);
+        (c, f)
+    }
+
+    #[test]
+    fn a_signed_agent_reply_is_relayed_and_leaves_the_ticket_pending() {
+        let (c, f) = agent_reply("Ya está resuelto.", "");
+        let a = answer_of(c.run(&f).step);
+        assert_eq!(a.ticket, 5);
+        assert!(!a.internal);
+        assert_eq!(a.relay.as_deref(), Some("Ya está resuelto."));
+        assert_eq!(a.status, Some(Status::Pending));
+        assert_eq!(a.note, None);
+    }
+
+    #[test]
+    fn an_agent_mail_without_proof_reaches_no_one() {
+        // A reply that names a signed id we never sent to the agents.
+        let (c, mut f) = agent_reply("hola", "");
+        f.to_agents.clear();
+        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        // A signed id of another ticket proves nothing for this one.
+        let (c, mut f) = agent_reply("hola", "");
+        f.to_agents = vec![(6, signed_id(6))];
+        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        // Authentication-Results count only with agent_trust = "authenticated".
+        let (c, mut f) = agent_reply(
+            "hola",
+            "Authentication-Results: mx.example.test; dkim=pass header.d=agentes.test\r\n",
+        );
+        f.to_agents.clear();
+        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+    }
+
+    #[test]
+    fn an_authenticated_agent_may_name_a_ticket_by_its_tag() {
+        let (mut c, mut f) = agent_reply(
+            "Respuesta",
+            "Authentication-Results: mx.example.test; dkim=pass header.d=agentes.test\r\n",
+        );
+        c.trust = "authenticated";
+        f.to_agents.clear();
+        c.thread = Thread::New { linked_to: None };
+        let a = answer_of(c.run(&f).step);
+        assert_eq!((a.ticket, a.relay.as_deref()), (5, Some("Respuesta")));
+        // A pass for another domain is no proof.
+        let (mut c, mut f) = agent_reply(
+            "Respuesta",
+            "Authentication-Results: mx.example.test; dkim=pass header.d=otro.test\r\n",
+        );
+        c.trust = "authenticated";
+        f.to_agents.clear();
+        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+    }
+
+    #[test]
+    fn an_agent_mail_about_no_ticket_is_anyones_mail() {
+        let mut c = Case::from("luis@agentes.test");
+        c.thread = Thread::New { linked_to: None };
+        assert!(matches!(c.step(), Step::Open(_)));
+        // Naming another desk's ticket, or one that does not exist, is no ticket.
+        let c = Case::new(
+            "From: luis@agentes.test\r\nTo: soporte@example.test\r\nSubject: [SOP-77] x",
+            "x",
+        );
+        let mut f = MemoryLookup::default();
+        f.tickets.insert(
+            77,
+            TicketRef {
+                desk: "ventas".into(),
+                ..ticket(77, Status::Open, None)
+            },
+        );
+        assert!(matches!(c.run(&f).step, Step::Open(_)));
+    }
+
+    #[test]
+    fn an_internal_note_changes_no_status_and_is_relayed_to_no_one() {
+        let (c, f) = agent_reply("#nota\nLlamé al cliente.", "");
+        let a = answer_of(c.run(&f).step);
+        assert!(a.internal);
+        assert_eq!(
+            (a.relay, a.status, a.note),
+            (None, None, Some("internal note"))
+        );
+        // Mail to the comment address is a note too.
+        let (c, f) = agent_reply("Llamé al cliente.", "Cc: soporte+nota@example.test\r\n");
+        let a = answer_of(c.run(&f).step);
+        assert!(a.internal);
+        assert_eq!(a.relay, None);
+    }
+
+    #[test]
+    fn a_reply_written_to_the_customer_directly_is_not_relayed_again() {
+        let (c, f) = agent_reply("Hola Ana", "Cc: ana@cliente.test\r\n");
+        let a = answer_of(c.run(&f).step);
+        assert_eq!(a.relay, None);
+        assert_eq!(a.status, Some(Status::Pending));
+        assert_eq!(
+            a.note,
+            Some("written to the customer directly: not relayed again")
+        );
+    }
+
+    #[test]
+    fn agent_commands_set_what_they_name_and_unknown_ones_are_reported() {
+        let (c, f) = agent_reply(
+            "#cerrar\n#asignar eva@agentes.test\n#prioridad alta\n#bailar\n\nListo.",
+            "",
+        );
+        let a = answer_of(c.run(&f).step);
+        assert_eq!(a.status, Some(Status::Closed));
+        assert_eq!(a.assign.as_deref(), Some("eva@agentes.test"));
+        assert_eq!(a.priority.as_deref(), Some("high"));
+        assert_eq!(a.unknown, ["#bailar"]);
+        assert_eq!(a.relay.as_deref(), Some("Listo."));
+        // Commands alone relay nothing.
+        let (c, f) = agent_reply("#cerrar", "");
+        let a = answer_of(c.run(&f).step);
+        assert_eq!((a.relay, a.status), (None, Some(Status::Closed)));
+    }
+}

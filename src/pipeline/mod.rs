@@ -1,0 +1,139 @@
+//! Received mail, one way: [`parse`] → [`classify`] → [`thread`] →
+//! [`decide`] → [`apply`], for a batch in one store transaction ([`batch`]).
+//! Shared by the IMAP watcher, `hilo ingest` and `hilo import`.
+//!
+//! `classify`, `thread` and `decide` are plain functions over values; what
+//! they need to know of stored tickets they read through [`Lookup`], which
+//! the store's transaction implements and unit tests fake in memory. Only
+//! `apply` writes, and only what the [`decide::Plan`] says.
+
+pub mod agent;
+pub mod apply;
+pub mod batch;
+pub mod classify;
+pub mod commands;
+pub mod decide;
+pub mod memory;
+pub mod parse;
+pub mod settings;
+pub mod thread;
+
+pub use batch::Intake;
+pub use parse::parse_all;
+pub use settings::DeskRuntime;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::Status;
+
+/// One received message, as fetched.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub uid: Option<u32>,
+    pub raw: Vec<u8>,
+    /// Old mail being imported: tickets, but no acknowledgements.
+    pub backlog: bool,
+    /// Why `raw` is not the whole message (e.g. only the headers of an
+    /// oversized one); recorded with it.
+    pub note: Option<String>,
+}
+
+impl Received {
+    pub fn new(uid: Option<u32>, raw: Vec<u8>) -> Received {
+        Received {
+            uid,
+            raw,
+            backlog: false,
+            note: None,
+        }
+    }
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Opened {
+        ticket: i64,
+        acknowledged: bool,
+    },
+    Appended {
+        ticket: i64,
+    },
+    SetAside {
+        kind: &'static str,
+        reason: &'static str,
+    },
+    Duplicate,
+    Quarantined {
+        id: i64,
+        reason: String,
+    },
+}
+
+/// Counts of outcomes, for logs and summaries.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub fetched: usize,
+    pub opened: usize,
+    pub appended: usize,
+    pub set_aside: usize,
+    pub duplicates: usize,
+    pub quarantined: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &Outcome) {
+        self.fetched += 1;
+        match o {
+            Outcome::Opened { .. } => self.opened += 1,
+            Outcome::Appended { .. } => self.appended += 1,
+            Outcome::SetAside { .. } => self.set_aside += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::Quarantined { .. } => self.quarantined += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} fetched, {} new tickets, {} added to tickets, {} set aside, {} already stored, {} quarantined",
+            self.fetched, self.opened, self.appended, self.set_aside, self.duplicates, self.quarantined
+        )
+    }
+}
+
+/// The little the threader and the decision need to know about a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRef {
+    pub number: i64,
+    pub desk: String,
+    pub status: Status,
+    /// When it was last closed (stored timestamp), for the reopen policy.
+    pub closed_at: Option<String>,
+}
+
+/// Read access to stored tickets, for `thread` and `decide`; implemented by
+/// the store's transaction, faked in memory by unit tests.
+pub trait Lookup {
+    type Error;
+    fn ticket(&self, number: i64) -> Result<Option<TicketRef>, Self::Error>;
+    /// The ticket of the most recent stored message (of this desk) with one of these Message-IDs.
+    fn ticket_by_message_ids(&self, desk: &str, ids: &[&str]) -> Result<Option<i64>, Self::Error>;
+    fn is_participant(&self, number: i64, address: &str) -> Result<bool, Self::Error>;
+    /// The ticket of the most recent stored message of this Outlook conversation.
+    fn ticket_by_thread_root(&self, desk: &str, root: &str) -> Result<Option<i64>, Self::Error>;
+    /// Did we send mail with this Message-ID to the agents of `ticket`?
+    fn sent_to_agents(&self, ticket: i64, message_id: &str) -> Result<bool, Self::Error>;
+    /// The addresses the ticket's customer-facing mail goes to: the
+    /// requester and the Cc participants.
+    fn customer_addresses(&self, ticket: i64) -> Result<Vec<String>, Self::Error>;
+    /// Acknowledgements queued by `desk` to `address` since `since`.
+    fn acks_since(
+        &self,
+        desk: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, Self::Error>;
+}
