@@ -59,11 +59,11 @@ impl App {
         let path = path.to_path_buf();
         let load = tokio::task::spawn_blocking(move || {
             Config::load(&path)
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::report(&e).to_string())
                 .and_then(|c| {
                     Templates::load(&c)
                         .map(|t| (c, t))
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| crate::report(&e).to_string())
                 })
         });
         let deadline = crate::config::SECRET_COMMAND_TIMEOUT * 2;
@@ -323,13 +323,13 @@ impl App {
         for (name, r) in futures::future::join_all(passes).await {
             match &r {
                 Ok(rep) => info!(desk = %name, "{rep}"),
-                Err(e) => warn!(desk = %name, error = %e, "mailbox pass failed"),
+                Err(e) => warn!(desk = %name, error = %crate::report(e), "mailbox pass failed"),
             }
             results.push((name, r));
         }
         let i = self.intake.clone();
         if let Err(e) = blocking(move || i.close_resolved()).await {
-            warn!(error = %e, "housekeeping failed");
+            warn!(error = %crate::report(&e), "housekeeping failed");
         }
         let flushed = if send {
             self.sender.flush().await.map(Some)
@@ -383,7 +383,7 @@ impl App {
                 match blocking(move || i.close_resolved()).await {
                     Ok(0) => {}
                     Ok(n) => info!(closed = n, "closed resolved tickets"),
-                    Err(e) => warn!(error = %e, "housekeeping failed"),
+                    Err(e) => warn!(error = %crate::report(&e), "housekeeping failed"),
                 }
             }
         });

@@ -19,6 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::model::OutboxStatus;
 use crate::pipeline::Outcome;
 use crate::store::Store;
 
@@ -179,7 +180,7 @@ impl Metrics {
     }
 
     /// The text exposition, with the gauges that are read at scrape time.
-    pub fn render(&self, outbox: &[(String, i64)]) -> String {
+    pub fn render(&self, outbox: &[(OutboxStatus, i64)]) -> String {
         if let Ok(m) = self.last_fetch.lock() {
             for (desk, at) in m.iter() {
                 self.since_fetch
@@ -187,14 +188,14 @@ impl Metrics {
                     .set(at.elapsed().as_secs_f64());
             }
         }
-        for state in ["pending", "sent", "failed", "undeliverable"] {
+        for state in OutboxStatus::ALL {
             let n = outbox
                 .iter()
-                .find(|(s, _)| s == state)
+                .find(|(s, _)| *s == state)
                 .map_or(0, |(_, n)| *n);
             self.outbox
                 .get_or_create(&StateLabel {
-                    state: state.into(),
+                    state: state.as_str().into(),
                 })
                 .set(n);
         }
@@ -268,7 +269,7 @@ mod tests {
         m.connected("soporte", true);
         m.fetched("soporte");
         m.ack_sent(Duration::from_millis(300));
-        let text = m.render(&[("sent".into(), 3)]);
+        let text = m.render(&[(OutboxStatus::Sent, 3)]);
         assert!(
             text.contains("hilo_messages_total{desk=\"soporte\",outcome=\"ticket\"} 1"),
             "{text}"

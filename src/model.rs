@@ -100,6 +100,54 @@ impl MessageKind {
     ];
 }
 
+/// Where an outgoing mail stands, as recorded in `outbox.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    /// Waiting to be sent (claimed or not), or waiting for its next attempt.
+    Pending,
+    /// Handed over to the relay.
+    Sent,
+    /// Refused for good, expired, or could not be composed.
+    Failed,
+    /// A bounce reported it undelivered.
+    Undeliverable,
+}
+
+impl OutboxStatus {
+    pub const ALL: [OutboxStatus; 4] = [
+        OutboxStatus::Pending,
+        OutboxStatus::Sent,
+        OutboxStatus::Failed,
+        OutboxStatus::Undeliverable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+            OutboxStatus::Undeliverable => "undeliverable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutboxStatus> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The outbox's state machine: a pending row is sent, retried (stays
+    /// pending), fails or bounces; a sent row can only bounce; failed and
+    /// undeliverable rows are final. The store's updates are guarded by
+    /// this table, so no write can move a row any other way.
+    pub fn may_become(self, next: OutboxStatus) -> bool {
+        use OutboxStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Pending | Sent | Failed | Undeliverable) | (Sent, Undeliverable)
+        )
+    }
+}
+
 /// Direction of a stored message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -126,5 +174,19 @@ mod tests {
             assert_eq!(MessageKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(MessageKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn outbox_rows_move_only_forward() {
+        use OutboxStatus::*;
+        for s in OutboxStatus::ALL {
+            assert_eq!(OutboxStatus::parse(s.as_str()), Some(s));
+        }
+        assert!(Pending.may_become(Pending), "a retry");
+        assert!(Sent.may_become(Undeliverable), "a bounce after sending");
+        for done in [Failed, Undeliverable] {
+            assert!(OutboxStatus::ALL.iter().all(|n| !done.may_become(*n)));
+        }
+        assert!(!Sent.may_become(Pending) && !Sent.may_become(Failed));
     }
 }

@@ -522,7 +522,7 @@ fn a_bounce_marks_our_mail_undeliverable_and_opens_nothing() {
     );
     assert_eq!(t.feed("soporte", &dsn), Outcome::Appended { ticket: 1 });
     let o = t.store.outbox_list().unwrap();
-    assert_eq!(o[0].status, "undeliverable");
+    assert_eq!(o[0].status.as_str(), "undeliverable");
     let err = o[0].last_error.as_deref().unwrap();
     assert!(
         err.contains("5.1.1") && err.contains("Recipient address rejected"),

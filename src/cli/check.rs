@@ -27,7 +27,7 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
         Err(e) => {
             row(
                 &format!("config {}", path.display()),
-                &format!("FAILED: {e}"),
+                &format!("FAILED: {}", crate::report(&e)),
             );
             return Ok(exit::CONFIG);
         }
@@ -37,7 +37,7 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
         &format!("ok ({} desks)", config.desks.len()),
     );
     if let Err(e) = Templates::load(&config) {
-        row("templates", &format!("FAILED: {e}"));
+        row("templates", &format!("FAILED: {}", crate::report(&e)));
         return Ok(exit::CONFIG);
     }
     row("templates", "ok");
@@ -70,7 +70,7 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
                     row(&what, &note);
                 }
                 Err(e) => {
-                    row(&what, &format!("FAILED: {e}"));
+                    row(&what, &format!("FAILED: {}", crate::report(&e)));
                     return Ok(exit::TEMPFAIL);
                 }
             }
@@ -80,7 +80,7 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
         match crate::sender::test_connection(&config.smtp).await {
             Ok(()) => row(&what, &format!("ok (EHLO, {}{auth})", security(config.smtp.security))),
             Err(e) => {
-                row(&what, &format!("FAILED: {e}"));
+                row(&what, &format!("FAILED: {}", e));
                 return Ok(exit::TEMPFAIL);
             }
         }

@@ -35,7 +35,7 @@ pub fn outbox(config: &Path, cmd: OutboxCommand) -> anyhow::Result<u8> {
                     println!(
                         "{:>5} {:<13} {:>8} {:>7} {:<30} {}",
                         r.id,
-                        r.status,
+                        r.status.as_str(),
                         r.attempts,
                         r.ticket.map(|t| t.to_string()).unwrap_or_default(),
                         r.recipients.join(","),

@@ -30,7 +30,7 @@ pub fn run(config: &Path, once: bool, send: bool) -> anyhow::Result<u8> {
             match r {
                 Ok(rep) => println!("{name}: {rep}"),
                 Err(e) => {
-                    println!("{name}: failed: {e}");
+                    println!("{name}: failed: {}", crate::report(&e));
                     code = exit::TEMPFAIL;
                 }
             }
@@ -54,7 +54,7 @@ pub fn run(config: &Path, once: bool, send: bool) -> anyhow::Result<u8> {
                 }
             }
             Err(e) => {
-                println!("outbox: failed: {e}");
+                println!("outbox: failed: {}", crate::report(&e));
                 code = exit::TEMPFAIL;
             }
         }

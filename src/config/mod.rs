@@ -27,9 +27,10 @@ use raw::RawConfig;
 /// A configuration problem, always naming the key at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {cause}")]
+    #[error("cannot read config file {path}")]
     Read {
         path: PathBuf,
+        #[source]
         cause: std::io::Error,
     },
     #[error("{0}")]

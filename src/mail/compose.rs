@@ -23,9 +23,9 @@ pub const LOOP_HEADER: &str = "X-Hilo-Loop";
 pub enum ComposeError {
     #[error("cannot use address `{0}` in an outgoing mail")]
     Address(String),
-    #[error("cannot build the mail: {0}")]
+    #[error("cannot build the mail")]
     Build(#[from] lettre::error::Error),
-    #[error("stored draft is unreadable: {0}")]
+    #[error("stored draft is unreadable")]
     Draft(#[from] serde_json::Error),
     /// lettre (or our code) panicked on this draft: contained, and reported
     /// as this mail's failure rather than the sender's end.

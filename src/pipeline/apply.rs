@@ -232,9 +232,9 @@ impl Writer<'_, '_> {
                 Ok(true)
             }
             Err(e) => {
-                warn!(ticket, error = %e, "no {}", kind.as_str());
-                self.tx
-                    .add_event(ticket, "hilo", event, Some(&e.to_string()))?;
+                let why = crate::report(&e).to_string();
+                warn!(ticket, error = %why, "no {}", kind.as_str());
+                self.tx.add_event(ticket, "hilo", event, Some(&why))?;
                 Ok(false)
             }
         }

@@ -120,7 +120,7 @@ impl Intake {
             Ok(o) => o,
             Err(e) if e.is_temporary() => return Err(e),
             Err(e) => {
-                warn!(error = %e, "batch failed; retrying message by message");
+                warn!(error = %crate::report(&e), "batch failed; retrying message by message");
                 self.one_by_one(desk, folder, items, parsed, checkpoint)?
             }
         };
@@ -168,7 +168,7 @@ impl Intake {
                 Ok(o) => o,
                 Err(e) if e.is_temporary() => return Err(e),
                 Err(e) => {
-                    let reason = format!("could not be stored: {e}");
+                    let reason = format!("could not be stored: {}", crate::report(&e));
                     self.store.write(|tx| {
                         let id =
                             tx.quarantine(&desk.cfg.name, folder, item.uid, &reason, &item.raw)?;

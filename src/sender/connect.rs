@@ -18,8 +18,8 @@ use crate::store::StoreError;
 pub enum SmtpSetupError {
     #[error("smtp.ca_file {path}: {message}")]
     CaFile { path: String, message: String },
-    #[error("smtp: {0}")]
-    Tls(lettre::transport::smtp::Error),
+    #[error("smtp: TLS settings")]
+    Tls(#[source] lettre::transport::smtp::Error),
 }
 
 /// Opens SMTP sessions as configured, with TCP_NODELAY. lettre's own
@@ -42,9 +42,9 @@ pub(super) struct Connector {
 /// Why a mail could not be handed over.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    #[error("{0}")]
+    #[error(transparent)]
     Smtp(#[from] lettre::transport::smtp::Error),
-    #[error("connection: {0}")]
+    #[error("connection")]
     Io(#[from] std::io::Error),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
@@ -53,12 +53,12 @@ pub enum SendError {
     #[error("the server does not offer {0}, which this mail needs")]
     Unsupported(&'static str),
     /// Recording the previous mail as sent failed (not an SMTP problem).
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// Opening a session failed (TCP, TLS, greeting, EHLO, AUTH): the relay
     /// is down or misconfigured, whichever mail is next.
-    #[error("relay unreachable: {0}")]
-    Connect(Box<SendError>),
+    #[error("relay unreachable")]
+    Connect(#[source] Box<SendError>),
     /// The row was taken by another sender (or sent) before its DATA.
     #[error("the row is no longer ours")]
     Lost,
@@ -234,8 +234,11 @@ impl Connector {
 /// Connects, says EHLO, upgrades with STARTTLS and authenticates as
 /// configured, then quits: what `hilo check` needs to know.
 pub async fn test_connection(cfg: &SmtpConfig) -> Result<(), String> {
-    let c = Connector::new(cfg).map_err(|e| e.to_string())?;
-    let mut conn = c.connect().await.map_err(|e| e.to_string())?;
+    let c = Connector::new(cfg).map_err(|e| crate::report(&e).to_string())?;
+    let mut conn = c
+        .connect()
+        .await
+        .map_err(|e| crate::report(&e).to_string())?;
     let _ = conn.quit().await;
     Ok(())
 }

@@ -272,8 +272,9 @@ impl Sender {
                 Ok(Delivery::Skipped)
             }
             Err(SendError::Connect(e)) => {
-                debug!(error = %e, "relay unreachable");
-                *self.relay_error.lock().expect("not poisoned") = Some(e.to_string());
+                let why = crate::report(&*e).to_string();
+                debug!(error = %why, "relay unreachable");
+                *self.relay_error.lock().expect("not poisoned") = Some(why);
                 Ok(Delivery::RelayDown { charged: false })
             }
             Ok(resp) => {
@@ -294,8 +295,9 @@ impl Sender {
                 Ok(Delivery::Sent)
             }
             Err(e) if e.is_permanent() => {
-                let msg = format!("permanent: {e}");
-                warn!(error = %e, "rejected by the SMTP server");
+                let why = crate::report(&e).to_string();
+                let msg = format!("permanent: {why}");
+                warn!(error = %why, "rejected by the SMTP server");
                 blocking(move || store.mark_failed(id, Some(&owner), &msg)).await?;
                 Ok(Delivery::Failed)
             }
@@ -304,23 +306,24 @@ impl Sender {
                 // always breaks the session must not block the queue), and
                 // pause the queue like an unreachable relay.
                 let answered = e.is_answer();
+                let why = crate::report(&e).to_string();
                 let attempt = job.attempts as usize;
                 let expired = job.expires_at <= crate::store::ts(self.store.now());
                 if expired {
-                    let msg = format!("expired after {} attempts: {e}", attempt + 1);
-                    warn!(error = %e, "giving up");
+                    let msg = format!("expired after {} attempts: {why}", attempt + 1);
+                    warn!(error = %why, "giving up");
                     blocking(move || store.mark_failed(id, Some(&owner), &msg)).await?;
                     return Ok(Delivery::Failed);
                 }
                 let delay = self.policy.retry[attempt.min(self.policy.retry.len() - 1)];
                 let next = self.store.now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                let msg = format!("transient: {e}");
-                warn!(error = %e, retry_in = ?delay, "will retry");
+                let msg = format!("transient: {why}");
+                warn!(error = %why, retry_in = ?delay, "will retry");
                 blocking(move || store.mark_retry(id, &owner, next, &msg)).await?;
                 if answered {
                     Ok(Delivery::Retry)
                 } else {
-                    *self.relay_error.lock().expect("not poisoned") = Some(e.to_string());
+                    *self.relay_error.lock().expect("not poisoned") = Some(why);
                     Ok(Delivery::RelayDown { charged: true })
                 }
             }
@@ -344,7 +347,7 @@ impl Sender {
                     r.relay_down
                 }
                 Err(e) => {
-                    warn!(error = %e, "outbox unavailable; will retry");
+                    warn!(error = %crate::report(&e), "outbox unavailable; will retry");
                     false
                 }
             };
@@ -468,8 +471,9 @@ fn compose_claimed(
                     composed.push(ready.len());
                 }
                 Err(e) => {
-                    warn!(outbox = job.id, error = %e, "cannot compose the mail");
-                    store.mark_failed(job.id, Some(owner), &format!("cannot compose: {e}"))?;
+                    let why = crate::report(&e).to_string();
+                    warn!(outbox = job.id, error = %why, "cannot compose the mail");
+                    store.mark_failed(job.id, Some(owner), &format!("cannot compose: {why}"))?;
                     failed += 1;
                     continue;
                 }

@@ -86,11 +86,12 @@ fn checks_without_in_lists(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreEr
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database: {0}")]
+    #[error("database")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("cannot open database {path}: {cause}")]
+    #[error("cannot open database {path}")]
     Open {
         path: String,
+        #[source]
         cause: rusqlite::Error,
     },
     #[error("database schema version {found} is newer than this hilo knows ({known})")]
@@ -100,7 +101,7 @@ pub enum StoreError {
     #[error("ticket {0} does not exist")]
     NoSuchTicket(i64),
     /// An outgoing mail could not be composed (a CLI reply, say).
-    #[error("cannot compose the mail: {0}")]
+    #[error("cannot compose the mail")]
     Compose(#[from] crate::mail::compose::ComposeError),
     /// The work on one message panicked; contained, so the message is
     /// quarantined with this reason and the rest goes on.

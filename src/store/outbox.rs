@@ -5,11 +5,61 @@
 //! died gives its rows back when the lease runs out), then become `sent`,
 //! go back to `pending` with a later `next_attempt_at`, or end `failed`.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 use serde::Serialize;
 
 use super::{json_list, parse_json_list, ts, Store, StoreError, Tx};
+use crate::model::OutboxStatus;
+
+/// An UPDATE that moves matching rows to `to`, but only rows whose current
+/// status [`OutboxStatus::may_become`] `to`: the state machine is enforced
+/// where the rows are written. `set` are the other columns, `cond` the
+/// other conditions.
+fn transition(to: OutboxStatus, set: &str, cond: &str) -> String {
+    let from: Vec<String> = OutboxStatus::ALL
+        .iter()
+        .filter(|s| s.may_become(to))
+        .map(|s| format!("status = '{}'", s.as_str()))
+        .collect();
+    // ORs, not IN: see the store's CHECK constraints (no temporary b-tree).
+    format!(
+        "UPDATE outbox SET status = '{}', {set} WHERE {cond} AND ({})",
+        to.as_str(),
+        from.join(" OR ")
+    )
+}
+
+static UNDELIVERABLE: LazyLock<String> = LazyLock::new(|| {
+    transition(
+        OutboxStatus::Undeliverable,
+        "last_error = ?3, lease_until = NULL",
+        "message_id IN (SELECT id FROM messages WHERE desk = ?1 AND direction = 'out' AND message_id = ?2)",
+    )
+});
+static SENT: LazyLock<String> = LazyLock::new(|| {
+    transition(
+        OutboxStatus::Sent,
+        "attempts = attempts + 1, sent_at = ?2, lease_until = NULL, lease_owner = NULL, last_error = NULL",
+        "id = ?1 AND lease_owner = ?3",
+    )
+});
+static RETRY: LazyLock<String> = LazyLock::new(|| {
+    transition(
+        OutboxStatus::Pending,
+        "attempts = attempts + 1, next_attempt_at = ?2, lease_until = NULL, lease_owner = NULL, last_error = ?3",
+        "id = ?1 AND lease_owner = ?4",
+    )
+});
+static FAILED: LazyLock<String> = LazyLock::new(|| {
+    transition(
+        OutboxStatus::Failed,
+        "attempts = attempts + 1, lease_until = NULL, lease_owner = NULL, last_error = ?2",
+        "id = ?1 AND (?3 IS NULL OR lease_owner = ?3)",
+    )
+});
 
 /// A row claimed for sending.
 #[derive(Debug, Clone)]
@@ -37,7 +87,7 @@ pub struct OutboxRow {
     pub ticket: Option<i64>,
     pub subject: String,
     pub recipients: Vec<String>,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: u32,
     pub next_attempt_at: String,
     pub last_error: Option<String>,
@@ -55,11 +105,7 @@ impl Tx<'_> {
         reason: &str,
     ) -> Result<usize, StoreError> {
         let mut n = 0;
-        let mut st = self.prepare_cached(
-            "UPDATE outbox SET status = 'undeliverable', last_error = ?3, lease_until = NULL
-             WHERE status IN ('pending', 'sent') AND message_id IN
-                (SELECT id FROM messages WHERE desk = ?1 AND direction = 'out' AND message_id = ?2)",
-        )?;
+        let mut st = self.prepare_cached(&UNDELIVERABLE)?;
         for id in ids {
             n += st.execute(params![desk, id, format!("bounced: {reason}")])?;
         }
@@ -263,11 +309,7 @@ impl Store {
     pub fn mark_sent(&self, id: i64, owner: &str) -> Result<bool, StoreError> {
         let n = self.write_quick(|tx| {
             Ok(tx
-                .prepare_cached(
-                    "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2,
-                        lease_until = NULL, lease_owner = NULL, last_error = NULL
-                     WHERE id = ?1 AND lease_owner = ?3 AND status = 'pending'",
-                )?
+                .prepare_cached(&SENT)?
                 .execute(params![id, ts(self.now()), owner])?)
         })?;
         if n == 0 {
@@ -286,11 +328,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         self.write_quick(|tx| {
             Ok(tx
-                .prepare_cached(
-                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2,
-                        lease_until = NULL, lease_owner = NULL, last_error = ?3
-                     WHERE id = ?1 AND lease_owner = ?4 AND status = 'pending'",
-                )?
+                .prepare_cached(&RETRY)?
                 .execute(params![id, ts(next), error, owner])?
                 == 1)
         })
@@ -307,12 +345,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         self.write_quick(|tx| {
             Ok(tx
-                .prepare_cached(
-                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
-                        lease_until = NULL, lease_owner = NULL, last_error = ?2
-                     WHERE id = ?1 AND status = 'pending'
-                       AND (?3 IS NULL OR lease_owner = ?3)",
-                )?
+                .prepare_cached(&FAILED)?
                 .execute(params![id, error, owner])?
                 == 1)
         })
@@ -333,10 +366,10 @@ impl Store {
     }
 
     /// Rows per status, for metrics.
-    pub fn outbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    pub fn outbox_counts(&self) -> Result<Vec<(OutboxStatus, i64)>, StoreError> {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = st.query_map([], |r| Ok((outbox_status(r, 0)?, r.get(1)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
@@ -354,7 +387,7 @@ impl Store {
                     ticket: r.get(1)?,
                     subject: r.get(2)?,
                     recipients: parse_json_list(&r.get::<_, String>(3)?),
-                    status: r.get(4)?,
+                    status: outbox_status(r, 4)?,
                     attempts: r.get(5)?,
                     next_attempt_at: r.get(6)?,
                     last_error: r.get(7)?,
@@ -364,5 +397,95 @@ impl Store {
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
+    }
+}
+
+/// Column `i` as an [`OutboxStatus`]; the schema's CHECK admits no other value.
+fn outbox_status(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<OutboxStatus> {
+    let s: String = r.get(i)?;
+    OutboxStatus::parse(&s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown outbox status `{s}`").into(),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::Mailbox;
+    use crate::model::{Direction, MessageKind};
+    use crate::store::NewMessage;
+
+    /// One queued outgoing mail with Message-ID `out1@x.test`; its outbox id.
+    fn queued(s: &Store) -> i64 {
+        let from = Mailbox {
+            name: None,
+            address: "soporte@x.test".into(),
+        };
+        s.write(|tx| {
+            let m = tx.insert_message(&NewMessage {
+                ticket: None,
+                desk: "d",
+                direction: Direction::Out,
+                kind: MessageKind::Ack,
+                dedup_key: "k".into(),
+                message_id: Some("out1@x.test"),
+                in_reply_to: &[],
+                references: &[],
+                from: &from,
+                to: vec!["ana@y.test"],
+                cc: vec![],
+                subject: "s",
+                date: None,
+                text: "t",
+                new_text: None,
+                thread_root: None,
+                note: None,
+                raw: b"raw",
+                draft: None,
+                folder: None,
+                uid: None,
+            })?;
+            tx.enqueue(
+                m,
+                "soporte@x.test",
+                &["ana@y.test"],
+                std::time::Duration::from_secs(60),
+            )
+        })
+        .unwrap()
+    }
+
+    fn status(s: &Store) -> OutboxStatus {
+        s.outbox_list().unwrap()[0].status
+    }
+
+    #[test]
+    fn rows_move_only_as_the_state_machine_allows() {
+        let s = Store::open_in_memory().unwrap();
+        let id = queued(&s);
+        let lease = std::time::Duration::from_secs(60);
+        assert_eq!(s.claim_due(lease, 10, "me").unwrap().len(), 1);
+        assert!(s.mark_sent(id, "me").unwrap());
+        assert_eq!(status(&s), OutboxStatus::Sent);
+        // Sent is not pending: no retry, no failure, no second send.
+        assert!(!s.mark_retry(id, "me", s.now(), "x").unwrap());
+        assert!(!s.mark_failed(id, None, "x").unwrap());
+        assert!(!s.mark_sent(id, "me").unwrap());
+        assert_eq!(status(&s), OutboxStatus::Sent);
+        // A bounce after sending is allowed, and final.
+        let n = s
+            .write(|tx| tx.mark_undeliverable("d", &["out1@x.test".into()], "5.1.1"))
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(status(&s), OutboxStatus::Undeliverable);
+        assert!(!s.mark_failed(id, None, "x").unwrap());
+        let again = s
+            .write(|tx| tx.mark_undeliverable("d", &["out1@x.test".into()], "again"))
+            .unwrap();
+        assert_eq!(again, 0, "undeliverable is final");
     }
 }

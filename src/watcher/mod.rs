@@ -100,7 +100,7 @@ impl Watcher {
                         } else {
                             backoff.next_delay()
                         };
-                        warn!(error = %e, retry_in = ?delay, "mailbox unavailable");
+                        warn!(error = %crate::report(&e), retry_in = ?delay, "mailbox unavailable");
                         tokio::select! {
                             _ = shutdown.cancelled() => return,
                             _ = tokio::time::sleep(delay) => {}

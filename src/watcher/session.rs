@@ -16,15 +16,20 @@ use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
-    #[error("cannot connect to {addr}: {cause}")]
-    Connect { addr: String, cause: std::io::Error },
+    #[error("cannot connect to {addr}")]
+    Connect {
+        addr: String,
+        #[source]
+        cause: std::io::Error,
+    },
     #[error("TLS with {host}: {message}")]
     Tls { host: String, message: String },
     #[error("the server rejected the login of {user}: {message}")]
     Auth { user: String, message: String },
-    #[error("IMAP {command}: {cause}")]
+    #[error("IMAP {command}")]
     Protocol {
         command: &'static str,
+        #[source]
         cause: async_imap::error::Error,
     },
     #[error("IMAP {0}: no answer within the timeout")]
@@ -33,7 +38,7 @@ pub enum ImapError {
     NoUidValidity,
     #[error("the server did not return UID {0} it listed; will retry")]
     Missing(u32),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 

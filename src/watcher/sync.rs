@@ -346,7 +346,7 @@ impl Watcher {
         // Committed: now the server-side step. Losing it to a crash is
         // harmless (the sweep after the next connect finishes it).
         if let Err(e) = self.after(session, mb, &done, &aside).await {
-            warn!(error = %e, "could not mark or move processed mail; will retry after reconnect");
+            warn!(error = %crate::report(&e), "could not mark or move processed mail; will retry after reconnect");
             return Err(e);
         }
         Ok(())
