@@ -117,6 +117,18 @@ pub enum Command {
         #[command(subcommand)]
         command: quarantine::QuarantineCommand,
     },
+    /// The configuration file's keys.
+    #[command(name = "config")]
+    ConfigKeys {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Every key with its default and what it does, as a Markdown table.
+    Keys,
 }
 
 /// A failure the caller should retry later (exit 75).
@@ -158,6 +170,12 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
         Command::Outbox { command } => outbox::outbox(&cli.config, command),
         Command::Quarantine { command } => quarantine::quarantine(&cli.config, command),
         Command::Aside { command } => aside::aside(&cli.config, command),
+        Command::ConfigKeys {
+            command: ConfigCommand::Keys,
+        } => {
+            print!("{}", crate::config::keys::reference());
+            Ok(exit::OK)
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 //! naming the key at fault.
 
 mod env;
+pub mod keys;
 mod raw;
 mod secrets;
 mod types;
@@ -76,7 +77,7 @@ impl Config {
         let raw: RawConfig = builder
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|e| ConfigError::Parse(fix_key_path(&e.to_string())))?;
+            .map_err(|e| ConfigError::Parse(keys::scrub(&fix_key_path(&e.to_string()))))?;
         raw.validate()
     }
 }

@@ -1,0 +1,336 @@
+//! One description per configuration key: its default and what it does.
+//! The README's key reference is generated from this table (`hilo config
+//! keys`, checked by a test), a test checks that it names exactly the keys
+//! the file's serde shapes accept, and validation reads it to know which
+//! keys hold secrets, whose values an error must never show.
+
+/// One key of the configuration file. `desk[]` stands for every desk.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub path: &'static str,
+    /// The default, as written in the file; `""` when the key is required,
+    /// `"-"` when it is optional with no default.
+    pub default: &'static str,
+    pub doc: &'static str,
+    /// Its value is a secret: never printed, not even in an error.
+    pub secret: bool,
+}
+
+const fn key(path: &'static str, default: &'static str, doc: &'static str) -> Key {
+    Key {
+        path,
+        default,
+        doc,
+        secret: false,
+    }
+}
+
+const fn secret(path: &'static str, doc: &'static str) -> Key {
+    Key {
+        path,
+        default: "-",
+        doc,
+        secret: true,
+    }
+}
+
+const PASSWORD: &str =
+    "the password itself; give exactly one of `password`, `password_file`, `password_command`";
+const PASSWORD_FILE: &str = "a file whose first line is the password";
+const PASSWORD_COMMAND: &str =
+    "a command (`sh -c`) whose first output line is the password; killed after 30 s";
+
+pub const KEYS: &[Key] = &[
+    key("metrics.listen", "-", "serve Prometheus metrics at http://LISTEN/metrics"),
+    key("templates.dir", "-", "overrides of the built-in templates: DIR/{desk}/{kind}.{lang}.txt, then DIR/{kind}.{lang}.txt"),
+    key("store.path", "", "the SQLite database, created and migrated on start"),
+    key("smtp.host", "", "the relay acknowledgements and relays are handed to"),
+    key("smtp.port", "", "its port"),
+    key("smtp.security", "", "`none`, `starttls` or `tls`; `none` with a password only to loopback"),
+    key("smtp.username", "-", "log in as this user"),
+    secret("smtp.password", PASSWORD),
+    secret("smtp.password_file", PASSWORD_FILE),
+    secret("smtp.password_command", PASSWORD_COMMAND),
+    key("smtp.ca_file", "-", "an extra CA to trust (certificates are always verified)"),
+    key("smtp.timeout", "30s", "every SMTP step"),
+    key("smtp.hello_name", "-", "the EHLO name (default: this host's name)"),
+    key("outbox.retry", "[\"1m\", \"2m\", \"5m\", \"10m\", \"15m\", \"30m\", \"1h\", \"2h\"]", "delays after a temporary failure; the last repeats"),
+    key("outbox.expire_after", "5days", "a mail not delivered by then is marked failed"),
+    key("outbox.poll_interval", "30s", "how often the sender looks for due mail when nothing wakes it"),
+    key("intake.idle", "true", "use IMAP IDLE where the server offers it"),
+    key("intake.idle_renew", "25m", "IDLE is re-issued this often (below RFC 2177's 29 minutes)"),
+    key("intake.poll_interval", "30s", "how often a mailbox without IDLE is checked"),
+    key("intake.batch_size", "100", "messages fetched and committed per transaction"),
+    key("intake.batch_bytes", "8388608", "a batch is cut at this size; one over half of it is handled alone"),
+    key("intake.command_timeout", "60s", "every IMAP command"),
+    key("desk[].name", "", "the desk's name in the CLI (`--desk`) and logs"),
+    key("desk[].address", "", "customers write here; our mail comes from here"),
+    key("desk[].display_name", "-", "the name in our From and in templates"),
+    key("desk[].tag", "", "the ticket tag in subjects: `SOP` gives `[SOP-42]`"),
+    key("desk[].language", "", "`es` or `en`: the templates' language"),
+    key("desk[].after", "keep", "`keep`, `seen` or `move`: what happens on the server to a stored message"),
+    key("desk[].move_to", "-", "the folder for `after = \"move\"`"),
+    key("desk[].quarantine_to", "Quarantine", "the folder for mail that cannot be parsed"),
+    key("desk[].start_from", "now", "first start on a folder: `now` leaves old mail alone, `all` imports it unacknowledged"),
+    key("desk[].max_message_bytes", "26214400", "a larger message is recorded with its headers only"),
+    key("desk[].reopen_days", "30", "a reply to a ticket closed at most this long ago reopens it; a later one opens a linked ticket"),
+    key("desk[].max_autoreplies", "10", "acknowledgements to one address per `autoreply_window`"),
+    key("desk[].autoreply_window", "3h", "the window of `max_autoreplies`"),
+    key("desk[].agents", "[]", "agents' addresses, or `@domain`"),
+    key("desk[].agent_trust", "signed-reply", "`signed-reply` or `authenticated`: what proves an agent's mail"),
+    key("desk[].notify", "the agents with a full address", "who hears of new tickets and customer messages"),
+    key("desk[].comment_address", "-", "mail to this address is an internal note"),
+    key("desk[].relay_name", "{agent} ({desk})", "the From name of relayed answers"),
+    key("desk[].close_after_days", "7", "resolved tickets close after this many days"),
+    key("desk[].imap.host", "", "the desk's IMAP server"),
+    key("desk[].imap.port", "", "its port"),
+    key("desk[].imap.security", "", "`none`, `starttls` or `tls`"),
+    key("desk[].imap.username", "", "log in as this user"),
+    secret("desk[].imap.password", PASSWORD),
+    secret("desk[].imap.password_file", PASSWORD_FILE),
+    secret("desk[].imap.password_command", PASSWORD_COMMAND),
+    key("desk[].imap.folder", "INBOX", "the folder watched"),
+    key("desk[].imap.ca_file", "-", "an extra CA to trust"),
+];
+
+/// The table entry for a key as errors name it (`desk[0].imap.password`).
+pub fn find(path: &str) -> Option<&'static Key> {
+    let mut generic = String::with_capacity(path.len());
+    let mut rest = path;
+    // `desk[12]` → `desk[]`.
+    while let Some(open) = rest.find('[') {
+        generic.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    generic.push_str(rest);
+    KEYS.iter().find(|k| k.path == generic)
+}
+
+/// Does `path` hold a secret, or is it a section with a secret among its
+/// keys (a flattened password source is reported under its section)?
+fn holds_secret(path: &str) -> bool {
+    let Some(k) = find(&format!("{path}.password")).or_else(|| find(path)) else {
+        return false;
+    };
+    k.secret
+}
+
+/// An error message from the file's parser, safe to print: values given
+/// for a key that holds a secret are replaced, and the source excerpt of a
+/// syntax error (which shows the line, password and all) is left out.
+pub(super) fn scrub(msg: &str) -> String {
+    use std::sync::LazyLock;
+    static KEY: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"for key `([^`]*)`").expect("static regex"));
+    static VALUE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(invalid (?:type|value|length): [a-z ]+?) (?:`[^`]*`|"(?:[^"\\]|\\.)*")"#,
+        )
+        .expect("static regex")
+    });
+    // A syntax error's excerpt: `17 | password = "…` and its `   |` frame.
+    let lines: Vec<&str> = msg
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            let excerpt = t.starts_with('|')
+                || t.split_once(" |")
+                    .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty());
+            !excerpt
+        })
+        .collect();
+    let text = lines.join("\n");
+    let secret = KEY.captures(&text).is_some_and(|c| holds_secret(&c[1]));
+    if secret {
+        VALUE
+            .replace_all(&text, "$1 (value not shown)")
+            .into_owned()
+    } else {
+        text
+    }
+}
+
+/// The key reference as a Markdown table, for the README.
+pub fn reference() -> String {
+    let mut out = String::from("| key | default | what it does |\n| --- | --- | --- |\n");
+    for k in KEYS {
+        let default = match k.default {
+            "" => "required".to_string(),
+            "-" => "".to_string(),
+            d => format!("`{d}`"),
+        };
+        out.push_str(&format!("| `{}` | {default} | {} |\n", k.path, k.doc));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const BASE: &str = "[store]\npath = \"x.db\"\n[smtp]\nhost = \"h\"\nport = 25\nsecurity = \"none\"\n\
+        [[desk]]\nname = \"d\"\naddress = \"d@x.test\"\ntag = \"D\"\nlanguage = \"es\"\n\
+        [desk.imap]\nhost = \"h\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n";
+
+    /// The keys serde accepts in the section whose table header is
+    /// `header`, read from its error for an unknown key there; `None` where
+    /// serde names no list (sections with a flattened password source).
+    fn accepted(header: &str) -> Option<BTreeSet<String>> {
+        let text = if BASE.contains(header) {
+            BASE.replacen(header, &format!("{header}\nbogus_key = 1"), 1)
+        } else {
+            format!("{BASE}{header}\nbogus_key = 1\n")
+        };
+        let e = crate::config::Config::from_toml(&text, Vec::<(String, String)>::new())
+            .unwrap_err()
+            .to_string();
+        let list = e.split_once("`bogus_key`, expected ")?.1;
+        let list = list.split(" for key").next().unwrap_or(list);
+        Some(
+            list.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
+    fn documented(prefix: &str) -> BTreeSet<String> {
+        KEYS.iter()
+            .filter_map(|k| k.path.strip_prefix(prefix))
+            .filter(|rest| !rest.contains('.'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_table_names_exactly_the_keys_serde_accepts() {
+        let mut listed = 0;
+        for (header, prefix) in [
+            ("[metrics]", "metrics."),
+            ("[templates]", "templates."),
+            ("[store]", "store."),
+            ("[smtp]", "smtp."),
+            ("[outbox]", "outbox."),
+            ("[intake]", "intake."),
+            ("[[desk]]", "desk[]."),
+            ("[desk.imap]", "desk[].imap."),
+        ] {
+            let Some(mut want) = accepted(header) else {
+                continue;
+            };
+            listed += 1;
+            // Sub-tables are documented by their own keys.
+            want.remove("imap");
+            assert_eq!(documented(prefix), want, "{header}");
+        }
+        assert!(
+            listed >= 5,
+            "serde listed the keys of only {listed} sections"
+        );
+        // Sections with a flattened password source name no list; every
+        // documented key of theirs must at least be accepted.
+        for k in KEYS {
+            let Some((section, name)) = k.path.rsplit_once('.') else {
+                continue;
+            };
+            let header = match section {
+                "desk[].imap" => "[desk.imap]",
+                "desk[]" | "store" => continue,
+                s => &format!("[{s}]"),
+            };
+            let value = if k.default.starts_with('[') {
+                "[]"
+            } else {
+                "\"1\""
+            };
+            let text = if BASE.contains(header) {
+                BASE.replacen(header, &format!("{header}\n{name} = {value}"), 1)
+            } else {
+                format!("{BASE}{header}\n{name} = {value}\n")
+            };
+            let e = crate::config::Config::from_toml(&text, Vec::<(String, String)>::new())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(!e.contains("unknown field"), "{}: {e}", k.path);
+        }
+    }
+
+    #[test]
+    fn keys_are_found_whatever_the_desk_index() {
+        assert!(find("desk[3].imap.password").unwrap().secret);
+        assert!(find("smtp.password_command").unwrap().secret);
+        assert!(!find("desk[0].tag").unwrap().secret);
+        assert!(find("desk[0].nope").is_none());
+    }
+
+    #[test]
+    fn errors_never_show_a_secret_value() {
+        for text in [
+            "password = 12345678",
+            "password = \"hunter2",
+            "password = [\"hunter2\"]",
+            "password_command = 12345678",
+        ] {
+            let toml = BASE.replacen("password = \"p\"", text, 1);
+            let e = crate::config::Config::from_toml(&toml, Vec::<(String, String)>::new())
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains("hunter2") && !e.contains("12345678"), "{e}");
+            assert!(
+                e.contains("desk[0].imap") || e.contains("line 17"),
+                "still names where: {e}"
+            );
+        }
+        // Values of other keys are still shown: they help.
+        let toml = BASE.replacen("port = 25", "port = \"veinticinco\"", 1);
+        let e = crate::config::Config::from_toml(&toml, Vec::<(String, String)>::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("veinticinco") && e.contains("smtp.port"), "{e}");
+    }
+
+    #[test]
+    fn the_readme_reference_is_this_table() {
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(&reference()),
+            "README.md's key reference is out of date; paste the output of `hilo config keys`:\n{}",
+            reference()
+        );
+    }
+
+    /// The lines of the example's first `header` section.
+    fn example_section(header: &str) -> String {
+        let example = include_str!("../../config/hilo.example.toml");
+        let mut lines = example.lines().skip_while(|l| l.trim() != header);
+        let mut out: Vec<&str> = lines.next().into_iter().collect();
+        out.extend(lines.take_while(|l| !l.trim_start().starts_with('[')));
+        out.join("\n")
+    }
+
+    #[test]
+    fn the_example_config_shows_every_key_in_its_section() {
+        for k in KEYS {
+            let (section, name) = k.path.rsplit_once('.').unwrap_or(("", k.path));
+            let header = match section {
+                "desk[]" => "[[desk]]".to_string(),
+                "desk[].imap" => "[desk.imap]".to_string(),
+                s => format!("[{s}]"),
+            };
+            let text = example_section(&header);
+            let shown = text.lines().any(|l| {
+                let l = l.trim_start_matches(['#', ' ']);
+                l.starts_with(&format!("{name} ="))
+            });
+            assert!(
+                shown,
+                "config/hilo.example.toml does not show {} under {header}",
+                k.path
+            );
+        }
+    }
+}
