@@ -67,7 +67,8 @@ fn decide_bench(c: &mut Criterion) {
                     },
                 );
                 let t =
-                    thread::resolve(&lookup, "soporte", &desks[0].tags, &signer, &m, &[]).unwrap();
+                    thread::resolve(&lookup, "soporte", &desks[0].tags, &signer, &m, &[], false)
+                        .unwrap();
                 let input = Input {
                     desk: &desks[0],
                     desks: &desks,

@@ -38,13 +38,28 @@ impl Lookup for Found {
     fn ticket_by_thread_root(&self, _: &str, _: &str) -> Result<Option<i64>, Self::Error> {
         Ok(Some(7))
     }
-    fn sent_to_agents(&self, _: i64, _: &str) -> Result<bool, Self::Error> {
-        Ok(true)
+    fn agent_mail_recipients(&self, _: i64, _: &str) -> Result<Option<Vec<String>>, Self::Error> {
+        Ok(Some(vec!["equipo@example.test".into()]))
     }
     fn customer_addresses(&self, _: i64) -> Result<Vec<String>, Self::Error> {
         Ok(vec!["ana@cliente.test".into()])
     }
-    fn acks_since(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<u32, Self::Error> {
+    fn caused_since(
+        &self,
+        _: &str,
+        _: hilo::model::MessageKind,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<u32, Self::Error> {
+        Ok(0)
+    }
+    fn relays_since(&self, _: i64, _: DateTime<Utc>) -> Result<u32, Self::Error> {
+        Ok(0)
+    }
+    fn event_since(&self, _: i64, _: &str, _: DateTime<Utc>) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
+    fn cc_participants(&self, _: i64) -> Result<u32, Self::Error> {
         Ok(0)
     }
 }
@@ -85,7 +100,8 @@ pub fn check(data: &[u8]) {
     );
     let desk = &w.desks[0];
     let bounce = Bounce::read(data, &msg);
-    let t = thread::resolve(&Found, "soporte", &desk.tags, &w.signer, &msg, &bounce.reported)
+    let agent = desk.cfg.is_agent(&msg.from.address);
+    let t = thread::resolve(&Found, "soporte", &desk.tags, &w.signer, &msg, &bounce.reported, agent)
         .unwrap();
     // Found finds a ticket for every rule and proves every signed reply.
     let _ = decide(

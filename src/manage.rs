@@ -1,5 +1,6 @@
 //! What happens to tickets outside the flow of mail: an administrator's
-//! actions from the command line (close, reopen, assign, note, reply) and
+//! actions from the command line (close, reopen, assign, note, reply,
+//! participants) and
 //! the housekeeping that closes resolved tickets. Each in one transaction;
 //! a reply is queued like an agent's relayed answer.
 
@@ -20,6 +21,10 @@ pub enum Action {
     Note(String),
     /// An answer to the customer: relayed like an agent's mail reply.
     Reply(String),
+    /// A Cc participant added: they receive the answers from now on.
+    AddParticipant(Mailbox),
+    /// A Cc participant removed.
+    RemoveParticipant(String),
 }
 
 impl Intake {
@@ -44,7 +49,7 @@ impl Intake {
                 }
                 Action::Reply(body) => {
                     self.record_cli(tx, &desk, ticket, actor, MessageKind::Agent, &body)?;
-                    tx.add_participant(ticket, actor, "agent")?;
+                    tx.add_participant(ticket, actor, "agent", "answered from the command line")?;
                     let info = tx.ticket_info(ticket)?;
                     let settings = self.settings();
                     let out = relay::relay(relay::RelayInput {
@@ -63,8 +68,21 @@ impl Intake {
                         signer: self.store().signer(),
                         now: self.store().now(),
                     };
-                    writer.queue(&desk.cfg, ticket, MessageKind::Relay, &out)?;
+                    writer.queue(&desk.cfg, ticket, MessageKind::Relay, &out, None)?;
                     tx.set_status(ticket, Status::Pending, who)
+                }
+                Action::AddParticipant(p) => {
+                    let joined = format!("added by {who} from the command line");
+                    if tx.add_participant(ticket, &p, "cc", &joined)? {
+                        tx.add_event(ticket, who, "participant_added", Some(&p.address))?;
+                    }
+                    Ok(())
+                }
+                Action::RemoveParticipant(a) => {
+                    if !tx.remove_participant(ticket, &a)? {
+                        return Err(StoreError::NotAParticipant { ticket, address: a });
+                    }
+                    tx.add_event(ticket, who, "participant_removed", Some(&a))
                 }
             }
         })

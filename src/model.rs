@@ -49,9 +49,13 @@ pub enum MessageKind {
     Own,
     /// Our acknowledgement of a new ticket.
     Ack,
-    /// An agent's mail (relayed to the customer, written to them directly,
-    /// or from an unverified sender and relayed to no one).
+    /// An agent's proven mail (relayed to the customer, or written to them
+    /// directly).
     Agent,
+    /// Mail from an agent's address without proof that the agent wrote it:
+    /// recorded on the ticket for the agents to see, relayed to no one, and
+    /// never a threading key.
+    Unverified,
     /// An internal note: never reaches the customer.
     Note,
     /// Our notification to the agents.
@@ -72,6 +76,7 @@ impl MessageKind {
             MessageKind::Own => "own",
             MessageKind::Ack => "ack",
             MessageKind::Agent => "agent",
+            MessageKind::Unverified => "unverified",
             MessageKind::Note => "note",
             MessageKind::Notification => "notification",
             MessageKind::Relay => "relay",
@@ -85,7 +90,7 @@ impl MessageKind {
     }
 
     /// Every kind.
-    pub const ALL: [MessageKind; 11] = [
+    pub const ALL: [MessageKind; 12] = [
         MessageKind::Customer,
         MessageKind::AutoReply,
         MessageKind::Bounce,
@@ -93,6 +98,7 @@ impl MessageKind {
         MessageKind::Own,
         MessageKind::Ack,
         MessageKind::Agent,
+        MessageKind::Unverified,
         MessageKind::Note,
         MessageKind::Notification,
         MessageKind::Relay,

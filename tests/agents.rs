@@ -217,7 +217,10 @@ async fn a_forged_agent_from_is_recorded_and_relayed_to_no_one() {
     w.ok(&["run", "--once"]).await;
     let t = w.ticket(1).await;
     let last = t["messages"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["kind"], "agent");
+    assert_eq!(
+        last["kind"], "unverified",
+        "recorded as unverified, never a threading key"
+    );
     assert!(
         last["note"].as_str().unwrap().contains("unverified"),
         "{last}"

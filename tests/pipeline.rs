@@ -640,7 +640,7 @@ fn kinds_of(t: &T, n: i64) -> Vec<String> {
 
 #[test]
 fn authenticated_agents_may_name_a_ticket_in_a_new_mail() {
-    let t = agent_setup("agent_trust = \"authenticated\"");
+    let t = agent_setup("agent_trust = \"authenticated\"\nauthserv_ids = [\"mx.example.test\"]");
     t.feed(
         "soporte",
         &mail("ana@cliente.test", "hola", "m1@c.test", ""),
@@ -670,7 +670,7 @@ fn authenticated_agents_may_name_a_ticket_in_a_new_mail() {
     assert_eq!(t.feed("soporte", &m), Outcome::Appended { ticket: 1 });
     let (_, msgs) = t.store.ticket_detail(1).unwrap().unwrap();
     let last = msgs.last().unwrap();
-    assert_eq!(last.kind, "agent");
+    assert_eq!(last.kind, "unverified");
     assert!(last.note.as_deref().unwrap().contains("unverified"));
 }
 

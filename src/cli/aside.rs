@@ -4,7 +4,7 @@ use std::path::Path;
 
 use clap::Subcommand;
 
-use super::{exit, load_config, open_store};
+use super::{exit, line, load_config, open_store};
 
 #[derive(Debug, Subcommand)]
 pub enum AsideCommand {
@@ -33,9 +33,9 @@ pub fn aside(config: &Path, cmd: AsideCommand) -> anyhow::Result<u8> {
                 r.id,
                 r.desk,
                 r.kind,
-                r.from,
-                r.reason.as_deref().unwrap_or(""),
-                r.subject
+                line(&r.from),
+                line(r.reason.as_deref().unwrap_or("")),
+                line(&r.subject)
             );
         }
     }

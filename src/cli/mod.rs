@@ -131,6 +131,35 @@ pub enum ConfigCommand {
     Keys,
 }
 
+/// Text a sender wrote, safe to print on a terminal: control characters
+/// (ESC and its sequences among them), DEL, C1 controls and the bidi
+/// overrides that reorder what is shown become visible `\u{..}` escapes,
+/// so a subject cannot clear the screen, rewrite a line or fake a table
+/// row. Line breaks stay when `lines` is set (message text), nowhere else.
+pub fn shown(s: &str, lines: bool) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        (c.is_control() && !(lines && (c == '\n' || c == '\t')))
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// One line of [`shown`] text.
+fn line(s: &str) -> std::borrow::Cow<'_, str> {
+    shown(s, false)
+}
+
 /// A failure the caller should retry later (exit 75).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -246,9 +275,21 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 #[cfg(test)]
 mod tests {
+    use super::shown;
+
     #[test]
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn terminal_controls_are_shown_not_obeyed() {
+        assert_eq!(shown("Hola", false), "Hola");
+        assert_eq!(shown("a\u{1b}[2Jb", false), "a\\u{1b}[2Jb");
+        assert_eq!(shown("x\ry\nz", false), "x\\u{d}y\\u{a}z");
+        assert_eq!(shown("x\ny\u{7}", true), "x\ny\\u{7}");
+        assert_eq!(shown("abc\u{202e}fed", false), "abc\\u{202e}fed");
+        assert_eq!(shown("\u{9b}31m", false), "\\u{9b}31m");
     }
 }

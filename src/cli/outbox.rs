@@ -4,7 +4,7 @@ use std::path::Path;
 
 use clap::Subcommand;
 
-use super::{exit, load_config, open_store, runtime};
+use super::{exit, line, load_config, open_store, runtime};
 use crate::daemon::App;
 
 #[derive(Debug, Subcommand)]
@@ -38,11 +38,11 @@ pub fn outbox(config: &Path, cmd: OutboxCommand) -> anyhow::Result<u8> {
                         r.status.as_str(),
                         r.attempts,
                         r.ticket.map(|t| t.to_string()).unwrap_or_default(),
-                        r.recipients.join(","),
-                        r.subject
+                        line(&r.recipients.join(",")),
+                        line(&r.subject)
                     );
                     if let Some(e) = &r.last_error {
-                        println!("      last error: {e}");
+                        println!("      last error: {}", line(e));
                     }
                 }
             }

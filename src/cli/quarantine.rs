@@ -4,7 +4,7 @@ use std::path::Path;
 
 use clap::Subcommand;
 
-use super::{exit, load_config, open_store};
+use super::{exit, line, load_config, open_store};
 use crate::outgoing::templates::Templates;
 use crate::pipeline::{Intake, Outcome};
 
@@ -40,7 +40,7 @@ pub fn quarantine(config: &Path, cmd: QuarantineCommand) -> anyhow::Result<u8> {
                         r.uid.map(|u| u.to_string()).unwrap_or_default(),
                         r.size,
                         r.created_at,
-                        r.reason
+                        line(&r.reason)
                     );
                 }
             }

@@ -5,7 +5,7 @@ use std::path::Path;
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::{exit, load_config, open_store};
+use super::{exit, line, load_config, open_store, shown};
 use crate::config::Config;
 use crate::mail::subject::TagMatcher;
 use crate::manage::Action;
@@ -184,9 +184,9 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                         t.tag,
                         t.desk,
                         t.status.as_str(),
-                        t.requester,
+                        line(&t.requester),
                         t.messages,
-                        t.subject
+                        line(&t.subject)
                     );
                 }
             }
@@ -203,12 +203,12 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                 println!("{}", serde_json::to_string_pretty(&d)?);
                 return Ok(exit::OK);
             }
-            println!("{} {}", ticket.tag, ticket.subject);
+            println!("{} {}", ticket.tag, line(&ticket.subject));
             println!("desk:      {}", ticket.desk);
             println!("status:    {}", ticket.status.as_str());
             match &ticket.requester_name {
-                Some(n) => println!("requester: {n} <{}>", ticket.requester),
-                None => println!("requester: {}", ticket.requester),
+                Some(n) => println!("requester: {} <{}>", line(n), line(&ticket.requester)),
+                None => println!("requester: {}", line(&ticket.requester)),
             }
             println!("created:   {}", ticket.created_at);
             println!("updated:   {}", ticket.updated_at);
@@ -233,13 +233,17 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                     "--- {} {} from {} to {}{}",
                     m.direction,
                     m.kind,
-                    m.from,
-                    m.to.join(", "),
+                    line(&m.from),
+                    line(&m.to.join(", ")),
                     delivery
                 );
-                println!("    {} {}", m.date.as_deref().unwrap_or("-"), m.subject);
+                println!(
+                    "    {} {}",
+                    m.date.as_deref().unwrap_or("-"),
+                    line(&m.subject)
+                );
                 if let Some(note) = &m.note {
-                    println!("    ({note})");
+                    println!("    ({})", line(note));
                 }
                 // The new text; the full one (with quoted history) is in --json.
                 let text = m
@@ -247,8 +251,8 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                     .as_deref()
                     .filter(|t| !t.is_empty())
                     .unwrap_or(&m.text);
-                for line in text.lines() {
-                    println!("    {line}");
+                for l in shown(text, true).lines() {
+                    println!("    {l}");
                 }
             }
             Ok(exit::OK)

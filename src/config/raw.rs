@@ -107,12 +107,50 @@ pub(super) struct RawDesk {
     pub(super) agents: Vec<String>,
     #[serde(default = "default_agent_trust")]
     pub(super) agent_trust: AgentTrust,
+    #[serde(default)]
+    pub(super) authserv_ids: Vec<String>,
+    #[serde(default = "default_max_participants")]
+    pub(super) max_participants: u32,
+    #[serde(default = "default_max_notifications")]
+    pub(super) max_notifications: u32,
+    #[serde(default = "default_notify_window", with = "humantime_serde")]
+    pub(super) notify_window: Duration,
+    #[serde(default = "default_loop_max_relays")]
+    pub(super) loop_max_relays: u32,
+    #[serde(default = "default_loop_window", with = "humantime_serde")]
+    pub(super) loop_window: Duration,
+    #[serde(default = "default_notify_attachments_max")]
+    pub(super) notify_attachments_max: u64,
     pub(super) notify: Option<Vec<String>>,
     pub(super) comment_address: Option<String>,
     #[serde(default = "default_relay_name")]
     pub(super) relay_name: String,
     #[serde(default = "default_close_after_days")]
     pub(super) close_after_days: u32,
+}
+
+pub(super) fn default_max_participants() -> u32 {
+    10
+}
+
+pub(super) fn default_max_notifications() -> u32 {
+    20
+}
+
+pub(super) fn default_notify_window() -> Duration {
+    Duration::from_secs(3600)
+}
+
+pub(super) fn default_loop_max_relays() -> u32 {
+    5
+}
+
+pub(super) fn default_loop_window() -> Duration {
+    Duration::from_secs(600)
+}
+
+pub(super) fn default_notify_attachments_max() -> u64 {
+    5 * 1024 * 1024
 }
 
 pub(super) fn default_agent_trust() -> AgentTrust {

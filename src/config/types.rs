@@ -187,6 +187,22 @@ pub struct DeskConfig {
     /// Agents: full addresses, or `@domain` for everyone there (lowercase).
     pub agents: Vec<String>,
     pub agent_trust: AgentTrust,
+    /// The `authserv-id`s of our own receiving server (lowercase): only
+    /// Authentication-Results headers it wrote are read.
+    pub authserv_ids: Vec<String>,
+    /// Most Cc participants a ticket takes; past it, addresses are left out
+    /// (and the notification says so).
+    pub max_participants: u32,
+    /// Most notifications caused by one sender per window.
+    pub max_notifications: u32,
+    pub notify_window: Duration,
+    /// The loop breaker: more relays than this on one ticket within the
+    /// window stop relaying there, and the agents are told once.
+    pub loop_max_relays: u32,
+    pub loop_window: Duration,
+    /// Notifications carry a message's attachments up to this many bytes in
+    /// all; larger ones are listed by name and size instead.
+    pub notify_attachments_max: u64,
     /// Who gets notifications (addresses; may be a mailing list).
     pub notify: Vec<String>,
     /// Mail to this address is an internal note.
@@ -203,8 +219,8 @@ pub struct DeskConfig {
 pub enum AgentTrust {
     /// It answers a notification hilo sent (our signed Message-ID in its headers).
     SignedReply,
-    /// As above, or the receiving server's Authentication-Results show DKIM,
-    /// SPF or DMARC passing for the agent's domain.
+    /// As above, or our receiving server's Authentication-Results (by its
+    /// `authserv-id`) show DKIM or DMARC passing for the From domain.
     Authenticated,
 }
 

@@ -212,6 +212,40 @@ impl RawConfig {
                     "must be at least 1024",
                 ));
             }
+            let authserv_ids: Vec<String> = d
+                .authserv_ids
+                .iter()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if d.agent_trust == AgentTrust::Authenticated && authserv_ids.is_empty() {
+                return Err(ConfigError::invalid(
+                    format!("{k}.authserv_ids"),
+                    "agent_trust = \"authenticated\" needs the authserv-id(s) of your receiving server: without them any sender could write the header that proves an agent",
+                ));
+            }
+            for (key, n) in [
+                ("max_notifications", d.max_notifications),
+                ("loop_max_relays", d.loop_max_relays),
+            ] {
+                if n == 0 {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.{key}"),
+                        "must be above zero",
+                    ));
+                }
+            }
+            for (key, w) in [
+                ("notify_window", d.notify_window),
+                ("loop_window", d.loop_window),
+            ] {
+                if w.is_zero() {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.{key}"),
+                        "must be above zero",
+                    ));
+                }
+            }
             if imap.security == Security::None && !is_loopback(&imap.host) {
                 return Err(ConfigError::invalid(
                     format!("{k}.imap.security"),
@@ -242,6 +276,13 @@ impl RawConfig {
                 autoreply_window: d.autoreply_window,
                 agents,
                 agent_trust: d.agent_trust,
+                authserv_ids,
+                max_participants: d.max_participants,
+                max_notifications: d.max_notifications,
+                notify_window: d.notify_window,
+                loop_max_relays: d.loop_max_relays,
+                loop_window: d.loop_window,
+                notify_attachments_max: d.notify_attachments_max,
                 notify,
                 comment_address,
                 relay_name: d.relay_name,

@@ -1,6 +1,7 @@
 //! Everything about the shape of mail, with no I/O: parsing received bytes,
 //! composing our outgoing mail, subjects and tags, and our signed Message-IDs.
 
+pub mod authres;
 pub mod compose;
 pub mod mbox;
 pub mod msgid;
@@ -69,6 +70,29 @@ pub fn header_text(s: &str, max: usize) -> String {
     out
 }
 
+/// The key rate limits count by: one person, however they spell their
+/// address. Case, a `+suffix` on the local part and, at Gmail, dots in it
+/// are folded away (`Victima+1@Example.com` and `victima@example.com` are
+/// one key; `v.i.c.t.i.m.a@gmail.com` and `victima@gmail.com` too).
+pub fn rate_key(address: &str) -> String {
+    let address = address.trim().to_ascii_lowercase();
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return address;
+    };
+    let local = local.split('+').next().unwrap_or(local);
+    let local = if matches!(domain, "gmail.com" | "googlemail.com") {
+        local.replace('.', "")
+    } else {
+        local.to_string()
+    };
+    let domain = if domain == "googlemail.com" {
+        "gmail.com"
+    } else {
+        domain
+    };
+    format!("{local}@{domain}")
+}
+
 impl std::fmt::Display for Mailbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.name {
@@ -81,6 +105,16 @@ impl std::fmt::Display for Mailbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_keys_fold_the_spellings_of_one_address() {
+        assert_eq!(rate_key("Victima+12@Example.COM"), "victima@example.com");
+        assert_eq!(rate_key("victima@example.com"), "victima@example.com");
+        assert_eq!(rate_key("v.ic.tima+x@googlemail.com"), "victima@gmail.com");
+        // Dots matter elsewhere.
+        assert_eq!(rate_key("v.ictima@example.com"), "v.ictima@example.com");
+        assert_eq!(rate_key("+tag@example.com"), "@example.com");
+    }
 
     #[test]
     fn header_text_removes_controls_and_caps_length() {

@@ -53,17 +53,31 @@ impl Signer {
         format!("hilo.{number}.{nonce}.{}@{domain}", &sig[..SIG_HEX])
     }
 
-    /// The ticket number of one of our Message-IDs, if its signature is valid.
+    /// The ticket number of one of our Message-IDs, if its signature is
+    /// valid and it is written exactly as [`Signer::new_id`] writes it: a
+    /// canonical number (no sign, no leading zero), a 16-digit and a
+    /// 20-digit lowercase hex part. One id, one spelling.
     pub fn verify(&self, id: &str) -> Option<i64> {
         let local = id.split('@').next()?;
         let mut parts = local.split('.');
         if parts.next()? != "hilo" {
             return None;
         }
-        let number: i64 = parts.next()?.parse().ok()?;
+        let digits = parts.next()?;
+        let number: i64 = digits.parse().ok()?;
         let nonce = parts.next()?;
         let sig = parts.next()?;
-        if parts.next().is_some() || sig.len() != SIG_HEX {
+        let lower_hex = |s: &str, n: usize| {
+            s.len() == n
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if parts.next().is_some()
+            || number < 0
+            || number.to_string() != digits
+            || !lower_hex(nonce, 16)
+            || !lower_hex(sig, SIG_HEX)
+        {
             return None;
         }
         let sig = unhex(sig)?;
@@ -109,5 +123,21 @@ mod tests {
         assert_eq!(Signer::new(b"k2").verify(&id), None);
         assert_eq!(s.verify("hilo.42.00.00@example.test"), None);
         assert_eq!(s.verify("CAF00@mail.gmail.com"), None);
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_verifies() {
+        let s = Signer::new(b"k1");
+        let id = s.new_id(42, "example.test");
+        let (_, rest) = id.split_once("hilo.42.").unwrap();
+        for variant in [
+            format!("hilo.+42.{rest}"),
+            format!("hilo.042.{rest}"),
+            format!("hilo.42.{}", rest.to_ascii_uppercase()),
+            format!("hilo.42.{rest}").replacen('.', "..", 1),
+        ] {
+            assert_eq!(s.verify(&variant), None, "{variant}");
+        }
+        assert_eq!(s.verify(&id), Some(42));
     }
 }

@@ -32,6 +32,9 @@ pub const MAX_ADDRESSES: usize = 100;
 /// How many attachments are extracted; past it the rest stay in the raw
 /// bytes only.
 pub const MAX_ATTACHMENTS: usize = 100;
+/// How many Authentication-Results headers are kept, from the top: ours is
+/// near the top, and what lies further down came with the message.
+pub const MAX_AUTH_RESULTS: usize = 20;
 /// Longest subject kept in the decoded view, in characters.
 pub const MAX_SUBJECT_CHARS: usize = 998;
 
@@ -88,8 +91,10 @@ pub struct Inbound {
     pub auto: AutoHeaders,
     /// Outlook's conversation id: the first 22 bytes of Thread-Index (base64).
     pub thread_root: Option<String>,
-    /// The topmost Authentication-Results header: the one our server added.
-    pub auth_results: Option<String>,
+    /// The Authentication-Results headers, top first (at most
+    /// [`MAX_AUTH_RESULTS`]): which of them our server wrote is decided by
+    /// their authserv-id (`pipeline::agent`).
+    pub auth_results: Vec<String>,
 }
 
 impl Inbound {
@@ -304,9 +309,14 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
         auth_results: msg
             .headers()
             .iter()
-            .find(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
-            .and_then(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
-            .map(|v| unfold(&String::from_utf8_lossy(v)).trim().to_string()),
+            .filter(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
+            .take(MAX_AUTH_RESULTS)
+            .filter_map(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
+            .map(|v| {
+                let v = &v[..v.len().min(super::authres::MAX_LEN)];
+                unfold(&String::from_utf8_lossy(v)).trim().to_string()
+            })
+            .collect(),
     };
     inbound.attachments = attachment_parts
         .into_iter()
@@ -341,6 +351,34 @@ fn thread_root(v: &str) -> Option<String> {
     let v: String = v.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = b64.decode(v).ok()?;
     (bytes.len() >= 22).then(|| b64.encode(&bytes[..22]))
+}
+
+/// Most Message-IDs and recipients read from one delivery report.
+pub const MAX_REPORTED: usize = 10;
+
+/// The recipients a delivery report says it is about: its
+/// `Final-Recipient` and `Original-Recipient` fields (RFC 3464), lowercase.
+pub fn reported_recipients(raw: &[u8]) -> Vec<String> {
+    static FIELD: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(
+            r"(?im)^(?:Final|Original)-Recipient:[ \t]*(?:rfc822[ \t]*;)?[ \t]*<?([^<>\s;]+@[^<>\s;]+?)>?[ \t]*\r?$",
+        )
+        .expect("static regex")
+    });
+    let mut out: Vec<String> = Vec::new();
+    for c in FIELD.captures_iter(raw) {
+        let Ok(a) = std::str::from_utf8(&c[1]) else {
+            continue;
+        };
+        let a = a.to_ascii_lowercase();
+        if !out.contains(&a) {
+            out.push(a);
+            if out.len() == MAX_REPORTED {
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// The Message-IDs of the original mail a delivery report is about: from
@@ -382,6 +420,7 @@ fn reported_inner(raw: &[u8]) -> Vec<String> {
     for c in QUOTED_ID.captures_iter(raw) {
         push(std::str::from_utf8(&c[1]).ok());
     }
+    ids.truncate(MAX_REPORTED);
     ids
 }
 
@@ -401,13 +440,18 @@ pub fn bounce_reason(raw: &[u8], subject: &str) -> String {
             diag.get_or_insert(value);
         }
     }
-    match (status, diag) {
+    let reason = match (status, diag) {
         (Some(s), Some(d)) => format!("{s} ({d})"),
         (Some(s), None) => s,
         (None, Some(d)) => d,
         (None, None) => subject.to_string(),
-    }
+    };
+    // Whoever sent the report wrote this: one short line.
+    super::header_text(&reason, MAX_REASON_CHARS)
 }
+
+/// Longest bounce reason kept, in characters.
+pub const MAX_REASON_CHARS: usize = 300;
 
 fn unfold(v: &str) -> String {
     v.replace("\r\n", "").replace('\n', "")

@@ -14,21 +14,38 @@ use crate::outgoing::templates::Templates;
 /// Lines of the customer's text quoted in the acknowledgement.
 const SUMMARY_LINES: usize = 12;
 const SUMMARY_CHARS: usize = 800;
+/// References an acknowledgement carries from the customer's mail: the
+/// first and the most recent (RFC 5322 allows trimming the middle).
+const MAX_REFERENCES: usize = 10;
 
-/// The first lines of what the customer wrote, quoted.
+/// The first lines of what the customer wrote, quoted: at most
+/// `SUMMARY_LINES` lines and about `SUMMARY_CHARS` characters, however long
+/// one line is (whatever a stranger writes is echoed to the address they
+/// chose, so it must stay short).
 pub fn summary(text: &str) -> String {
     let mut out = String::new();
     let mut lines = 0;
+    let mut budget = SUMMARY_CHARS;
     for line in text.lines().map(str::trim_end) {
         if lines == 0 && line.trim().is_empty() {
             continue;
         }
-        if lines == SUMMARY_LINES || out.chars().count() > SUMMARY_CHARS {
+        if lines == SUMMARY_LINES || budget == 0 {
             out.push_str("> […]\n");
             break;
         }
         out.push_str("> ");
-        out.push_str(line);
+        match line.char_indices().nth(budget) {
+            Some((cut, _)) => {
+                out.push_str(&line[..cut]);
+                out.push_str(" […]\n");
+                break;
+            }
+            None => {
+                budget -= line.chars().count();
+                out.push_str(line);
+            }
+        }
         out.push('\n');
         lines += 1;
     }
@@ -64,7 +81,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
     let mut vars = HashMap::from([
         ("number", i.number.to_string()),
         ("tag", tag),
-        ("subject", i.ticket_subject.to_string()),
+        ("subject", super::shown_subject(i.ticket_subject)),
         ("requester_name", requester_name),
         ("requester", i.msg.from.address.clone()),
         ("desk", desk_name.clone()),
@@ -85,7 +102,19 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         .get(&i.desk.name, i.desk.language, "ack")
         .render(&vars);
 
-    let mut references = i.msg.references.clone();
+    // The customer's References and id, less any id of ours: those belong
+    // to other tickets' mail (this mail opened a new ticket), and echoing
+    // them would hand them to whoever this acknowledgement reaches.
+    let mut references: Vec<String> = i
+        .msg
+        .references
+        .iter()
+        .filter(|r| i.signer.verify(r).is_none())
+        .cloned()
+        .collect();
+    if references.len() > MAX_REFERENCES {
+        references.drain(1..references.len() + 1 - MAX_REFERENCES);
+    }
     if let Some(id) = &i.msg.message_id {
         if !references.contains(id) {
             references.push(id.clone());
@@ -119,5 +148,12 @@ mod tests {
         assert_eq!(s.lines().count(), SUMMARY_LINES + 1);
         assert!(s.ends_with("> […]"));
         assert_eq!(summary(""), "> (—)");
+    }
+
+    #[test]
+    fn one_long_line_is_cut_too() {
+        let s = summary(&"spam ".repeat(200_000));
+        assert!(s.chars().count() < SUMMARY_CHARS + 20, "{}", s.len());
+        assert!(s.ends_with("[…]"));
     }
 }

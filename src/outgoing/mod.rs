@@ -7,3 +7,21 @@ pub mod ack;
 pub mod notify;
 pub mod relay;
 pub mod templates;
+
+/// Longest ticket subject written into the text of a mail we send, in
+/// characters (the Subject header has its own cap, `mail::MAX_SUBJECT_CHARS`).
+pub const SUBJECT_CHARS: usize = 200;
+
+/// A sender-written subject as our mail's text shows it: one line, capped.
+pub fn shown_subject(s: &str) -> String {
+    crate::mail::header_text(s, SUBJECT_CHARS)
+}
+
+/// `text` cut at `max` characters, with `note` after the cut. Whole when
+/// shorter.
+pub fn capped(text: &str, max: usize, note: &str) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((i, _)) => format!("{}\n[…] {note}", &text[..i]),
+    }
+}

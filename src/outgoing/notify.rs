@@ -1,7 +1,10 @@
 //! Notifications to a desk's agents: a new ticket or a customer's new
-//! message, with its new text, the ticket's state and its attachments.
-//! `Reply-To` is the desk, so "Reply" in any client goes back through hilo;
-//! all notifications of a ticket thread together in the agent's client.
+//! message, with its new text, the ticket's state, who an answer will
+//! reach, and its attachments (carried up to the desk's
+//! `notify_attachments_max`, listed beyond). `Reply-To` is the desk, so
+//! "Reply" in any client goes back through hilo; all notifications of a
+//! ticket thread together in the agent's client. Also the loop breaker's
+//! alert.
 
 use std::collections::HashMap;
 
@@ -14,8 +17,9 @@ use crate::mail::Mailbox;
 use crate::outgoing::templates::Templates;
 use crate::store::TicketInfo;
 
-/// Attachments larger than this in total are listed, not attached.
-const MAX_ATTACHED: usize = 10 * 1024 * 1024;
+/// Longest customer text a notification carries, in characters; the whole
+/// text stays on the ticket (`hilo tickets show`).
+pub const MAX_TEXT_CHARS: usize = 64 * 1024;
 
 pub struct NotifyInput<'a> {
     pub desk: &'a DeskConfig,
@@ -27,6 +31,8 @@ pub struct NotifyInput<'a> {
     pub from: &'a Mailbox,
     pub new_text: &'a str,
     pub attachments: &'a [Attachment],
+    /// Addresses of the first mail not made participants (over the cap).
+    pub cc_left_out: usize,
 }
 
 fn size(n: usize) -> String {
@@ -41,7 +47,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     let d = i.desk;
     let es = d.language == crate::config::Language::Es;
     let total: usize = i.attachments.iter().map(|a| a.data.len()).sum();
-    let attach = total <= MAX_ATTACHED;
+    let attach = total as u64 <= d.notify_attachments_max;
     let attachments = if i.attachments.is_empty() {
         String::new()
     } else {
@@ -59,18 +65,43 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         let head = match (es, attach) {
             (true, true) => "Adjuntos (incluidos en este correo):",
             (true, false) => {
-                "Adjuntos (demasiado grandes para reenviarlos; están guardados en la solicitud):"
+                "Adjuntos (demasiado grandes para reenviarlos; están guardados en la solicitud: hilo tickets attachment):"
             }
             (false, true) => "Attachments (included in this email):",
-            (false, false) => "Attachments (too large to forward; kept on the ticket):",
+            (false, false) => {
+                "Attachments (too large to forward; kept on the ticket: hilo tickets attachment):"
+            }
         };
         format!("{head}\n{}\n", list.join("\n"))
     };
     let none = if es { "nadie" } else { "nobody" };
+    // Who an answer reaches: agents must see it before they answer, since
+    // anyone in the first mail's To/Cc became a participant.
+    let mut recipients = vec![i.ticket.requester.address.clone()];
+    recipients.extend(i.ticket.cc.iter().cloned());
+    let mut recipients = recipients.join(", ");
+    if i.cc_left_out > 0 {
+        recipients.push_str(&if es {
+            format!(
+                " ({} direcciones más del primer correo no se añadieron: máximo {})",
+                i.cc_left_out, d.max_participants
+            )
+        } else {
+            format!(
+                " ({} more addresses of the first mail were not added: at most {})",
+                i.cc_left_out, d.max_participants
+            )
+        });
+    }
+    let cut = if es {
+        "texto recortado; completo en la solicitud (hilo tickets show)"
+    } else {
+        "text cut; the whole text is on the ticket (hilo tickets show)"
+    };
     let vars = HashMap::from([
         ("number", i.ticket.number.to_string()),
         ("tag", i.tags.format(i.ticket.number)),
-        ("subject", i.ticket.subject.clone()),
+        ("subject", super::shown_subject(&i.ticket.subject)),
         (
             "requester_name",
             i.from
@@ -90,8 +121,9 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
                 .clone()
                 .unwrap_or_else(|| none.to_string()),
         ),
-        ("text", i.new_text.to_string()),
+        ("text", super::capped(i.new_text, MAX_TEXT_CHARS, cut)),
         ("attachments", attachments),
+        ("recipients", recipients),
     ]);
     let text = i.templates.get(&d.name, d.language, "notify").render(&vars);
     let desk_box = Mailbox::new(&d.address, d.display_name.clone());
@@ -119,5 +151,45 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         } else {
             Vec::new()
         },
+    })
+}
+
+/// Tells the agents that the loop breaker stopped relaying on a ticket.
+pub fn alert(
+    d: &DeskConfig,
+    tags: &TagMatcher,
+    signer: &Signer,
+    ticket: &TicketInfo,
+    why: &str,
+) -> Result<Outgoing, ComposeError> {
+    let tag = tags.format(ticket.number);
+    let text = if d.language == crate::config::Language::Es {
+        format!(
+            "hilo ha dejado de reenviar respuestas al cliente en {tag}: {why}.\n\n\
+             Parece un bucle entre respuestas automáticas (fuera de la oficina, por ejemplo). \
+             Las respuestas siguen guardadas en la solicitud; reenvíe al cliente lo que haga falta \
+             con «hilo tickets reply» o responda de nuevo pasado un rato."
+        )
+    } else {
+        format!(
+            "hilo stopped relaying answers to the customer on {tag}: {why}.\n\n\
+             This looks like a loop between automatic replies (out-of-office, say). \
+             The answers are kept on the ticket; send the customer what is needed with \
+             `hilo tickets reply`, or answer again after a while."
+        )
+    };
+    Outgoing::new(Draft {
+        from: Mailbox::new(&d.address, Some(d.shown_name())),
+        to: d.notify.iter().map(|a| Mailbox::new(a, None)).collect(),
+        cc: Vec::new(),
+        reply_to: None,
+        subject: tags.tagged_subject(ticket.number, &ticket.subject),
+        text,
+        message_id: signer.new_id(ticket.number, d.domain()),
+        in_reply_to: ticket.notifications.last().cloned(),
+        references: ticket.notifications.clone(),
+        auto_submitted: Some(AutoSubmitted::Generated),
+        loop_marker: d.address.clone(),
+        attachments: Vec::new(),
     })
 }

@@ -35,7 +35,7 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
         ("number", i.ticket.number.to_string()),
         ("desk", d.shown_name()),
         ("desk_address", d.address.clone()),
-        ("subject", i.ticket.subject.clone()),
+        ("subject", super::shown_subject(&i.ticket.subject)),
     ]);
     let footer = i
         .templates
@@ -54,10 +54,10 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
             ]))
         })
         .unwrap_or_else(|_| d.shown_name());
-    let mut references = i.ticket.last_customer_refs.clone();
-    if let Some(id) = &i.ticket.last_customer_id {
-        references.push(id.clone());
-    }
+    // The thread's root and its recent customer-facing mail: never the
+    // References of anyone's mail, which may hold ids of our mail to the
+    // agents (proof for them, not for the customer).
+    let references = i.ticket.thread_refs.clone();
     Outgoing::new(Draft {
         from: Mailbox::new(&d.address, Some(shown)),
         to: vec![i.ticket.requester.clone()],

@@ -27,6 +27,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "assignee",
     "commands",
     "agent",
+    "recipients",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

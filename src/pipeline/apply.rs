@@ -8,13 +8,13 @@
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::decide::{Ack, Answer, Append, Open, Plan, Step};
+use super::decide::{Ack, Answer, Append, Notify, Open, Plan, Step};
 use super::settings::{DeskRuntime, Settings};
 use super::{Outcome, Received};
 use crate::config::DeskConfig;
 use crate::mail::compose::{ComposeError, Outgoing};
 use crate::mail::msgid::Signer;
-use crate::mail::Inbound;
+use crate::mail::{Inbound, Mailbox};
 use crate::model::{Direction, MessageKind};
 use crate::outgoing::ack::{acknowledgement, AckInput};
 use crate::outgoing::{notify, relay};
@@ -48,7 +48,8 @@ impl Writer<'_, '_> {
     pub fn apply(&self, m: &Message<'_>, plan: Plan) -> Result<Outcome, StoreError> {
         let tx = self.tx;
         if let Some(b) = &plan.undeliverable {
-            let n = tx.mark_undeliverable(&m.desk.cfg.name, &b.reported, &b.reason)?;
+            let n =
+                tx.mark_undeliverable(&m.desk.cfg.name, &b.reported, &b.recipients, &b.reason)?;
             if n > 0 {
                 info!(reported = ?b.reported, reason = %b.reason, "bounce: outgoing mail marked undeliverable");
             }
@@ -76,7 +77,7 @@ impl Writer<'_, '_> {
                 self.record(
                     m,
                     Some(ticket),
-                    MessageKind::Agent,
+                    MessageKind::Unverified,
                     Some("unverified sender: recorded, relayed to no one"),
                 )?;
                 tx.add_event(ticket, agent, "unverified_agent_mail", None)?;
@@ -91,7 +92,14 @@ impl Writer<'_, '_> {
         let number = tx.create_ticket(&d.name, &o.subject, &msg.from, o.linked_to)?;
         self.record(m, Some(number), m.kind, None)?;
         for cc in &o.cc {
-            tx.add_participant(number, cc, "cc")?;
+            tx.add_participant(number, cc, "cc", "in To/Cc of the first message")?;
+        }
+        if o.cc_left_out > 0 {
+            let why = format!(
+                "{} more addresses in To/Cc not added: at most {} Cc participants",
+                o.cc_left_out, d.max_participants
+            );
+            tx.add_event(number, "hilo", "participants_capped", Some(&why))?;
         }
         let acknowledged = match o.ack {
             Ack::No => false,
@@ -112,12 +120,17 @@ impl Writer<'_, '_> {
                     new_text: m.new_text,
                     closed_before,
                 });
-                self.queue_or_event(d, number, MessageKind::Ack, out, "ack_skipped")?
+                self.queue_or_event(
+                    d,
+                    number,
+                    MessageKind::Ack,
+                    out,
+                    "ack_skipped",
+                    Some(&msg.from.address),
+                )?
             }
         };
-        if o.notify {
-            self.notify(m, number)?;
-        }
+        self.notify(m, number, &o.notify, o.cc_left_out)?;
         Ok(Outcome::Opened {
             ticket: number,
             acknowledged,
@@ -135,9 +148,7 @@ impl Writer<'_, '_> {
         if let Some(s) = a.status {
             tx.set_status(ticket, s, &m.msg.from.address)?;
         }
-        if a.notify {
-            self.notify(m, ticket)?;
-        }
+        self.notify(m, ticket, &a.notify, 0)?;
         Ok(Outcome::Appended { ticket })
     }
 
@@ -150,8 +161,35 @@ impl Writer<'_, '_> {
             MessageKind::Agent
         };
         self.record(m, Some(ticket), kind, a.note)?;
-        tx.add_participant(ticket, &msg.from, "agent")?;
+        tx.add_participant(ticket, &msg.from, "agent", "answered as an agent")?;
         tx.touch_ticket(ticket)?;
+        for who in &a.add {
+            let joined = format!("added by {agent}");
+            if tx.add_participant(ticket, &Mailbox::new(who, None), "cc", &joined)? {
+                tx.add_event(ticket, agent, "participant_added", Some(who))?;
+            }
+        }
+        for who in &a.remove {
+            if tx.remove_participant(ticket, who)? {
+                tx.add_event(ticket, agent, "participant_removed", Some(who))?;
+            }
+        }
+        if let Some(held) = &a.held {
+            warn!(ticket, "{}", held.why);
+            tx.add_event(ticket, "hilo", "loop_breaker", Some(&held.why))?;
+            if held.alert {
+                let info = tx.ticket_info(ticket)?;
+                let out = notify::alert(&m.desk.cfg, &m.desk.tags, self.signer, &info, &held.why);
+                self.queue_or_event(
+                    d,
+                    ticket,
+                    MessageKind::Notification,
+                    out,
+                    "notify_failed",
+                    None,
+                )?;
+            }
+        }
         if let Some(who) = &a.assign {
             tx.set_assignee(ticket, who, agent)?;
         }
@@ -176,7 +214,7 @@ impl Writer<'_, '_> {
                 body,
                 attachments: &msg.attachments,
             });
-            if self.queue_or_event(d, ticket, MessageKind::Relay, out, "relay_failed")? {
+            if self.queue_or_event(d, ticket, MessageKind::Relay, out, "relay_failed", None)? {
                 info!(ticket, agent = %agent, "agent reply relayed to the customer");
             }
         }
@@ -192,15 +230,32 @@ impl Writer<'_, '_> {
             );
             // A report that cannot be composed is not worth an event.
             if let Ok(out) = out {
-                self.queue(d, ticket, MessageKind::Report, &out)?;
+                self.queue(d, ticket, MessageKind::Report, &out, None)?;
             }
         }
         Ok(Outcome::Appended { ticket })
     }
 
-    /// Notifies the desk's agents of a customer's message on `ticket`.
-    fn notify(&self, m: &Message<'_>, ticket: i64) -> Result<(), StoreError> {
+    /// Notifies the desk's agents of a customer's message on `ticket`, as
+    /// the plan says; `cc_left_out` recipients were not made participants.
+    fn notify(
+        &self,
+        m: &Message<'_>,
+        ticket: i64,
+        notify: &Notify,
+        cc_left_out: usize,
+    ) -> Result<(), StoreError> {
         let d = &m.desk.cfg;
+        match notify {
+            Notify::No => return Ok(()),
+            Notify::Limited { why } => {
+                info!(ticket, "{why}; agents not notified");
+                return self
+                    .tx
+                    .add_event(ticket, "hilo", "notify_suppressed", Some(why));
+            }
+            Notify::Yes => {}
+        }
         let info = self.tx.ticket_info(ticket)?;
         let out = notify::notification(notify::NotifyInput {
             desk: d,
@@ -211,13 +266,22 @@ impl Writer<'_, '_> {
             from: &m.msg.from,
             new_text: m.new_text,
             attachments: &m.msg.attachments,
+            cc_left_out,
         });
-        self.queue_or_event(d, ticket, MessageKind::Notification, out, "notify_failed")?;
+        self.queue_or_event(
+            d,
+            ticket,
+            MessageKind::Notification,
+            out,
+            "notify_failed",
+            Some(&m.msg.from.address),
+        )?;
         Ok(())
     }
 
-    /// Queues a composed mail; one that could not be composed is an event
-    /// (`event`) on the ticket instead. True when queued.
+    /// Queues a composed mail (see [`Writer::queue`]); one that could not
+    /// be composed is an event (`event`) on the ticket instead. True when
+    /// queued.
     fn queue_or_event(
         &self,
         d: &DeskConfig,
@@ -225,10 +289,11 @@ impl Writer<'_, '_> {
         kind: MessageKind,
         out: Result<Outgoing, ComposeError>,
         event: &str,
+        cause: Option<&str>,
     ) -> Result<bool, StoreError> {
         match out {
             Ok(out) => {
-                self.queue(d, ticket, kind, &out)?;
+                self.queue(d, ticket, kind, &out, cause)?;
                 Ok(true)
             }
             Err(e) => {
@@ -242,15 +307,20 @@ impl Writer<'_, '_> {
 
     /// Stores an outgoing mail on its ticket and queues it for sending;
     /// without bytes yet, its draft is stored for the sender to compose.
+    /// `cause` is the address of the person whose mail caused it (the
+    /// customer an acknowledgement answers or a notification is about):
+    /// rate limits count per person.
     pub fn queue(
         &self,
         d: &DeskConfig,
         ticket: i64,
         kind: MessageKind,
         out: &Outgoing,
+        cause: Option<&str>,
     ) -> Result<(), StoreError> {
         let draft = &out.draft;
         let rcpt = draft.recipients();
+        let rate_key = cause.map(crate::mail::rate_key);
         let id = self.tx.insert_message(&NewMessage {
             ticket: Some(ticket),
             desk: &d.name,
@@ -274,8 +344,13 @@ impl Writer<'_, '_> {
             folder: None,
             uid: None,
         })?;
-        self.tx
-            .enqueue(id, &d.address, &rcpt, self.settings.expire_after)?;
+        self.tx.enqueue(
+            id,
+            &d.address,
+            &rcpt,
+            self.settings.expire_after,
+            rate_key.as_deref(),
+        )?;
         Ok(())
     }
 

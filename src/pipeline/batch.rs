@@ -248,7 +248,8 @@ impl Intake {
         );
         let bounce = (class.kind == MessageKind::Bounce).then(|| Bounce::read(&item.raw, msg));
         let reported = bounce.as_ref().map_or(&[][..], |b| b.reported.as_slice());
-        let threading = thread::resolve(tx, &d.name, &desk.tags, signer, msg, reported)?;
+        let agent = d.is_agent(&msg.from.address);
+        let threading = thread::resolve(tx, &d.name, &desk.tags, signer, msg, reported, agent)?;
         // A mail fetched headers-only is recorded with the fetch's note as its text.
         let (text, new_text) = match (&item.note, msg.text.trim().is_empty()) {
             (Some(n), true) => (n.as_str(), new_text(n, &msg.subject)),

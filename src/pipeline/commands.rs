@@ -14,6 +14,10 @@ pub struct Commands {
     pub assign: Option<String>,
     /// `alta|normal|baja` / `high|normal|low`, stored in English.
     pub priority: Option<String>,
+    /// `#añadir dirección` / `#add address`: a Cc participant to add.
+    pub add: Vec<String>,
+    /// `#quitar dirección` / `#remove address`: a Cc participant to remove.
+    pub remove: Vec<String>,
     /// Lines that looked like commands but were not understood.
     pub unknown: Vec<String>,
     /// The reply without its command lines.
@@ -25,6 +29,19 @@ fn priority(word: &str) -> Option<&'static str> {
         "alta" | "high" | "urgente" | "urgent" => Some("high"),
         "normal" | "media" | "medium" => Some("normal"),
         "baja" | "low" => Some("low"),
+        _ => None,
+    }
+}
+
+/// Most command lines read, and most addresses added or removed; the rest
+/// of a longer run of `#` lines is reported as not understood, up to the
+/// same number.
+pub const MAX_COMMANDS: usize = 20;
+
+/// An address argument, without angle brackets, lowercase.
+fn address(arg: &[&str]) -> Option<String> {
+    match arg {
+        [a] if a.contains('@') => Some(a.trim_matches(['<', '>']).to_ascii_lowercase()),
         _ => None,
     }
 }
@@ -65,13 +82,20 @@ pub fn parse(text: &str) -> Commands {
             "resuelta" | "resuelto" | "resolver" | "resolved" | "resolve" if arg.is_empty() => {
                 c.status = Some(Status::Resolved)
             }
-            "asignar" | "assign" if arg.len() == 1 && arg[0].contains('@') => {
-                c.assign = Some(arg[0].trim_matches(['<', '>']).to_ascii_lowercase())
+            "asignar" | "assign" if address(&arg).is_some() => c.assign = address(&arg),
+            "añadir" | "anadir" | "agregar" | "add" | "cc" if address(&arg).is_some() => {
+                let room = MAX_COMMANDS.saturating_sub(c.add.len());
+                c.add.extend(address(&arg).into_iter().take(room));
+            }
+            "quitar" | "eliminar" | "remove" if address(&arg).is_some() => {
+                let room = MAX_COMMANDS.saturating_sub(c.remove.len());
+                c.remove.extend(address(&arg).into_iter().take(room));
             }
             "prioridad" | "priority" if arg.len() == 1 && priority(arg[0]).is_some() => {
                 c.priority = priority(arg[0]).map(str::to_string)
             }
-            _ => c.unknown.push(t.to_string()),
+            _ if c.unknown.len() < MAX_COMMANDS => c.unknown.push(t.to_string()),
+            _ => {}
         }
         lines.next();
     }
@@ -108,5 +132,23 @@ mod tests {
         assert_eq!(c.unknown, vec!["#cerar", "#prioridad máxima"]);
         assert_eq!(c.body, "Texto");
         assert_eq!(parse("Sin órdenes").body, "Sin órdenes");
+    }
+
+    #[test]
+    fn participants_are_added_and_removed_by_address() {
+        let c = parse("#añadir <Jefe@Cliente.test>\n#quitar otro@cliente.test\n#add x\nHola");
+        assert_eq!(c.add, ["jefe@cliente.test"]);
+        assert_eq!(c.remove, ["otro@cliente.test"]);
+        assert_eq!(c.unknown, ["#add x"]);
+        assert_eq!(c.body, "Hola");
+    }
+
+    #[test]
+    fn a_flood_of_command_lines_is_bounded() {
+        let text = "#bailar\n#add a@b.test\n".repeat(10_000) + "Hola";
+        let c = parse(&text);
+        assert_eq!(c.unknown.len(), MAX_COMMANDS);
+        assert_eq!(c.add.len(), MAX_COMMANDS);
+        assert_eq!(c.body, "Hola");
     }
 }

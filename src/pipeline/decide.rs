@@ -1,9 +1,10 @@
 //! The decision for one received message, as data. Every rule of what hilo
 //! does with mail is here and nowhere else: the first-listed-desk rule,
 //! agents' proof of origin and commands, open or append, the reopen window,
-//! who is acknowledged (and the rate limit), who is notified, what a bounce
-//! marks. Pure: it reads values and a read-only [`Lookup`]; [`super::apply`]
-//! carries the plan out.
+//! who joins a ticket (and the cap on Cc participants), who is acknowledged
+//! and notified (and the rate limits on both), the loop breaker, what a
+//! bounce marks. Pure: it reads values and a read-only [`Lookup`];
+//! [`super::apply`] carries the plan out.
 
 use chrono::{DateTime, Utc};
 
@@ -74,11 +75,25 @@ pub struct Open {
     pub subject: String,
     /// A ticket the message refers to but may not join.
     pub linked_to: Option<i64>,
-    /// The message's other recipients, who become Cc participants.
+    /// The message's other recipients, who become Cc participants (at most
+    /// the desk's `max_participants`).
     pub cc: Vec<Mailbox>,
+    /// Recipients past `max_participants`, left out.
+    pub cc_left_out: usize,
     pub ack: Ack,
-    /// Notify the desk's agents.
-    pub notify: bool,
+    pub notify: Notify,
+}
+
+/// Whether the desk's agents hear of a customer's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notify {
+    /// No: old mail, or nobody to notify.
+    No,
+    Yes,
+    /// The sender's notification limit is reached: an event says why.
+    Limited {
+        why: String,
+    },
 }
 
 /// Whether a new ticket is acknowledged.
@@ -99,8 +114,7 @@ pub struct Append {
     pub kind: MessageKind,
     /// Move the ticket to this status.
     pub status: Option<Status>,
-    /// Notify the desk's agents.
-    pub notify: bool,
+    pub notify: Notify,
     /// Recorded with the message (a bounce's reason).
     pub note: Option<String>,
     /// A bounce's reason, recorded as an event on the ticket.
@@ -120,8 +134,22 @@ pub struct Answer {
     pub status: Option<Status>,
     /// The text relayed to the customer from the support address.
     pub relay: Option<String>,
+    /// Set when the loop breaker held back the relay: why, and whether to
+    /// alert the agents (once per window).
+    pub held: Option<Held>,
+    /// Cc participants the agent adds (`#añadir`) and removes (`#quitar`).
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
     /// Command lines not understood, reported back to the agent.
     pub unknown: Vec<String>,
+}
+
+/// A relay the loop breaker held back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub why: String,
+    /// The first hold in the window: tell the agents.
+    pub alert: bool,
 }
 
 pub fn decide<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Plan, L::Error> {
@@ -155,7 +183,7 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     ticket: ticket.number,
                     kind: MessageKind::Customer,
                     status: customer_reply_status(ticket),
-                    notify: notifies(i),
+                    notify: notifies(i, lookup)?,
                     note: None,
                     bounce: None,
                 })
@@ -166,7 +194,7 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
             ticket: ticket.number,
             kind,
             status: None,
-            notify: false,
+            notify: Notify::No,
             note: bounce.clone(),
             bounce,
         }),
@@ -225,28 +253,29 @@ fn open<L: Lookup>(
         "" => "(no subject)".to_string(),
         s => s.to_string(),
     };
-    let cc = msg
-        .to
-        .iter()
-        .chain(&msg.cc)
-        .filter(|m| {
-            !i.own_addresses.contains(&m.address)
-                && m.address != msg.from.address
-                && d.comment_address.as_deref() != Some(&m.address)
-        })
-        .cloned()
-        .collect();
+    let mut cc: Vec<Mailbox> = Vec::new();
+    let mut cc_left_out = 0;
+    for m in msg.to.iter().chain(&msg.cc) {
+        let ours = i.own_addresses.contains(&m.address)
+            || d.comment_address.as_deref() == Some(&m.address);
+        if ours || m.address == msg.from.address || cc.iter().any(|c| c.address == m.address) {
+            continue;
+        }
+        if cc.len() < d.max_participants as usize {
+            cc.push(m.clone());
+        } else {
+            cc_left_out += 1;
+        }
+    }
     let ack = if !i.class.may_autoreply || i.backlog {
         Ack::No
     } else {
-        let window =
-            chrono::Duration::from_std(d.autoreply_window).unwrap_or(chrono::Duration::hours(3));
-        let recent = lookup.acks_since(&d.name, &msg.from.address, i.now - window)?;
+        let recent = caused(i, lookup, MessageKind::Ack, d.autoreply_window)?;
         if recent >= d.max_autoreplies {
             Ack::Limited {
                 why: format!(
                     "rate limit: {recent} acknowledgements to {} within {}",
-                    msg.from.address,
+                    crate::mail::rate_key(&msg.from.address),
                     humantime::format_duration(d.autoreply_window)
                 ),
             }
@@ -258,14 +287,54 @@ fn open<L: Lookup>(
         subject,
         linked_to,
         cc,
+        cc_left_out,
         ack,
-        notify: notifies(i),
+        notify: notifies(i, lookup)?,
     }))
 }
 
-/// Customers' new mail is notified to the desk's agents, except old mail.
-fn notifies(i: &Input<'_>) -> bool {
-    !i.backlog && !i.desk.cfg.notify.is_empty()
+/// Mail of `kind` this message's sender (by rate key) caused within `window`.
+fn caused<L: Lookup>(
+    i: &Input<'_>,
+    lookup: &L,
+    kind: MessageKind,
+    window: std::time::Duration,
+) -> Result<u32, L::Error> {
+    lookup.caused_since(
+        &i.desk.cfg.name,
+        kind,
+        &crate::mail::rate_key(&i.msg.from.address),
+        since(i.now, window),
+    )
+}
+
+/// `now` less `window`, saturating.
+fn since(now: DateTime<Utc>, window: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(window)
+        .ok()
+        .and_then(|w| now.checked_sub_signed(w))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Customers' new mail is notified to the desk's agents, except old mail,
+/// and at most `max_notifications` per sender and `notify_window`.
+fn notifies<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Notify, L::Error> {
+    let d = &i.desk.cfg;
+    if i.backlog || d.notify.is_empty() {
+        return Ok(Notify::No);
+    }
+    let recent = caused(i, lookup, MessageKind::Notification, d.notify_window)?;
+    Ok(if recent >= d.max_notifications {
+        Notify::Limited {
+            why: format!(
+                "rate limit: {recent} notifications about mail from {} within {}",
+                crate::mail::rate_key(&i.msg.from.address),
+                humantime::format_duration(d.notify_window)
+            ),
+        }
+    } else {
+        Notify::Yes
+    })
 }
 
 fn reopenable(t: &TicketRef, i: &Input<'_>) -> bool {
@@ -295,12 +364,8 @@ fn customer_reply_status(t: &TicketRef) -> Option<Status> {
 /// agent's domain, lets it speak for the desk.
 fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error> {
     let (msg, d) = (i.msg, &i.desk.cfg);
-    let domain = msg.from.address.rsplit('@').next().unwrap_or("");
     let authenticated = d.agent_trust == AgentTrust::Authenticated
-        && msg
-            .auth_results
-            .as_deref()
-            .is_some_and(|a| super::agent::authenticated(a, domain));
+        && super::agent::authenticated(&msg.auth_results, &d.authserv_ids, &msg.from.address);
     let number = match i.thread {
         Thread::Existing { ticket, .. } => ticket.number,
         // A ticket the mail names by its tag (agents are seldom participants).
@@ -309,11 +374,22 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
             None => return Ok(None),
         },
     };
+    // A signed id proves only for whom it was sent to: the agent it named,
+    // or any agent when it went to a list or alias (an address that is not
+    // one of the desk's agents).
     let mut signed_reply = false;
     for id in msg.referenced_ids() {
-        if i.signer.verify(id) == Some(number) && lookup.sent_to_agents(number, id)? {
-            signed_reply = true;
-            break;
+        if i.signer.verify(id) != Some(number) {
+            continue;
+        }
+        if let Some(rcpts) = lookup.agent_mail_recipients(number, id)? {
+            if rcpts
+                .iter()
+                .any(|r| *r == msg.from.address || !d.agents.contains(r))
+            {
+                signed_reply = true;
+                break;
+            }
         }
     }
     if !(signed_reply || authenticated) {
@@ -341,7 +417,25 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         (None, false) => Some(Status::Pending),
         (None, true) => None,
     };
-    let relay = (!internal && !direct && !cmds.body.is_empty()).then_some(cmds.body);
+    let mut relay = (!internal && !direct && !cmds.body.is_empty()).then_some(cmds.body);
+    let mut held = None;
+    if relay.is_some() {
+        // The loop breaker: answers this fast are a machine's, whatever
+        // their headers say (two out-of-office replies answering each other
+        // through us).
+        let from = since(i.now, d.loop_window);
+        let recent = lookup.relays_since(number, from)?;
+        if recent >= d.loop_max_relays {
+            relay = None;
+            held = Some(Held {
+                why: format!(
+                    "loop breaker: {recent} relays on this ticket within {}; not relayed",
+                    humantime::format_duration(d.loop_window)
+                ),
+                alert: !lookup.event_since(number, "loop_breaker", from)?,
+            });
+        }
+    }
     Ok(Some(Step::Answer(Answer {
         ticket: number,
         internal,
@@ -350,6 +444,9 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         priority: cmds.priority,
         status,
         relay,
+        held,
+        add: cmds.add,
+        remove: cmds.remove,
         unknown: cmds.unknown,
     })))
 }
@@ -392,7 +489,7 @@ mod tests {
             "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
              [[desk]]\nname = \"ventas\"\naddress = \"ventas@example.test\"\ntag = \"VEN\"\nlanguage = \"es\"\n{imap}\
              [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n\
-             agents = [\"@agentes.test\"]\nagent_trust = \"{trust}\"\nnotify = [\"equipo@agentes.test\"]\n\
+             agents = [\"@agentes.test\"]\nagent_trust = \"{trust}\"\nauthserv_ids = [\"mx.example.test\"]\nnotify = [\"equipo@agentes.test\"]\n\
              comment_address = \"soporte+nota@example.test\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"\n\
              reopen_days = 30\n{imap}"
         );
@@ -518,7 +615,7 @@ mod tests {
                 closed_before: None
             }
         );
-        assert!(o.notify);
+        assert_eq!(o.notify, Notify::Yes);
     }
 
     #[test]
@@ -586,16 +683,17 @@ mod tests {
         let mut f = MemoryLookup::default();
         let ago = |mins| now() - chrono::Duration::minutes(mins);
         // Two in the window reach max_autoreplies = 2; older ones do not count.
-        f.acks.push(("ana@cliente.test".into(), ago(90)));
-        f.acks.push(("ana@cliente.test".into(), ago(30)));
-        f.acks.push(("otro@cliente.test".into(), ago(10)));
+        let ack = |who: &str, t| (MessageKind::Ack, who.to_string(), t);
+        f.caused.push(ack("ana@cliente.test", ago(90)));
+        f.caused.push(ack("ana@cliente.test", ago(30)));
+        f.caused.push(ack("otro@cliente.test", ago(10)));
         assert_eq!(
             open_of(c.run(&f).step).ack,
             Ack::Send {
                 closed_before: None
             }
         );
-        f.acks.push(("ana@cliente.test".into(), ago(5)));
+        f.caused.push(ack("ana@cliente.test", ago(5)));
         let Ack::Limited { why } = open_of(c.run(&f).step).ack else {
             panic!("not limited")
         };
@@ -611,12 +709,12 @@ mod tests {
         c.class = class(MessageKind::Customer, false);
         let o = open_of(c.step());
         assert_eq!(o.ack, Ack::No);
-        assert!(o.notify, "agents still hear of it");
+        assert_eq!(o.notify, Notify::Yes, "agents still hear of it");
         let mut c = Case::from("ana@cliente.test");
         c.backlog = true;
         let o = open_of(c.step());
         assert_eq!(o.ack, Ack::No);
-        assert!(!o.notify, "old mail notifies no one");
+        assert_eq!(o.notify, Notify::No, "old mail notifies no one");
     }
 
     #[test]
@@ -641,7 +739,7 @@ mod tests {
         c.thread = existing(Status::Closed, Some("2026-09-01T12:00:00.000Z"));
         c.class = class(MessageKind::AutoReply, false);
         let a = append_of(c.step());
-        assert_eq!((a.status, a.notify), (None, false));
+        assert_eq!((a.status, a.notify), (None, Notify::No));
     }
 
     #[test]
@@ -656,11 +754,11 @@ mod tests {
             c.thread = existing(status, None);
             let a = append_of(c.step());
             assert_eq!(a.status, then, "{status:?}");
-            assert!(a.notify);
+            assert_eq!(a.notify, Notify::Yes);
             assert_eq!(a.kind, MessageKind::Customer);
         }
         c.backlog = true;
-        assert!(!append_of(c.step()).notify);
+        assert_eq!(append_of(c.step()).notify, Notify::No);
     }
 
     #[test]
@@ -698,7 +796,7 @@ mod tests {
             );
             c.thread = existing(Status::Closed, None);
             let a = append_of(c.step());
-            assert_eq!((a.kind, a.status, a.notify), (k, None, false), "{k:?}");
+            assert_eq!((a.kind, a.status, a.notify), (k, None, Notify::No), "{k:?}");
         }
     }
 
@@ -706,6 +804,7 @@ mod tests {
     fn a_bounce_marks_what_it_reports_and_records_why() {
         let bounce = Bounce {
             reported: vec!["out1@example.test".into()],
+            recipients: vec!["ana@cliente.test".into()],
             reason: "5.1.1 user unknown".into(),
         };
         let mut c = Case::from("mailer-daemon@cliente.test");
@@ -745,7 +844,8 @@ mod tests {
         c.thread = existing(Status::Open, None);
         let mut f = MemoryLookup::default();
         f.tickets.insert(5, ticket(5, Status::Open, None));
-        f.to_agents.push((5, id));
+        f.to_agents
+            .push((5, id, vec!["equipo@agentes.test".into()]));
         f.customers.insert(5, vec!["ana@cliente.test".into()]);
         (c, f)
     }
@@ -769,7 +869,7 @@ mod tests {
         assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
         // A signed id of another ticket proves nothing for this one.
         let (c, mut f) = agent_reply("hola", "");
-        f.to_agents = vec![(6, signed_id(6))];
+        f.to_agents = vec![(6, signed_id(6), vec!["equipo@agentes.test".into()])];
         assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
         // Authentication-Results count only with agent_trust = "authenticated".
         let (c, mut f) = agent_reply(

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::{Lookup, TicketRef};
+use crate::model::MessageKind;
 
 #[derive(Debug, Default)]
 pub struct MemoryLookup {
@@ -15,12 +16,16 @@ pub struct MemoryLookup {
     pub participants: Vec<(i64, String)>,
     /// Outlook conversation → its ticket.
     pub roots: HashMap<String, i64>,
-    /// (ticket, Message-ID) of our mail to the agents.
-    pub to_agents: Vec<(i64, String)>,
+    /// (ticket, Message-ID, recipients) of our mail to the agents.
+    pub to_agents: Vec<(i64, String, Vec<String>)>,
     /// Ticket → requester and Cc addresses.
     pub customers: HashMap<i64, Vec<String>>,
-    /// (address, when) of acknowledgements already queued.
-    pub acks: Vec<(String, DateTime<Utc>)>,
+    /// (kind, rate key, when) of mail already queued.
+    pub caused: Vec<(MessageKind, String, DateTime<Utc>)>,
+    /// (ticket, when) of relays already queued.
+    pub relays: Vec<(i64, DateTime<Utc>)>,
+    /// (ticket, kind, when) of events.
+    pub events: Vec<(i64, String, DateTime<Utc>)>,
 }
 
 impl Lookup for MemoryLookup {
@@ -37,17 +42,55 @@ impl Lookup for MemoryLookup {
     fn ticket_by_thread_root(&self, _: &str, root: &str) -> Result<Option<i64>, Self::Error> {
         Ok(self.roots.get(root).copied())
     }
-    fn sent_to_agents(&self, ticket: i64, id: &str) -> Result<bool, Self::Error> {
-        Ok(self.to_agents.iter().any(|(t, i)| *t == ticket && i == id))
+    fn agent_mail_recipients(
+        &self,
+        ticket: i64,
+        id: &str,
+    ) -> Result<Option<Vec<String>>, Self::Error> {
+        Ok(self
+            .to_agents
+            .iter()
+            .find(|(t, i, _)| *t == ticket && i == id)
+            .map(|(_, _, r)| r.clone()))
     }
     fn customer_addresses(&self, ticket: i64) -> Result<Vec<String>, Self::Error> {
         Ok(self.customers.get(&ticket).cloned().unwrap_or_default())
     }
-    fn acks_since(&self, _: &str, a: &str, since: DateTime<Utc>) -> Result<u32, Self::Error> {
+    fn caused_since(
+        &self,
+        _: &str,
+        kind: MessageKind,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, Self::Error> {
         Ok(self
-            .acks
+            .caused
             .iter()
-            .filter(|(x, t)| x == a && *t >= since)
+            .filter(|(k, x, t)| *k == kind && x == key && *t >= since)
             .count() as u32)
+    }
+    fn relays_since(&self, ticket: i64, since: DateTime<Utc>) -> Result<u32, Self::Error> {
+        Ok(self
+            .relays
+            .iter()
+            .filter(|(n, t)| *n == ticket && *t >= since)
+            .count() as u32)
+    }
+    fn event_since(
+        &self,
+        ticket: i64,
+        kind: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, Self::Error> {
+        Ok(self
+            .events
+            .iter()
+            .any(|(n, k, t)| *n == ticket && k == kind && *t >= since))
+    }
+    fn cc_participants(&self, ticket: i64) -> Result<u32, Self::Error> {
+        Ok(self
+            .customers
+            .get(&ticket)
+            .map_or(0, |c| c.len().saturating_sub(1) as u32))
     }
 }

@@ -24,7 +24,7 @@ pub use settings::DeskRuntime;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::Status;
+use crate::model::{MessageKind, Status};
 
 /// One received message, as fetched.
 #[derive(Debug, Clone)]
@@ -124,16 +124,35 @@ pub trait Lookup {
     fn is_participant(&self, number: i64, address: &str) -> Result<bool, Self::Error>;
     /// The ticket of the most recent stored message of this Outlook conversation.
     fn ticket_by_thread_root(&self, desk: &str, root: &str) -> Result<Option<i64>, Self::Error>;
-    /// Did we send mail with this Message-ID to the agents of `ticket`?
-    fn sent_to_agents(&self, ticket: i64, message_id: &str) -> Result<bool, Self::Error>;
+    /// The recipients of our mail to the agents of `ticket` (a
+    /// notification or a report) with this Message-ID; `None` if we sent
+    /// no such mail.
+    fn agent_mail_recipients(
+        &self,
+        ticket: i64,
+        message_id: &str,
+    ) -> Result<Option<Vec<String>>, Self::Error>;
     /// The addresses the ticket's customer-facing mail goes to: the
     /// requester and the Cc participants.
     fn customer_addresses(&self, ticket: i64) -> Result<Vec<String>, Self::Error>;
-    /// Acknowledgements queued by `desk` to `address` since `since`.
-    fn acks_since(
+    /// Mails of `kind` that `desk` queued because of the person with rate
+    /// key `key` ([`crate::mail::rate_key`]) since `since`.
+    fn caused_since(
         &self,
         desk: &str,
-        address: &str,
+        kind: MessageKind,
+        key: &str,
         since: DateTime<Utc>,
     ) -> Result<u32, Self::Error>;
+    /// Relays queued on `ticket` since `since` (the loop breaker).
+    fn relays_since(&self, ticket: i64, since: DateTime<Utc>) -> Result<u32, Self::Error>;
+    /// Did an event of `kind` happen on `ticket` since `since`?
+    fn event_since(
+        &self,
+        ticket: i64,
+        kind: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, Self::Error>;
+    /// How many Cc participants `ticket` has.
+    fn cc_participants(&self, ticket: i64) -> Result<u32, Self::Error>;
 }

@@ -3,7 +3,7 @@
 //! and what a delivery report says about the mail it returns.
 //! Pure, so the watcher parses one batch while the previous one is stored.
 
-use crate::mail::parse::{bounce_reason, reported_message_ids};
+use crate::mail::parse::{bounce_reason, reported_message_ids, reported_recipients};
 use crate::mail::{parse, Inbound, ParseError};
 
 use super::Received;
@@ -18,6 +18,9 @@ pub fn parse_all(items: &[Received]) -> Vec<Result<Inbound, ParseError>> {
 pub struct Bounce {
     /// The Message-IDs of our mail it reports.
     pub reported: Vec<String>,
+    /// The recipients it reports (`Final-Recipient`): a mail is marked
+    /// undeliverable only when one of them was its recipient.
+    pub recipients: Vec<String>,
     /// Status and diagnostic, else its subject.
     pub reason: String,
 }
@@ -26,6 +29,7 @@ impl Bounce {
     pub fn read(raw: &[u8], msg: &Inbound) -> Bounce {
         Bounce {
             reported: reported_message_ids(raw),
+            recipients: reported_recipients(raw),
             reason: bounce_reason(raw, &msg.subject),
         }
     }

@@ -1,14 +1,18 @@
 //! Which ticket a message belongs to, in this order:
 //! 1. In-Reply-To/References (and, for a bounce, the Message-ID it reports)
-//!    name one of our signed Message-IDs, or a stored message of the desk;
-//! 2. Outlook's Thread-Index names a conversation of a ticket, from a participant;
-//! 3. the desk's tag in the subject;
-//! 4. the tag in the body ("mi caso SOP-42", or quoted), from a participant;
-//! 5. else a new ticket.
+//!    name one of our signed Message-IDs;
+//! 2. they name a stored message of the desk, from a participant (or an
+//!    agent, whose mail must prove itself anyway);
+//! 3. Outlook's Thread-Index names a conversation of a ticket, from a participant;
+//! 4. the desk's tag in the subject, from a participant;
+//! 5. the tag in the body ("mi caso SOP-42", or quoted), from a participant;
+//! 6. else a new ticket.
 //!
-//! A tag is easy to guess, so it only joins a ticket when the sender is
-//! already one of its participants; a stranger who names one in the subject
-//! gets a new ticket linked to it, and sees nothing of it.
+//! A tag is easy to guess and a Message-ID easy to learn (anyone in Cc of
+//! one mail has it), so neither joins a ticket for a stranger: only a
+//! signed id of ours, which only the mail we sent carries, does. A
+//! stranger who names a ticket gets a new ticket linked to it, and sees
+//! nothing of it.
 
 use super::{Lookup, TicketRef};
 use crate::mail::msgid::Signer;
@@ -44,7 +48,7 @@ pub enum Thread {
 }
 
 /// Finds the ticket of `msg`. `reported` are extra Message-IDs to follow:
-/// those a bounce reports.
+/// those a bounce reports. `agent`: the sender is one of the desk's agents.
 pub fn resolve<L: Lookup>(
     lookup: &L,
     desk: &str,
@@ -52,6 +56,7 @@ pub fn resolve<L: Lookup>(
     signer: &Signer,
     msg: &Inbound,
     reported: &[String],
+    agent: bool,
 ) -> Result<Thread, L::Error> {
     let mut ids = msg.referenced_ids();
     ids.extend(reported.iter().map(String::as_str));
@@ -68,13 +73,17 @@ pub fn resolve<L: Lookup>(
             }
         }
     }
+    let mut linked_to = None;
     if !ids.is_empty() {
         if let Some(number) = lookup.ticket_by_message_ids(desk, &ids)? {
             if let Some(ticket) = ours(lookup.ticket(number)?) {
-                return Ok(Thread::Existing {
-                    ticket,
-                    via: Via::Header,
-                });
+                if agent || participant(number)? {
+                    return Ok(Thread::Existing {
+                        ticket,
+                        via: Via::Header,
+                    });
+                }
+                linked_to = Some(number);
             }
         }
     }
@@ -114,7 +123,7 @@ pub fn resolve<L: Lookup>(
             }
         }
     }
-    Ok(Thread::New { linked_to: None })
+    Ok(Thread::New { linked_to })
 }
 
 #[cfg(test)]
@@ -148,6 +157,7 @@ mod tests {
             &Signer::new(b"k"),
             &msg,
             &[],
+            false,
         )
         .unwrap()
     }
@@ -165,7 +175,7 @@ mod tests {
         // Only References, as Outlook mobile sends.
         let t = run(
             &fake(),
-            "From: x@otro.test\r\nReferences: <zz@x> <c1@cliente.test>\r\nSubject: x\r\n\r\nb",
+            "From: ana@cliente.test\r\nReferences: <zz@x> <c1@cliente.test>\r\nSubject: x\r\n\r\nb",
         );
         assert!(matches!(
             t,
@@ -174,6 +184,22 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_stored_message_id_joins_nobody_who_is_not_a_participant() {
+        // A stranger who learnt the id of a customer's mail gets a new
+        // ticket, linked for the agents to see.
+        let t = run(
+            &fake(),
+            "From: x@otro.test\r\nIn-Reply-To: <c1@cliente.test>\r\nSubject: RE: hola\r\n\r\nb",
+        );
+        assert_eq!(
+            t,
+            Thread::New {
+                linked_to: Some(42)
+            }
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0006_outbox.sql")),
     Migration::Code(checks_without_in_lists),
     Migration::Sql(include_str!("migrations/0007_resync.sql")),
+    Migration::Sql(include_str!("migrations/0008_security.sql")),
 ];
 
 /// The CHECK constraints of 0001 written as `x IN ('a','b','c')`: SQLite
@@ -100,6 +101,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("ticket {0} does not exist")]
     NoSuchTicket(i64),
+    #[error(
+        "{address} is not a Cc participant of ticket {ticket} (the requester and agents stay)"
+    )]
+    NotAParticipant { ticket: i64, address: String },
     /// An outgoing mail could not be composed (a CLI reply, say).
     #[error("cannot compose the mail")]
     Compose(#[from] crate::mail::compose::ComposeError),

@@ -36,7 +36,8 @@ static UNDELIVERABLE: LazyLock<String> = LazyLock::new(|| {
     transition(
         OutboxStatus::Undeliverable,
         "last_error = ?3, lease_until = NULL",
-        "message_id IN (SELECT id FROM messages WHERE desk = ?1 AND direction = 'out' AND message_id = ?2)",
+        "message_id IN (SELECT id FROM messages WHERE desk = ?1 AND direction = 'out' AND message_id = ?2)
+         AND EXISTS (SELECT 1 FROM json_each(outbox.recipients) WHERE value = ?4)",
     )
 });
 static SENT: LazyLock<String> = LazyLock::new(|| {
@@ -96,60 +97,71 @@ pub struct OutboxRow {
 }
 
 impl Tx<'_> {
-    /// Marks the outgoing mail of `desk` with these Message-IDs as
-    /// undeliverable (a bounce reported it); returns how many rows changed.
+    /// Marks the outgoing mail of `desk` with one of these Message-IDs as
+    /// undeliverable (a bounce reported it), but only where one of the
+    /// `recipients` the report names was a recipient of that mail: a
+    /// Message-ID alone proves nothing. Returns how many rows changed.
     pub fn mark_undeliverable(
         &self,
         desk: &str,
         ids: &[String],
+        recipients: &[String],
         reason: &str,
     ) -> Result<usize, StoreError> {
         let mut n = 0;
         let mut st = self.prepare_cached(&UNDELIVERABLE)?;
+        let why = format!("bounced: {reason}");
         for id in ids {
-            n += st.execute(params![desk, id, format!("bounced: {reason}")])?;
+            for r in recipients {
+                n += st.execute(params![desk, id, why, r])?;
+            }
         }
         Ok(n)
     }
 
-    /// How many acknowledgements `desk` queued for `address` since `since`.
-    pub(super) fn count_acks(
+    /// How many mails of `kind` that `desk` queued because of the person
+    /// with rate key `key` (see [`crate::mail::rate_key`]) since `since`.
+    pub(super) fn count_caused(
         &self,
         desk: &str,
-        address: &str,
+        kind: crate::model::MessageKind,
+        key: &str,
         since: &str,
     ) -> Result<u32, StoreError> {
         Ok(self
             .prepare_cached(
-                "SELECT count(*) FROM outbox o INDEXED BY outbox_recipients
+                "SELECT count(*) FROM outbox o INDEXED BY outbox_rate
                  JOIN messages m ON m.id = o.message_id
-                 WHERE o.recipients = json_array(?2) AND o.created_at >= ?3
-                   AND m.desk = ?1 AND m.kind = 'ack'",
+                 WHERE o.rate_key = ?2 AND o.created_at >= ?3
+                   AND m.desk = ?1 AND m.kind = ?4",
             )?
-            .query_row(params![desk, address, since], |r| r.get(0))?)
+            .query_row(params![desk, key, since, kind.as_str()], |r| r.get(0))?)
     }
 
     /// Queues the stored outgoing message `message` for delivery.
+    /// `rate_key` names the person whose mail caused it, for rate limits.
     pub fn enqueue(
         &self,
         message: i64,
         envelope_from: &str,
         recipients: &[&str],
         expire_after: std::time::Duration,
+        rate_key: Option<&str>,
     ) -> Result<i64, StoreError> {
         let at = self.now();
         let expires = at + Duration::from_std(expire_after).unwrap_or(Duration::days(5));
         self.prepare_cached(
             "INSERT INTO outbox (message_id, envelope_from, recipients, status, attempts,
-                next_attempt_at, expires_at, created_at)
-             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?4)",
+                next_attempt_at, expires_at, created_at, rate_key)
+             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?4, ?6)",
         )?
         .execute(params![
             message,
             envelope_from,
             json_list(recipients),
             ts(at),
-            ts(expires)
+            ts(expires),
+            rate_key
         ])?;
         Ok(self.last_insert_rowid())
     }
@@ -454,6 +466,7 @@ mod tests {
                 "soporte@x.test",
                 &["ana@y.test"],
                 std::time::Duration::from_secs(60),
+                None,
             )
         })
         .unwrap()
@@ -476,15 +489,41 @@ mod tests {
         assert!(!s.mark_failed(id, None, "x").unwrap());
         assert!(!s.mark_sent(id, "me").unwrap());
         assert_eq!(status(&s), OutboxStatus::Sent);
+        // A report naming another recipient marks nothing.
+        let other = s
+            .write(|tx| {
+                tx.mark_undeliverable(
+                    "d",
+                    &["out1@x.test".into()],
+                    &["eve@y.test".into()],
+                    "5.1.1",
+                )
+            })
+            .unwrap();
+        assert_eq!(other, 0);
         // A bounce after sending is allowed, and final.
         let n = s
-            .write(|tx| tx.mark_undeliverable("d", &["out1@x.test".into()], "5.1.1"))
+            .write(|tx| {
+                tx.mark_undeliverable(
+                    "d",
+                    &["out1@x.test".into()],
+                    &["ana@y.test".into()],
+                    "5.1.1",
+                )
+            })
             .unwrap();
         assert_eq!(n, 1);
         assert_eq!(status(&s), OutboxStatus::Undeliverable);
         assert!(!s.mark_failed(id, None, "x").unwrap());
         let again = s
-            .write(|tx| tx.mark_undeliverable("d", &["out1@x.test".into()], "again"))
+            .write(|tx| {
+                tx.mark_undeliverable(
+                    "d",
+                    &["out1@x.test".into()],
+                    &["ana@y.test".into()],
+                    "again",
+                )
+            })
             .unwrap();
         assert_eq!(again, 0, "undeliverable is final");
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{parse_json_list, ts, Store, StoreError, Tx};
 use crate::mail::Mailbox;
-use crate::model::Status;
+use crate::model::{MessageKind, Status};
 use crate::pipeline::{Lookup, TicketRef};
 
 /// A ticket as listed.
@@ -126,24 +126,56 @@ impl Tx<'_> {
             at
         ])?;
         let number = self.last_insert_rowid();
-        self.add_participant(number, requester, "requester")?;
+        self.add_participant(number, requester, "requester", "wrote the first message")?;
         let detail = linked_to.map(|l| format!("linked to ticket {l}"));
         self.add_event(number, &requester.address, "created", detail.as_deref())?;
         Ok(number)
     }
 
+    /// Adds `who` to the ticket as `role`, saying how they joined; one
+    /// already there keeps their role. Returns whether they were added.
     pub fn add_participant(
         &self,
         ticket: i64,
         who: &Mailbox,
         role: &str,
-    ) -> Result<(), StoreError> {
-        self.prepare_cached(
-            "INSERT INTO participants (ticket_id, address, name, role) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (ticket_id, address) DO NOTHING",
-        )?
-        .execute(params![ticket, who.address, who.name, role])?;
-        Ok(())
+        joined: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "INSERT INTO participants (ticket_id, address, name, role, joined, joined_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (ticket_id, address) DO NOTHING",
+            )?
+            .execute(params![
+                ticket,
+                who.address,
+                who.name,
+                role,
+                joined,
+                self.stamp()
+            ])?
+            == 1)
+    }
+
+    /// Removes a Cc participant (the requester and agents stay); returns
+    /// whether one was removed.
+    pub fn remove_participant(&self, ticket: i64, address: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "DELETE FROM participants WHERE ticket_id = ?1 AND address = ?2 AND role = 'cc'",
+            )?
+            .execute(params![ticket, address.to_ascii_lowercase()])?
+            == 1)
+    }
+
+    /// How many Cc participants the ticket has.
+    pub fn cc_count(&self, ticket: i64) -> Result<u32, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT count(*) FROM participants WHERE ticket_id = ?1 AND role = 'cc'",
+            )?
+            .query_row([ticket], |r| r.get(0))?)
     }
 
     pub fn add_event(
@@ -223,14 +255,40 @@ impl Tx<'_> {
             .query_map([ticket], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         // The customer's last mail, to thread our relay under it.
-        let last_customer: Option<(String, Option<String>)> = self
+        let last_customer: Option<String> = self
             .prepare_cached(
-                "SELECT message_id, refs FROM messages
+                "SELECT message_id FROM messages
                  WHERE ticket_id = ?1 AND kind = 'customer' AND message_id IS NOT NULL
                  ORDER BY id DESC LIMIT 1",
             )?
-            .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([ticket], |r| r.get(0))
             .optional()?;
+        // The conversation as the customer's client sees it: its root (the
+        // first mail and our acknowledgement), then the most recent mails
+        // the customer saw. Built from those messages' own ids, never from
+        // anyone's References, so nothing sent to the agents leaks into it.
+        let mut thread_refs: Vec<String> = self
+            .prepare_cached(
+                "SELECT message_id FROM messages
+                 WHERE ticket_id = ?1 AND kind IN ('customer', 'ack') AND message_id IS NOT NULL
+                 ORDER BY id LIMIT 2",
+            )?
+            .query_map([ticket], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let recent: Vec<String> = self
+            .prepare_cached(
+                "SELECT message_id FROM messages
+                 WHERE ticket_id = ?1 AND kind IN ('customer', 'ack', 'relay', 'agent')
+                   AND message_id IS NOT NULL
+                 ORDER BY id DESC LIMIT ?2",
+            )?
+            .query_map(params![ticket, THREAD_RECENT], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in recent.into_iter().rev() {
+            if !thread_refs.contains(&id) {
+                thread_refs.push(id);
+            }
+        }
         let notifications: Vec<String> = self
             .prepare_cached(
                 "SELECT message_id FROM messages WHERE ticket_id = ?1 AND kind = 'notification'
@@ -246,11 +304,8 @@ impl Tx<'_> {
             priority,
             assignee,
             cc,
-            last_customer_id: last_customer.as_ref().map(|l| l.0.clone()),
-            last_customer_refs: last_customer
-                .and_then(|l| l.1)
-                .map(|r| r.split(' ').map(str::to_string).collect())
-                .unwrap_or_default(),
+            last_customer_id: last_customer,
+            thread_refs,
             notifications: notifications.into_iter().rev().collect(),
         })
     }
@@ -296,9 +351,11 @@ impl Lookup for Tx<'_> {
 
     fn ticket_by_message_ids(&self, desk: &str, ids: &[&str]) -> Result<Option<i64>, StoreError> {
         let marks = vec!["?"; ids.len()].join(",");
+        // Unverified mail is on a ticket but threads nothing to it.
         let sql = format!(
             "SELECT ticket_id FROM messages
              WHERE desk = ? AND ticket_id IS NOT NULL AND message_id IN ({marks})
+               AND kind <> 'unverified'
              ORDER BY id DESC LIMIT 1"
         );
         let args = std::iter::once(desk).chain(ids.iter().copied());
@@ -313,6 +370,7 @@ impl Lookup for Tx<'_> {
             .prepare_cached(
                 "SELECT ticket_id FROM messages
                  WHERE desk = ?1 AND thread_root = ?2 AND ticket_id IS NOT NULL
+                   AND kind <> 'unverified'
                  ORDER BY id DESC LIMIT 1",
             )?
             .query_row(params![desk, root], |r| r.get(0))
@@ -325,15 +383,20 @@ impl Lookup for Tx<'_> {
             .exists(params![number, address.to_ascii_lowercase()])?)
     }
 
-    /// Did hilo send the mail with this Message-ID to agents (a notification
-    /// or a report) on this ticket?
-    fn sent_to_agents(&self, ticket: i64, message_id: &str) -> Result<bool, StoreError> {
-        Ok(self
+    fn agent_mail_recipients(
+        &self,
+        ticket: i64,
+        message_id: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let r: Option<String> = self
             .prepare_cached(
-                "SELECT 1 FROM messages WHERE ticket_id = ?1 AND message_id = ?2
-                 AND direction = 'out' AND kind IN ('notification', 'report')",
+                "SELECT o.recipients FROM messages m JOIN outbox o ON o.message_id = m.id
+                 WHERE m.ticket_id = ?1 AND m.message_id = ?2
+                   AND m.direction = 'out' AND m.kind IN ('notification', 'report')",
             )?
-            .exists(params![ticket, message_id])?)
+            .query_row(params![ticket, message_id], |r| r.get(0))
+            .optional()?;
+        Ok(r.map(|r| parse_json_list(&r)))
     }
 
     fn customer_addresses(&self, ticket: i64) -> Result<Vec<String>, StoreError> {
@@ -343,15 +406,43 @@ impl Lookup for Tx<'_> {
         Ok(all)
     }
 
-    fn acks_since(
+    fn caused_since(
         &self,
         desk: &str,
-        address: &str,
+        kind: MessageKind,
+        key: &str,
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
-        self.count_acks(desk, address, &ts(since))
+        self.count_caused(desk, kind, key, &ts(since))
+    }
+
+    fn relays_since(&self, ticket: i64, since: DateTime<Utc>) -> Result<u32, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT count(*) FROM messages m JOIN outbox o ON o.message_id = m.id
+                 WHERE m.ticket_id = ?1 AND m.kind = 'relay' AND o.created_at >= ?2",
+            )?
+            .query_row(params![ticket, ts(since)], |r| r.get(0))?)
+    }
+
+    fn event_since(
+        &self,
+        ticket: i64,
+        kind: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached("SELECT 1 FROM events WHERE ticket_id = ?1 AND kind = ?2 AND at >= ?3")?
+            .exists(params![ticket, kind, ts(since)])?)
+    }
+
+    fn cc_participants(&self, ticket: i64) -> Result<u32, StoreError> {
+        self.cc_count(ticket)
     }
 }
+
+/// How many recent ids a relay's References carry after the thread's root.
+pub const THREAD_RECENT: i64 = 8;
 
 /// A ticket as relays and notifications see it.
 #[derive(Debug, Clone)]
@@ -365,7 +456,9 @@ pub struct TicketInfo {
     /// Cc participants' addresses.
     pub cc: Vec<String>,
     pub last_customer_id: Option<String>,
-    pub last_customer_refs: Vec<String>,
+    /// The References of mail to the customer: the thread's root, then
+    /// its most recent customer-facing ids (at most 2 + [`THREAD_RECENT`]).
+    pub thread_refs: Vec<String>,
     /// Our notifications on this ticket, oldest first (at most the last 20).
     pub notifications: Vec<String>,
 }
