@@ -12,7 +12,7 @@ use crate::manage::Action;
 use crate::model::Status;
 use crate::outgoing::templates::Templates;
 use crate::pipeline::Intake;
-use crate::store::{MessageView, TicketFilter, TicketView};
+use crate::store::{MessageView, ParticipantView, TicketFilter, TicketView};
 
 #[derive(Debug, Subcommand)]
 pub enum TicketsCommand {
@@ -67,6 +67,44 @@ pub enum TicketsCommand {
         #[command(flatten)]
         actor: Actor,
     },
+    /// Add or remove a Cc participant (who receives the answers).
+    Participant {
+        #[command(subcommand)]
+        command: ParticipantCommand,
+    },
+    /// List the attachments of a ticket's messages.
+    Attachments {
+        number: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one attachment's bytes to a file (`-` for stdout).
+    Attachment {
+        number: i64,
+        /// Its id, from `hilo tickets attachments`.
+        id: i64,
+        #[arg(long, short)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParticipantCommand {
+    /// Add a Cc participant: they receive every answer from now on.
+    Add {
+        number: i64,
+        /// `Name <address>` or an address.
+        address: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Remove a Cc participant (the requester and agents stay).
+    Remove {
+        number: i64,
+        address: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
 }
 
 /// Who acts (recorded in the ticket's history; shown to the customer in replies).
@@ -112,13 +150,18 @@ impl Actor {
             .agent
             .clone()
             .unwrap_or_else(|| format!("{user}@localhost"));
-        match given.rsplit_once('<') {
-            Some((name, addr)) => crate::mail::Mailbox::new(
-                addr.trim_end_matches('>').trim(),
-                Some(name.trim().trim_matches('"').to_string()),
-            ),
-            None => crate::mail::Mailbox::new(given.trim(), None),
-        }
+        mailbox_of(&given)
+    }
+}
+
+/// `Name <address>` or a bare address.
+fn mailbox_of(given: &str) -> crate::mail::Mailbox {
+    match given.rsplit_once('<') {
+        Some((name, addr)) => crate::mail::Mailbox::new(
+            addr.trim_end_matches('>').trim(),
+            Some(name.trim().trim_matches('"').to_string()),
+        ),
+        None => crate::mail::Mailbox::new(given.trim(), None),
     }
 }
 
@@ -140,6 +183,10 @@ fn act(
             eprintln!("hilo: no ticket {n}");
             Ok(exit::ERROR)
         }
+        Err(e @ crate::store::StoreError::NotAParticipant { .. }) => {
+            eprintln!("hilo: {e}");
+            Ok(exit::ERROR)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -158,6 +205,7 @@ fn with_tag(config: &Config, mut t: TicketView) -> TicketView {
 struct Detail {
     #[serde(flatten)]
     ticket: TicketView,
+    participants: Vec<ParticipantView>,
     messages: Vec<MessageView>,
 }
 
@@ -198,8 +246,13 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                 return Ok(exit::ERROR);
             };
             let ticket = with_tag(&config, t);
+            let participants = store.participants(number)?;
             if json {
-                let d = Detail { ticket, messages };
+                let d = Detail {
+                    ticket,
+                    participants,
+                    messages,
+                };
                 println!("{}", serde_json::to_string_pretty(&d)?);
                 return Ok(exit::OK);
             }
@@ -221,6 +274,22 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             if !ticket.linked_from.is_empty() {
                 let from: Vec<String> = ticket.linked_from.iter().map(|n| tag_of(*n)).collect();
                 println!("linked from: {}", from.join(", "));
+            }
+            println!("participants (the requester and Cc receive the answers):");
+            for p in &participants {
+                let who = match &p.name {
+                    Some(n) => format!("{} <{}>", line(n), line(&p.address)),
+                    None => line(&p.address).into_owned(),
+                };
+                println!(
+                    "  {:<9} {who}: {}{}",
+                    p.role,
+                    p.joined.as_deref().unwrap_or("-"),
+                    p.joined_at
+                        .as_deref()
+                        .map(|t| format!(" ({t})"))
+                        .unwrap_or_default()
+                );
             }
             for m in &messages {
                 println!();
@@ -299,5 +368,74 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             Action::Reply(body.read()?),
             "reply queued for",
         ),
+        TicketsCommand::Participant {
+            command:
+                ParticipantCommand::Add {
+                    number,
+                    address,
+                    actor,
+                },
+        } => {
+            let who = mailbox_of(&address);
+            if !who.address.contains('@') {
+                eprintln!("hilo: `{}` is not an address", line(&address));
+                return Ok(exit::USAGE);
+            }
+            act(
+                &config,
+                store,
+                number,
+                &actor,
+                Action::AddParticipant(who),
+                "participant added to",
+            )
+        }
+        TicketsCommand::Participant {
+            command:
+                ParticipantCommand::Remove {
+                    number,
+                    address,
+                    actor,
+                },
+        } => act(
+            &config,
+            store,
+            number,
+            &actor,
+            Action::RemoveParticipant(address.trim().to_ascii_lowercase()),
+            "participant removed from",
+        ),
+        TicketsCommand::Attachments { number, json } => {
+            let list = store.attachments(number)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!("{:>6} {:>10} {:<30} NAME", "ID", "BYTES", "TYPE");
+                for a in &list {
+                    println!(
+                        "{:>6} {:>10} {:<30} {}",
+                        a.id,
+                        a.size,
+                        line(&a.content_type),
+                        line(a.filename.as_deref().unwrap_or("-"))
+                    );
+                }
+            }
+            Ok(exit::OK)
+        }
+        TicketsCommand::Attachment { number, id, out } => {
+            let Some(bytes) = store.attachment_content(number, id)? else {
+                eprintln!("hilo: ticket {number} has no attachment {id}");
+                return Ok(exit::ERROR);
+            };
+            if out.as_os_str() == "-" {
+                use std::io::Write;
+                std::io::stdout().write_all(&bytes)?;
+            } else {
+                std::fs::write(&out, &bytes)?;
+                eprintln!("wrote {} bytes to {}", bytes.len(), out.display());
+            }
+            Ok(exit::OK)
+        }
     }
 }

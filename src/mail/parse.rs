@@ -56,6 +56,12 @@ pub struct AutoHeaders {
     pub x_auto_response_suppress: Option<String>,
     pub list_id: Option<String>,
     pub list_unsubscribe: Option<String>,
+    /// Older list managers' only marker.
+    pub x_mailing_list: Option<String>,
+    /// procmail, lists and auto-responders mark what passed through them.
+    pub x_loop: Option<String>,
+    /// Apple/iCloud's vacation responder: `VACATION`.
+    pub x_apple_action: Option<String>,
     /// `Some("")` for the null reverse path `<>`.
     pub return_path: Option<String>,
     /// Our loop marker (`X-Hilo-Loop`), naming the desk that sent it.
@@ -249,6 +255,9 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
         x_auto_response_suppress: header("X-Auto-Response-Suppress"),
         list_id: header("List-Id"),
         list_unsubscribe: header("List-Unsubscribe"),
+        x_mailing_list: header("X-Mailing-List"),
+        x_loop: header("X-Loop"),
+        x_apple_action: header("X-Apple-Action"),
         return_path,
         loop_marker: header(super::compose::LOOP_HEADER),
         content_type,

@@ -62,15 +62,18 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
                 )
             })
             .collect();
+        let n = i.ticket.number;
         let head = match (es, attach) {
-            (true, true) => "Adjuntos (incluidos en este correo):",
-            (true, false) => {
-                "Adjuntos (demasiado grandes para reenviarlos; están guardados en la solicitud: hilo tickets attachment):"
-            }
-            (false, true) => "Attachments (included in this email):",
-            (false, false) => {
-                "Attachments (too large to forward; kept on the ticket: hilo tickets attachment):"
-            }
+            (true, true) => "Adjuntos (incluidos en este correo):".to_string(),
+            (true, false) => format!(
+                "Adjuntos (demasiado grandes para reenviarlos; guardados en la solicitud, \
+                 véalos con «hilo tickets attachments {n}»):"
+            ),
+            (false, true) => "Attachments (included in this email):".to_string(),
+            (false, false) => format!(
+                "Attachments (too large to forward; kept on the ticket, \
+                 see `hilo tickets attachments {n}`):"
+            ),
         };
         format!("{head}\n{}\n", list.join("\n"))
     };

@@ -46,6 +46,95 @@ fn is_noreply(addr: &str) -> bool {
     ) || l.starts_with("noreply")
 }
 
+/// Subject prefixes auto-responders write before the original subject,
+/// es/en/de/fr/it/pt (lowercase; a `:` follows, after optional spaces).
+const OOO_PREFIXES: &[&str] = &[
+    "automatic reply",
+    "auto reply",
+    "auto-reply",
+    "autoreply",
+    "auto response",
+    "auto-response",
+    "autoresponse",
+    "out of office",
+    "out of the office",
+    "vacation reply",
+    "respuesta automática",
+    "respuesta automatica",
+    "fuera de la oficina",
+    "fuera de oficina",
+    "abwesenheitsnotiz",
+    "automatische antwort",
+    "réponse automatique",
+    "reponse automatique",
+    "absence du bureau",
+    "risposta automatica",
+    "fuori sede",
+    "fuori ufficio",
+    "resposta automática",
+    "resposta automatica",
+    "fora do escritório",
+    "ausente do escritório",
+];
+
+/// Opening words of out-of-office texts, es/en/de/fr/it/pt (lowercase).
+const OOO_PHRASES: &[&str] = &[
+    "i am out of the office",
+    "i'm out of the office",
+    "i am currently out of the office",
+    "i will be out of the office",
+    "i am away from the office",
+    "this is an automatic reply",
+    "this is an automated response",
+    "this is an auto-reply",
+    "estoy fuera de la oficina",
+    "me encuentro fuera de la oficina",
+    "estaré fuera de la oficina",
+    "estoy de vacaciones",
+    "esta es una respuesta automática",
+    "este es un mensaje automático",
+    "ich bin derzeit nicht im büro",
+    "ich bin zurzeit nicht im büro",
+    "ich bin außer haus",
+    "dies ist eine automatische antwort",
+    "je suis absent",
+    "je suis actuellement absent",
+    "ceci est une réponse automatique",
+    "sono fuori ufficio",
+    "sono assente",
+    "questa è una risposta automatica",
+    "estou fora do escritório",
+    "estou ausente",
+    "esta é uma resposta automática",
+];
+
+/// Does the subject begin like an auto-responder's (`Automatic reply:`,
+/// `Respuesta automática:`…)? Only as a prefix with its colon: a customer
+/// may well write about their vacation.
+fn ooo_subject(subject: &str) -> bool {
+    let s = subject.trim_start().to_lowercase();
+    OOO_PREFIXES.iter().any(|p| {
+        s.strip_prefix(p)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+    })
+}
+
+/// Does a reply's text open like an out-of-office note? Only the first
+/// 300 characters are read, and only short texts count: a person who
+/// writes at length is answering, whatever their first words.
+fn ooo_body(new_text: &str) -> bool {
+    if new_text.len() > 3000 {
+        return false;
+    }
+    let head: String = new_text
+        .chars()
+        .take(300)
+        .collect::<String>()
+        .to_lowercase();
+    let head = head.replace('’', "'");
+    OOO_PHRASES.iter().any(|p| head.contains(p))
+}
+
 pub fn classify(msg: &Inbound, ctx: &Context<'_>) -> Classification {
     let a = &msg.auto;
     let from = msg.from.address.as_str();
@@ -82,6 +171,12 @@ pub fn classify(msg: &Inbound, ctx: &Context<'_>) -> Classification {
     if a.x_autoreply.is_some() || a.x_autorespond.is_some() {
         return verdict(MessageKind::AutoReply, "X-Autoreply/X-Autorespond");
     }
+    if lower(&a.x_apple_action).is_some_and(|v| v.contains("vacation")) {
+        return verdict(MessageKind::AutoReply, "X-Apple-Action: VACATION");
+    }
+    if a.x_loop.is_some() {
+        return verdict(MessageKind::AutoReply, "X-Loop: sent on by a machine");
+    }
     let precedence = lower(&a.precedence);
     if matches!(precedence.as_deref(), Some("auto_reply" | "auto-reply")) {
         return verdict(MessageKind::AutoReply, "Precedence: auto_reply");
@@ -94,11 +189,24 @@ pub fn classify(msg: &Inbound, ctx: &Context<'_>) -> Classification {
     }
 
     // Lists and bulk mail.
-    if a.list_id.is_some() || a.list_unsubscribe.is_some() {
-        return verdict(MessageKind::List, "List-Id/List-Unsubscribe");
+    if a.list_id.is_some() || a.list_unsubscribe.is_some() || a.x_mailing_list.is_some() {
+        return verdict(MessageKind::List, "List-Id/List-Unsubscribe/X-Mailing-List");
     }
     if matches!(precedence.as_deref(), Some("bulk" | "list" | "junk")) {
         return verdict(MessageKind::List, "Precedence: bulk/list/junk");
+    }
+
+    // Out-of-office replies that carry none of the headers above (Outlook
+    // to the outside, many webmails): by their subject, and for replies by
+    // their opening words.
+    if ooo_subject(&msg.subject) {
+        return verdict(MessageKind::AutoReply, "out-of-office subject");
+    }
+    let is_reply = !msg.in_reply_to.is_empty()
+        || !msg.references.is_empty()
+        || crate::mail::subject::strip_prefixes(&msg.subject).len() < msg.subject.len();
+    if is_reply && ooo_body(&msg.new_text) {
+        return verdict(MessageKind::AutoReply, "out-of-office text in a reply");
     }
 
     // The null reverse path with no other marker: a non-delivery notice from
@@ -185,6 +293,49 @@ mod tests {
         assert_eq!((c.kind, c.may_autoreply), (MessageKind::Customer, false));
         let c = classify_raw("From: no-reply@shop.test\r\nSubject: x\r\n\r\nb");
         assert_eq!((c.kind, c.may_autoreply), (MessageKind::Customer, false));
+    }
+
+    #[test]
+    fn out_of_office_without_headers() {
+        for s in [
+            "Automatic reply: [SOP-4] Factura",
+            "Respuesta automática: [SOP-4] Factura",
+            "Abwesenheitsnotiz: Rechnung",
+            "Réponse automatique : facture",
+            "Risposta automatica: fattura",
+            "Resposta automática: fatura",
+            "Out of Office: invoice",
+            "AUTO REPLY: x",
+        ] {
+            let c = classify_raw(&format!("From: ana@cliente.test\r\nSubject: {s}\r\n\r\nb"));
+            assert_eq!(c.kind, MessageKind::AutoReply, "{s}");
+        }
+        // A customer may write about their vacation or their office.
+        for s in [
+            "Vacaciones: no puedo reservar",
+            "Out of office hours support?",
+            "Automatic reply settings",
+        ] {
+            let c = classify_raw(&format!("From: ana@cliente.test\r\nSubject: {s}\r\n\r\nb"));
+            assert_eq!(c.kind, MessageKind::Customer, "{s}");
+        }
+        // The opening words count in a reply only.
+        let body = "Estoy fuera de la oficina hasta el lunes. Para urgencias llame al 600 000 000.";
+        let reply = format!(
+            "From: ana@cliente.test\r\nIn-Reply-To: <x@y>\r\nSubject: RE: Factura\r\n\r\n{body}"
+        );
+        assert_eq!(classify_raw(&reply).kind, MessageKind::AutoReply);
+        let fresh = format!("From: ana@cliente.test\r\nSubject: Factura\r\n\r\n{body}");
+        assert_eq!(classify_raw(&fresh).kind, MessageKind::Customer);
+        // Apple's vacation, X-Loop, X-Mailing-List.
+        let c = classify_raw(
+            "From: a@icloud.test\r\nX-Apple-Action: VACATION\r\nSubject: Re: x\r\n\r\nb",
+        );
+        assert_eq!(c.kind, MessageKind::AutoReply);
+        let c = classify_raw("From: a@b.test\r\nX-Loop: a@b.test\r\nSubject: x\r\n\r\nb");
+        assert_eq!(c.kind, MessageKind::AutoReply);
+        let c = classify_raw("From: a@b.test\r\nX-Mailing-List: <l@b.test>\r\nSubject: x\r\n\r\nb");
+        assert_eq!(c.kind, MessageKind::List);
     }
 
     #[test]

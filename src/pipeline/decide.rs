@@ -489,7 +489,8 @@ mod tests {
             "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
              [[desk]]\nname = \"ventas\"\naddress = \"ventas@example.test\"\ntag = \"VEN\"\nlanguage = \"es\"\n{imap}\
              [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n\
-             agents = [\"@agentes.test\"]\nagent_trust = \"{trust}\"\nauthserv_ids = [\"mx.example.test\"]\nnotify = [\"equipo@agentes.test\"]\n\
+             agents = [\"@agentes.test\", \"eva@agentes.test\"]\nagent_trust = \"{trust}\"\nauthserv_ids = [\"mx.example.test\"]\nnotify = [\"equipo@agentes.test\"]\n\
+             max_participants = 3\nmax_notifications = 2\nnotify_window = \"1h\"\nloop_max_relays = 3\nloop_window = \"10m\"\n\
              comment_address = \"soporte+nota@example.test\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"\n\
              reopen_days = 30\n{imap}"
         );
@@ -966,5 +967,96 @@ mod tests {
         let (c, f) = agent_reply("#cerrar", "");
         let a = answer_of(c.run(&f).step);
         assert_eq!((a.relay, a.status), (None, Some(Status::Closed)));
+    }
+
+    #[test]
+    fn a_notification_id_proves_only_for_whom_it_was_sent() {
+        // Sent to Eva alone (an agent listed by address): Luis cannot use it.
+        let (c, mut f) = agent_reply("hola", "");
+        f.to_agents[0].2 = vec!["eva@agentes.test".into()];
+        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        // Sent to Luis himself: it proves for him.
+        f.to_agents[0].2 = vec!["luis@agentes.test".into()];
+        assert!(matches!(c.run(&f).step, Step::Answer(_)));
+        // Sent to a list (not an agent's own address): any agent.
+        f.to_agents[0].2 = vec!["equipo@agentes.test".into()];
+        assert!(matches!(c.run(&f).step, Step::Answer(_)));
+        // Never for someone who is not an agent, whatever id they hold.
+        let (mut c, f) = agent_reply("hola", "");
+        c.raw = c.raw.replace("luis@agentes.test", "ana@cliente.test");
+        assert!(!matches!(
+            c.run(&f).step,
+            Step::Answer(_) | Step::Unverified { .. }
+        ));
+    }
+
+    #[test]
+    fn the_loop_breaker_holds_relays_and_alerts_once() {
+        let (c, mut f) = agent_reply("Respuesta", "");
+        let ago = |mins| now() - chrono::Duration::minutes(mins);
+        // Two recent relays and an old one: under loop_max_relays = 3.
+        f.relays = vec![(5, ago(2)), (5, ago(5)), (5, ago(60)), (6, ago(1))];
+        assert_eq!(
+            answer_of(c.run(&f).step).relay.as_deref(),
+            Some("Respuesta")
+        );
+        f.relays.push((5, ago(1)));
+        let a = answer_of(c.run(&f).step);
+        assert_eq!(a.relay, None);
+        let held = a.held.unwrap();
+        assert!(held.alert);
+        assert_eq!(
+            held.why,
+            "loop breaker: 3 relays on this ticket within 10m; not relayed"
+        );
+        // Alerted already in this window: held, no second alert.
+        f.events.push((5, "loop_breaker".into(), ago(3)));
+        assert!(!answer_of(c.run(&f).step).held.unwrap().alert);
+        // Notes and commands are never held.
+        let (c, f2) = agent_reply("#nota\nllamé", "");
+        let mut f2 = f2;
+        f2.relays = f.relays.clone();
+        assert_eq!(answer_of(c.run(&f2).step).held, None);
+    }
+
+    #[test]
+    fn notifications_stop_at_the_senders_limit_however_they_spell_their_address() {
+        let c = Case::from("Ana+12@Cliente.test");
+        let mut f = MemoryLookup::default();
+        let note = |t| (MessageKind::Notification, "ana@cliente.test".to_string(), t);
+        f.caused.push(note(now() - chrono::Duration::minutes(90)));
+        f.caused.push(note(now() - chrono::Duration::minutes(30)));
+        assert_eq!(open_of(c.run(&f).step).notify, Notify::Yes);
+        f.caused.push(note(now() - chrono::Duration::minutes(1)));
+        let Notify::Limited { why } = open_of(c.run(&f).step).notify else {
+            panic!("not limited")
+        };
+        assert_eq!(
+            why,
+            "rate limit: 2 notifications about mail from ana@cliente.test within 1h"
+        );
+        // The acknowledgement limit folds the spellings too.
+        f.caused
+            .push((MessageKind::Ack, "ana@cliente.test".into(), now()));
+        f.caused
+            .push((MessageKind::Ack, "ana@cliente.test".into(), now()));
+        assert!(matches!(open_of(c.run(&f).step).ack, Ack::Limited { .. }));
+    }
+
+    #[test]
+    fn cc_participants_stop_at_the_cap() {
+        let cc: Vec<String> = (0..10_000).map(|n| format!("c{n}@x.test")).collect();
+        let c = Case::new(
+            &format!(
+                "From: ana@cliente.test\r\nTo: soporte@example.test\r\nCc: {}\r\nSubject: x",
+                cc.join(", ")
+            ),
+            "x",
+        );
+        let o = open_of(c.step());
+        let kept: Vec<&str> = o.cc.iter().map(|m| m.address.as_str()).collect();
+        assert_eq!(kept, ["c0@x.test", "c1@x.test", "c2@x.test"]);
+        // The parser keeps MAX_ADDRESSES of each header; past the cap, counted.
+        assert_eq!(o.cc_left_out, crate::mail::parse::MAX_ADDRESSES - 3);
     }
 }

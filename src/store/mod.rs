@@ -11,7 +11,9 @@ mod tickets;
 
 pub use messages::{Checkpoint, NewMessage, QuarantineRow};
 pub use outbox::{OutboxJob, OutboxRow};
-pub use tickets::{AsideView, MessageView, TicketFilter, TicketInfo, TicketView};
+pub use tickets::{
+    AsideView, AttachmentView, MessageView, ParticipantView, TicketFilter, TicketInfo, TicketView,
+};
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};

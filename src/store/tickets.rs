@@ -54,6 +54,27 @@ pub struct MessageView {
     pub note: Option<String>,
 }
 
+/// A participant of a ticket, as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParticipantView {
+    pub address: String,
+    pub name: Option<String>,
+    /// `requester`, `cc` or `agent`.
+    pub role: String,
+    /// How they joined, in words.
+    pub joined: Option<String>,
+    pub joined_at: Option<String>,
+}
+
+/// An attachment of a ticket's message, as listed (without its bytes).
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size: i64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
     pub desk: Option<String>,
@@ -518,6 +539,60 @@ impl Store {
             let mut st = c.prepare(&sql)?;
             let rows = st.query_map(params![f.desk, f.status.map(Status::as_str)], ticket_row)?;
             rows.map(|r| finish(r?)).collect()
+        })
+    }
+
+    /// Who takes part in a ticket, requester first.
+    pub fn participants(&self, number: i64) -> Result<Vec<ParticipantView>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT address, name, role, joined, joined_at FROM participants
+                 WHERE ticket_id = ?1
+                 ORDER BY CASE role WHEN 'requester' THEN 0 WHEN 'cc' THEN 1 ELSE 2 END, rowid",
+            )?;
+            let rows = st.query_map([number], |r| {
+                Ok(ParticipantView {
+                    address: r.get(0)?,
+                    name: r.get(1)?,
+                    role: r.get(2)?,
+                    joined: r.get(3)?,
+                    joined_at: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// The attachments of a ticket's messages, in order.
+    pub fn attachments(&self, number: i64) -> Result<Vec<AttachmentView>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT a.id, a.filename, a.content_type, a.size FROM attachments a
+                 JOIN messages m ON m.id = a.message_id
+                 WHERE m.ticket_id = ?1 AND m.direction = 'in' ORDER BY a.id",
+            )?;
+            let rows = st.query_map([number], |r| {
+                Ok(AttachmentView {
+                    id: r.get(0)?,
+                    filename: r.get(1)?,
+                    content_type: r.get(2)?,
+                    size: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// One attachment's bytes, if it belongs to ticket `number`.
+    pub fn attachment_content(&self, number: i64, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT a.content FROM attachments a JOIN messages m ON m.id = a.message_id
+                 WHERE a.id = ?2 AND m.ticket_id = ?1",
+                params![number, id],
+                |r| r.get(0),
+            )
+            .optional()?)
         })
     }
 
