@@ -400,6 +400,9 @@ impl App {
             },
         ));
         info!(desks = self.config.desks.len(), "hilo running");
+        for w in self.config.warnings() {
+            tracing::warn!("{w}");
+        }
 
         // systemd: ready once every desk is connected or retrying (the
         // migrations ran in App::start); then pet the watchdog from here.

@@ -623,7 +623,7 @@ fn quarantined_message_can_be_retried() {
 
 fn agent_setup(extra: &str) -> T {
     setup_with(&format!(
-        "agents = [\"@soporte.example.com\"]\nnotify = [\"equipo@soporte.example.com\"]\n{extra}"
+        "agents = [\"@soporte.example.com\"]\nnotify = [\"equipo@soporte.example.com\"]\nnotify_lists = [\"equipo@soporte.example.com\"]\n{extra}"
     ))
 }
 

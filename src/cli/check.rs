@@ -36,6 +36,9 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
         &format!("config {}", path.display()),
         &format!("ok ({} desks)", config.desks.len()),
     );
+    for w in config.warnings() {
+        row("config", &format!("warning: {w}"));
+    }
     if let Err(e) = Templates::load(&config) {
         row("templates", &format!("FAILED: {}", crate::report(&e)));
         return Ok(exit::CONFIG);

@@ -86,6 +86,7 @@ pub const KEYS: &[Key] = &[
     key("desk[].loop_window", "10m", "the window of `loop_max_relays`"),
     key("desk[].notify_attachments_max", "5242880", "notifications carry attachments up to this many bytes in all; larger ones are listed"),
     key("desk[].notify", "the agents with a full address", "who hears of new tickets and customer messages"),
+    key("desk[].notify_lists", "[]", "addresses of `notify` that are lists or aliases: a notification sent there proves any agent's reply; otherwise only its own recipients'"),
     key("desk[].comment_address", "-", "mail to this address is an internal note"),
     key("desk[].relay_name", "{agent} ({desk})", "the From name of relayed answers"),
     key("desk[].close_after_days", "7", "resolved tickets close after this many days"),

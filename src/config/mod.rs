@@ -86,6 +86,24 @@ impl Config {
     pub fn desk(&self, name: &str) -> Option<&DeskConfig> {
         self.desks.iter().find(|d| d.name == name)
     }
+
+    /// What is valid but probably not meant: printed by `hilo check` and
+    /// logged when hilo starts.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, d) in self.desks.iter().enumerate() {
+            for (j, a) in d.notify.iter().enumerate() {
+                if !d.agents.contains(a) && !d.notify_lists.contains(a) {
+                    out.push(format!(
+                        "`desk[{i}].notify[{j}]`: {a} is not listed as an agent nor in notify_lists: \
+                         an agent's reply to its notifications proves nothing (add it to notify_lists \
+                         if it is a list or alias of agents)"
+                    ));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The shipped example configuration with inline passwords instead of the
@@ -141,6 +159,27 @@ password = "hunter2"
         assert_eq!(c.desks[0].imap.password.expose(), "hunter2");
         assert_eq!(c.intake.batch_size, 100);
         assert_eq!(c.outbox.retry[0], Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_notify_address_that_is_no_agent_and_no_list_is_warned_of() {
+        let with = |extra: &str| {
+            Config::from_toml(
+                &GOOD.replacen(
+                    "language = \"es\"",
+                    &format!("language = \"es\"\n{extra}"),
+                    1,
+                ),
+                no_env(),
+            )
+            .unwrap()
+        };
+        let c = with("agents = [\"@agentes.test\", \"eva@agentes.test\"]\nnotify = [\"eva@agentes.test\", \"equipo@agentes.test\"]");
+        let w = c.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("desk[0].notify[1]") && w[0].contains("equipo@agentes.test"));
+        let c = with("agents = [\"@agentes.test\"]\nnotify = [\"equipo@agentes.test\"]\nnotify_lists = [\"equipo@agentes.test\"]");
+        assert!(c.warnings().is_empty());
     }
 
     #[test]

@@ -122,6 +122,8 @@ pub(super) struct RawDesk {
     #[serde(default = "default_notify_attachments_max")]
     pub(super) notify_attachments_max: u64,
     pub(super) notify: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) notify_lists: Vec<String>,
     pub(super) comment_address: Option<String>,
     #[serde(default = "default_relay_name")]
     pub(super) relay_name: String,

@@ -205,6 +205,10 @@ pub struct DeskConfig {
     pub notify_attachments_max: u64,
     /// Who gets notifications (addresses; may be a mailing list).
     pub notify: Vec<String>,
+    /// The addresses of `notify` that are lists or aliases of agents: a
+    /// notification sent there proves a reply from any agent. Any other
+    /// notification proves only for the addresses it was sent to.
+    pub notify_lists: Vec<String>,
     /// Mail to this address is an internal note.
     pub comment_address: Option<String>,
     /// Display name of relayed agent replies: `{agent}` and `{desk}`.

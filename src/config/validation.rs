@@ -195,6 +195,15 @@ impl RawConfig {
                     .cloned()
                     .collect(),
             };
+            let mut notify_lists = Vec::new();
+            for (j, a) in d.notify_lists.iter().enumerate() {
+                let key = format!("{k}.notify_lists[{j}]");
+                let a = check_address(&key, a)?;
+                if !notify.contains(&a) {
+                    return Err(ConfigError::invalid(key, format!("`{a}` is not in notify")));
+                }
+                notify_lists.push(a);
+            }
             let comment_address = d
                 .comment_address
                 .map(|a| check_address(&format!("{k}.comment_address"), &a))
@@ -284,6 +293,7 @@ impl RawConfig {
                 loop_window: d.loop_window,
                 notify_attachments_max: d.notify_attachments_max,
                 notify,
+                notify_lists,
                 comment_address,
                 relay_name: d.relay_name,
                 close_after: Duration::from_secs(u64::from(d.close_after_days) * 86_400),

@@ -374,9 +374,9 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
             None => return Ok(None),
         },
     };
-    // A signed id proves only for whom it was sent to: the agent it named,
-    // or any agent when it went to a list or alias (an address that is not
-    // one of the desk's agents).
+    // A signed id proves only for whom it was sent to: the agent it was
+    // addressed to, or any agent when it went to a list or alias the desk
+    // names in `notify_lists`.
     let mut signed_reply = false;
     for id in msg.referenced_ids() {
         if i.signer.verify(id) != Some(number) {
@@ -385,7 +385,7 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         if let Some(rcpts) = lookup.agent_mail_recipients(number, id)? {
             if rcpts
                 .iter()
-                .any(|r| *r == msg.from.address || !d.agents.contains(r))
+                .any(|r| *r == msg.from.address || d.notify_lists.contains(r))
             {
                 signed_reply = true;
                 break;
@@ -489,7 +489,7 @@ mod tests {
             "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
              [[desk]]\nname = \"ventas\"\naddress = \"ventas@example.test\"\ntag = \"VEN\"\nlanguage = \"es\"\n{imap}\
              [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n\
-             agents = [\"@agentes.test\", \"eva@agentes.test\"]\nagent_trust = \"{trust}\"\nauthserv_ids = [\"mx.example.test\"]\nnotify = [\"equipo@agentes.test\"]\n\
+             agents = [\"@agentes.test\", \"eva@agentes.test\"]\nagent_trust = \"{trust}\"\nauthserv_ids = [\"mx.example.test\"]\nnotify = [\"equipo@agentes.test\"]\nnotify_lists = [\"equipo@agentes.test\"]\n\
              max_participants = 3\nmax_notifications = 2\nnotify_window = \"1h\"\nloop_max_relays = 3\nloop_window = \"10m\"\n\
              comment_address = \"soporte+nota@example.test\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"\n\
              reopen_days = 30\n{imap}"
@@ -978,7 +978,10 @@ mod tests {
         // Sent to Luis himself: it proves for him.
         f.to_agents[0].2 = vec!["luis@agentes.test".into()];
         assert!(matches!(c.run(&f).step, Step::Answer(_)));
-        // Sent to a list (not an agent's own address): any agent.
+        // Sent to someone else who is no list: no proof for Luis either.
+        f.to_agents[0].2 = vec!["observador@example.org".into()];
+        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        // Sent to a list the desk names in notify_lists: any agent.
         f.to_agents[0].2 = vec!["equipo@agentes.test".into()];
         assert!(matches!(c.run(&f).step, Step::Answer(_)));
         // Never for someone who is not an agent, whatever id they hold.
