@@ -723,3 +723,60 @@ fn resolved_tickets_close_after_close_after_days() {
     assert_eq!(ticket_status(&t, 1), "closed");
     assert_eq!(ticket_status(&t, 2), "resolved", "resolved recently: stays");
 }
+
+#[test]
+fn an_agent_adds_and_removes_participants_by_mail() {
+    let t = agent_setup("");
+    t.feed(
+        "soporte",
+        &mail(
+            "ana@cliente.test",
+            "hola",
+            "m1@c.test",
+            "Cc: otro@cliente.test\r\n",
+        ),
+    );
+    let (_, msgs) = t.store.ticket_detail(1).unwrap().unwrap();
+    let nid = msgs
+        .iter()
+        .find(|m| m.kind == "notification")
+        .unwrap()
+        .message_id
+        .clone()
+        .unwrap();
+    let reply = format!(
+        "From: luis@soporte.example.com\r\nTo: soporte@example.test\r\nSubject: RE: [SOP-1] hola\r\n\
+         Message-ID: <a1@s.test>\r\nIn-Reply-To: <{nid}>\r\n\r\n\
+         #añadir <Jefe@Cliente.test>\r\n#quitar otro@cliente.test\r\n\r\nLe escribo también a su jefe.\r\n"
+    );
+    assert_eq!(t.feed("soporte", &reply), Outcome::Appended { ticket: 1 });
+    let people: Vec<(String, String, Option<String>)> = t
+        .store
+        .participants(1)
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.address, p.role, p.joined))
+        .collect();
+    assert_eq!(
+        people,
+        [
+            (
+                "ana@cliente.test".to_string(),
+                "requester".to_string(),
+                Some("wrote the first message".to_string())
+            ),
+            (
+                "jefe@cliente.test".to_string(),
+                "cc".to_string(),
+                Some("added by luis@soporte.example.com".to_string())
+            ),
+            (
+                "luis@soporte.example.com".to_string(),
+                "agent".to_string(),
+                Some("answered as an agent".to_string())
+            ),
+        ]
+    );
+    let relay = t.store.outbox_list().unwrap().pop().unwrap();
+    assert_eq!(relay.recipients, ["ana@cliente.test", "jefe@cliente.test"]);
+}
