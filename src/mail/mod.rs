@@ -3,6 +3,7 @@
 
 pub mod authres;
 pub mod compose;
+pub mod html;
 pub mod mbox;
 pub mod msgid;
 pub mod parse;

@@ -292,7 +292,7 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
         .subject()
         .map(|s| super::header_text(s, MAX_SUBJECT_CHARS))
         .unwrap_or_default();
-    let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+    let text = body_text(&msg);
     let mut inbound = Inbound {
         new_text: crate::mail::quote::new_text(&text, &subject),
         message_id: msg.message_id().and_then(clean_id),
@@ -336,6 +336,29 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
         })
         .collect();
     Ok(inbound)
+}
+
+/// The message's text: every inline text part in order (Apple Mail sends
+/// text, HTML, text around an inline image), HTML converted by
+/// [`super::html`]; when no text part has any text, the HTML alternative.
+fn body_text(msg: &mail_parser::Message<'_>) -> String {
+    use mail_parser::PartType;
+    let text_of = |ids: &[u32]| -> Vec<String> {
+        ids.iter()
+            .filter_map(|id| msg.parts.get(*id as usize))
+            .filter_map(|p| match &p.body {
+                PartType::Text(t) => Some(t.to_string()),
+                PartType::Html(h) => Some(super::html::html_to_text(h)),
+                _ => None,
+            })
+            .filter(|t| !t.trim().is_empty())
+            .collect()
+    };
+    let mut parts = text_of(&msg.text_body);
+    if parts.is_empty() {
+        parts = text_of(&msg.html_body);
+    }
+    parts.join("\n")
 }
 
 /// A part's decoded bytes, moved out of the parsed message when it owns them.
@@ -587,6 +610,30 @@ mod tests {
             parse(b"Subject: hi\r\nTo: a@b.c\r\n\r\nbody").unwrap_err(),
             ParseError::NoFrom
         );
+    }
+
+    #[test]
+    fn every_inline_text_part_is_read_in_order() {
+        let raw = b"From: a@b.test\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n\
+--m\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPrimera parte.\r\n\
+--m\r\nContent-Type: image/png\r\nContent-Disposition: inline; filename=\"a.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n\
+--m\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<div>Segunda</div><div>parte.</div>\r\n\
+--m\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nTercera parte.\r\n--m--\r\n";
+        let m = parse(raw).unwrap();
+        assert_eq!(
+            m.text.trim(),
+            "Primera parte.\nSegunda\nparte.\nTercera parte."
+        );
+    }
+
+    #[test]
+    fn html_only_mail_keeps_its_line_breaks_and_an_empty_text_part_falls_back() {
+        let raw = b"From: a@b.test\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<div>Gracias,</div><div>Alex</div>\r\n";
+        assert_eq!(parse(raw).unwrap().text, "Gracias,\nAlex");
+        let raw = b"From: a@b.test\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n\
+--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\r\n\
+--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Solo aqu&iacute;</p>\r\n--a--\r\n";
+        assert_eq!(parse(raw).unwrap().text, "Solo aquí");
     }
 
     #[test]

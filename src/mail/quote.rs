@@ -1,145 +1,407 @@
-//! A message's own new text: the quoted history and the signature removed,
-//! for display and for notifications. The full text and raw bytes are
-//! always kept beside it.
+//! A message's own new text: what its author wrote, without the quoted
+//! history, the signature and the mobile sign-off. Agents read it in every
+//! notification; relays and acknowledgements quote it. The full text and
+//! the raw bytes are always kept beside it.
 //!
-//! Recognised: attribution lines ("On … wrote:", "El … escribió:", "Am …
-//! schrieb:", "Le … a écrit :", "Il … ha scritto:", also wrapped over two
-//! lines as Gmail does), Outlook header blocks ("De: / Enviado el: / Para: /
-//! Asunto:" and their English, German, Italian, Dutch, Polish, Nordic and
-//! Chinese forms, after an optional "_____" rule), "-----Mensaje original-----"
-//! style separators, trailing `>` quotes, the "-- " signature marker and
-//! mobile sign-offs ("Enviado desde mi iPhone"). Forwards keep what they
-//! forward: that is the content.
+//! Each line is classified once: quoted (`>`), an attribution ("On … wrote:"
+//! and its forms in many languages and layouts, also wrapped over two
+//! lines), the start of an unquoted history (an Outlook/Hotmail header
+//! block, "-----Original Message-----", Zoho's "---- On … wrote ----"), a
+//! signature marker, blank, or text. Then:
+//! - an unquoted history (and a signature) ends the new text, once some
+//!   text came before it;
+//! - quotes and attributions after the last text go (top-posting), and
+//!   before the first text too (a quote with nothing above it);
+//! - between texts, one quote block that an attribution introduced is the
+//!   message answered (bottom-posting) and goes; several are an interleaved
+//!   reply, and stay as the questions the answers belong to;
+//! - attribution lines never stay;
+//! - trailing blank lines and sign-offs ("Enviado desde mi iPhone", "Sent
+//!   from Mail for Windows 10"…) go.
+//!
+//! Forwards keep what they forward, quoted or not: that is their content.
+//! When nothing is left, the whole text is the new text: a message with
+//! text never has an empty one.
 
 use regex::Regex;
 use std::sync::LazyLock;
 
-static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)^ \s* (?:>\s*)? (?:
-            on \b .* \b wrote \s* :
-          | el \b .* \b escribió \s* :
-          | am \b .* \b schrieb \b .* :
-          | le \b .* \b a \s+ écrit \s* :
-          | il \b .* \b ha \s+ scritto \s* :
-          | em \b .* \b escreveu \s* :
-          | op \b .* \b schreef \s* :
-        ) \s* $",
-    )
-    .expect("static regex")
+/// "wrote" in the languages attributions are written in.
+const WROTE: &[&str] = &[
+    "wrote",
+    "escribió",
+    "escribio",
+    "schrieb",
+    "a écrit",
+    "a ecrit",
+    "ha scritto",
+    "escreveu",
+    "schreef",
+    "skrev",
+    "kirjoitti",
+    "napsal",
+    "napisał",
+    "написал",
+    "yazdı",
+    "写道",
+    "寫道",
+];
+
+/// Words an attribution begins with when it names no address.
+static LEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:on|el|am|le|il|in data|em|op|den|dne|dnia|w dniu|на|в|el día|the)\b")
+        .expect("static regex")
 });
 
+/// A time or a year: attributions carry the date of the mail they quote.
+static DATED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\d{1,2}[:.]\d{2}|\b(?:19|20)\d{2}\b").expect("static regex"));
+
+/// Separators that begin an unquoted copy of the message answered.
 static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*-{2,}\s*(?:original message|mensaje original|ursprüngliche nachricht|message d'origine|messaggio originale|oorspronkelijk bericht|mensagem original)\s*-{2,}\s*$",
+        r"(?i)^\s*-{2,}\s*(?:original message|mensaje original|ursprüngliche nachricht|message d'origine|messaggio originale|oorspronkelijk bericht|mensagem original|wiadomość oryginalna|původní zpráva|исходное сообщение|ursprungligt meddelande|oprindelig meddelelse|opprinnelig melding|alkuperäinen viesti|eredeti üzenet)\s*-{2,}\s*$",
     )
     .expect("static regex")
 });
 
-static FROM_LINE: LazyLock<Regex> = LazyLock::new(|| {
+/// The first lines of a forwarded message's copy.
+static FORWARD_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*\*?(?:de|from|von|da|van|od|från|fra|lähettäjä|发件人|寄件者)\*?\s*[:：]\s*\S",
+        r"(?i)^\s*(?:-{2,}\s*)?(?:forwarded message|begin forwarded message|mensaje reenviado|inicio del mensaje reenviado|weitergeleitete nachricht|anfang der weitergeleiteten nachricht|message transféré|début du message (?:réexpédié|transféré)|messaggio inoltrato|inizio messaggio inoltrato|mensagem encaminhada|início da mensagem reencaminhada|doorgestuurd bericht|wiadomość przekazana dalej|пересылаемое сообщение)\s*:?\s*(?:-{2,})?\s*$",
     )
     .expect("static regex")
 });
 
-static SENT_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*\*?(?:enviado(?: el)?|sent|gesendet|inviato|verzonden|wysłano|skickat|sendt|fecha|date|datum|envoyé|发送时间|寄件日期|para|to|an|a|aan|do|till|til|asunto|subject|betreff|oggetto|onderwerp|temat|ämne|emne|objet|收件人|主题)\*?\s*[:：]",
-    )
-    .expect("static regex")
-});
+/// Header lines of an Outlook-style block, by what they name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    From,
+    Date,
+    To,
+    Subject,
+    Cc,
+}
 
-static RULE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*_{10,}\s*$").expect("static regex"));
+static HEADER_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*\*?([^:：*]{1,25}?)\*?\s*[:：]").expect("static regex"));
+
+fn field(line: &str) -> Option<Field> {
+    let c = HEADER_LINE.captures(line)?;
+    let name = c[1].trim().to_lowercase();
+    Some(match name.as_str() {
+        "from" | "de" | "von" | "da" | "van" | "od" | "från" | "fra" | "lähettäjä" | "от"
+        | "feladó" | "kimden" | "发件人" | "寄件者" | "差出人" | "보낸 사람" => {
+            Field::From
+        }
+        "sent"
+        | "date"
+        | "enviado"
+        | "enviado el"
+        | "enviada em"
+        | "enviado em"
+        | "fecha"
+        | "gesendet"
+        | "datum"
+        | "envoyé"
+        | "envoyé le"
+        | "inviato"
+        | "data"
+        | "verzonden"
+        | "wysłano"
+        | "wysłane"
+        | "skickat"
+        | "sendt"
+        | "отправлено"
+        | "дата"
+        | "发送时间"
+        | "寄件日期"
+        | "日付"
+        | "送信日時" => Field::Date,
+        "to" | "para" | "an" | "à" | "a" | "aan" | "do" | "till" | "til" | "кому" | "收件人"
+        | "宛先" | "címzett" => Field::To,
+        "subject" | "asunto" | "betreff" | "objet" | "oggetto" | "onderwerp" | "temat" | "ämne"
+        | "emne" | "тема" | "主题" | "主旨" | "件名" | "assunto" | "tárgy" | "konu" => {
+            Field::Subject
+        }
+        "cc" | "kopie" | "kopia" | "копия" | "抄送" => Field::Cc,
+        _ => return None,
+    })
+}
 
 static SIGNOFF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(?:enviado desde mi .+|sent from my .+|von meinem .+ gesendet|envoyé de mon .+|inviato da .+|obtener outlook para .+|get outlook for .+|enviado con .+ mail)\s*$",
+        r"(?ix)^\s*(?:
+            (?:sent|sent\s+from|sent\s+with|sent\s+via|sent\s+using)\s+.{1,60}
+          | enviado\s+(?:desde|con|do|a\s+partir\s+do|usando|de)\s+.{1,60}
+          | enviada\s+(?:desde|do)\s+.{1,60}
+          | envoyé\s+(?:de|depuis|à\s+partir\s+de|avec)\s+.{1,60}
+          | inviato\s+(?:da|dal|con)\s+.{1,60}
+          | von\s+meinem\s+.{1,60}\s+gesendet
+          | gesendet\s+(?:von|mit|vom)\s+.{1,60}
+          | (?:get|obtener|obtenha|télécharger|scarica|hole\s+dir)\s+outlook\s+.{1,40}
+          | outlook\s+für\s+.{1,30}\s+herunterladen
+        )\s*$",
     )
     .expect("static regex")
 });
+
+/// What a line is, for the rules above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Blank,
+    Text,
+    Quote,
+    /// "On … wrote:" (this line, or the first of two).
+    Attribution,
+    /// The second line of a wrapped attribution.
+    AttributionTail,
+    /// The first line of an unquoted copy of the history.
+    History,
+    /// `-- `.
+    Signature,
+}
+
+/// Lines longer than this are text, whatever they hold: attributions and
+/// header lines are short, and the regexes stay cheap.
+const SHORT: usize = 300;
+
+fn is_attribution(l: &str) -> bool {
+    let t = l.trim();
+    if t.len() > SHORT {
+        return false;
+    }
+    // Zoho and Yahoo put dashes around it: "---- On … wrote ----".
+    let t = t.trim_start_matches('-').trim();
+    let core = t.trim_end_matches('-').trim_end();
+    let dashed = core.len() < t.len();
+    if !(dashed || core.ends_with(':') || core.ends_with('：')) {
+        return false;
+    }
+    let lower = core.to_lowercase();
+    if WROTE.iter().any(|w| lower.contains(w)) {
+        return LEAD.is_match(&lower) || lower.contains('@') || DATED.is_match(&lower);
+    }
+    // Gmail in languages without a verb in its attribution
+    // ("ср, 30 апр. 2025 г. в 15:19, Ana <ana@x>:").
+    lower.ends_with(">:") && lower.contains('@') && DATED.is_match(&lower)
+}
+
+fn is_quote(l: &str) -> bool {
+    l.trim_start().starts_with('>')
+}
+
+/// An Outlook/Hotmail header block starts at line `i`: a From or Date
+/// line with at least two more header lines among the next four.
+fn header_block(lines: &[&str], i: usize) -> bool {
+    let Some(first) = field(lines[i]) else {
+        return false;
+    };
+    if !matches!(first, Field::From | Field::Date) {
+        return false;
+    }
+    let more = lines[i + 1..]
+        .iter()
+        .take(8)
+        .filter(|l| !l.trim().is_empty())
+        .take(4)
+        .filter_map(|l| field(l))
+        .filter(|f| *f != first)
+        .count();
+    more >= 2
+}
+
+/// A header block starts among the two non-blank lines after `i`.
+fn rule_above_header(lines: &[&str], i: usize) -> bool {
+    (i + 1..lines.len().min(i + 4))
+        .filter(|&j| !lines[j].trim().is_empty())
+        .take(1)
+        .any(|j| header_block(lines, j))
+}
+
+/// Does an unquoted copy of the history start at line `i` (trimmed `t`):
+/// a separator, a header block, or the rule Outlook draws above one?
+fn history_starts(lines: &[&str], i: usize, t: &str) -> bool {
+    if t.len() > SHORT {
+        return false;
+    }
+    (t.contains("--") && SEPARATOR.is_match(t))
+        || ((t.contains(':') || t.contains('：')) && header_block(lines, i))
+        || (t.len() >= 10 && t.bytes().all(|b| b == b'_') && rule_above_header(lines, i))
+}
+
+fn classify(lines: &[&str]) -> Vec<Kind> {
+    let mut kinds = vec![Kind::Text; lines.len()];
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i].trim_start_matches('\u{feff}');
+        let t = l.trim();
+        kinds[i] = if t.is_empty() {
+            Kind::Blank
+        } else if is_quote(l) {
+            Kind::Quote
+        } else if t == "--" || l == "-- " {
+            Kind::Signature
+        } else if history_starts(lines, i, t) {
+            Kind::History
+        } else if (t.ends_with(':') || t.ends_with('：') || t.ends_with('-')) && is_attribution(t)
+        {
+            Kind::Attribution
+        } else if let Some(next) = lines.get(i + 1).map(|n| n.trim()) {
+            // Wrapped over two lines (Gmail, Android).
+            let joined = (next.ends_with(':') || next.ends_with('：'))
+                && !is_quote(next)
+                && t.len() + next.len() <= SHORT
+                && is_attribution(&format!("{t} {next}"));
+            if joined {
+                kinds[i] = Kind::Attribution;
+                kinds[i + 1] = Kind::AttributionTail;
+                i += 2;
+                continue;
+            }
+            Kind::Text
+        } else {
+            Kind::Text
+        };
+        i += 1;
+    }
+    kinds
+}
 
 /// The new text of a message; `subject` tells a forward from a reply.
 pub fn new_text(text: &str, subject: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let mut end = lines.len();
-    if !is_forward(subject) {
-        end = history_start(&lines).unwrap_or(end);
+    let kinds = classify(&lines);
+    // A header block or separator before any text: a copy of another
+    // mail with nothing written above it. The copy is the content.
+    let copy_on_top = kinds.iter().find(|k| **k != Kind::Blank) == Some(&Kind::History);
+    let forward = is_forward(subject)
+        || copy_on_top
+        || lines
+            .iter()
+            .zip(&kinds)
+            .take_while(|(_, k)| !matches!(k, Kind::History | Kind::Attribution))
+            .any(|(l, _)| l.len() <= SHORT && FORWARD_MARKER.is_match(l));
+    let keep = if forward {
+        forwarded(&kinds)
+    } else {
+        replied(&kinds)
+    };
+    let mut out: Vec<&str> = Vec::new();
+    for (l, k) in lines.iter().zip(keep) {
+        // One blank line where removed lines leave several.
+        let blank = l.trim().is_empty();
+        if k && !(blank && out.last().is_some_and(|p| p.trim().is_empty())) {
+            out.push(l);
+        }
     }
-    // The signature marker ("-- "), after some content.
-    if let Some(i) = lines[..end]
-        .iter()
-        .position(|l| l.trim_end() == "--" || *l == "-- ")
-        .filter(|i| lines[..*i].iter().any(|l| !l.trim().is_empty()))
-    {
-        end = i;
-    }
-    // Trailing quotes, blank lines and mobile sign-offs.
-    while end > 0 {
-        let l = lines[end - 1].trim_start_matches('\u{feff}');
-        if l.trim().is_empty() || l.trim_start().starts_with('>') || SIGNOFF.is_match(l) {
-            end -= 1;
+    // Trailing blank lines and sign-offs.
+    while let Some(l) = out.last() {
+        if l.trim().is_empty() || (l.len() <= SHORT && SIGNOFF.is_match(l)) {
+            out.pop();
         } else {
             break;
         }
     }
-    let out = lines[..end].join("\n");
-    out.trim_matches('\n').to_string()
+    let out = out.join("\n").trim_matches('\n').to_string();
+    if out.trim().is_empty() {
+        text.trim_matches(['\n', '\r']).to_string()
+    } else {
+        out
+    }
+}
+
+/// A forward: everything up to a signature that comes before the
+/// forwarded part.
+fn forwarded(kinds: &[Kind]) -> Vec<bool> {
+    let end = kinds
+        .iter()
+        .position(|k| *k == Kind::Signature)
+        .filter(|&i| kinds[..i].contains(&Kind::Text))
+        .filter(|&i| {
+            !kinds[..i]
+                .iter()
+                .any(|k| *k != Kind::Text && *k != Kind::Blank)
+        })
+        .unwrap_or(kinds.len());
+    (0..kinds.len()).map(|i| i < end).collect()
+}
+
+/// A reply: the rules of the module's documentation. Linear: the
+/// neighbours each rule looks at are found in one pass each way.
+fn replied(kinds: &[Kind]) -> Vec<bool> {
+    let n = kinds.len();
+    let mut keep = vec![false; n];
+    let Some(first) = kinds.iter().position(|k| *k == Kind::Text) else {
+        return keep; // nothing of the author's: the caller falls back
+    };
+    // The next line that is not blank (nor an attribution's second line).
+    let mut next = vec![None; n];
+    let mut upcoming = None;
+    for i in (0..n).rev() {
+        next[i] = upcoming;
+        if !matches!(kinds[i], Kind::Blank | Kind::AttributionTail) {
+            upcoming = Some(kinds[i]);
+        }
+    }
+    // An unquoted history or a signature after some text ends the new
+    // text; so does an attribution followed by unquoted lines (some
+    // webmails quote nothing).
+    let end = (first + 1..n)
+        .find(|&i| match kinds[i] {
+            Kind::History | Kind::Signature => true,
+            Kind::Attribution => matches!(next[i], Some(Kind::Text | Kind::History) | None),
+            _ => false,
+        })
+        .unwrap_or(n);
+    let Some(last) = kinds[..end].iter().rposition(|k| *k == Kind::Text) else {
+        return keep;
+    };
+    // The quote blocks between the first and the last text, and whether an
+    // attribution introduced each.
+    let mut blocks = 0;
+    let mut introduced = false;
+    let mut before = None; // the last non-blank kind seen
+    let mut in_block = false;
+    for k in &kinds[first..=last] {
+        match k {
+            Kind::Quote if !in_block => {
+                in_block = true;
+                blocks += 1;
+                introduced = matches!(before, Some(Kind::Attribution | Kind::AttributionTail));
+            }
+            Kind::Quote | Kind::Blank => {}
+            _ => in_block = false,
+        }
+        if *k != Kind::Blank {
+            before = Some(*k);
+        }
+    }
+    let bottom_post = blocks == 1 && introduced;
+    // An interleaved reply keeps its first question too: the quote right
+    // above the first answer.
+    let mut start = first;
+    if blocks > 0 && !bottom_post {
+        while start > 0 && matches!(kinds[start - 1], Kind::Quote | Kind::Blank) {
+            start -= 1;
+        }
+    }
+    for i in start..=last {
+        keep[i] = match kinds[i] {
+            Kind::Text | Kind::Blank => true,
+            Kind::Quote => !bottom_post,
+            _ => false,
+        };
+    }
+    keep
 }
 
 fn is_forward(subject: &str) -> bool {
     static FWD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^\s*(?:(?:re|aw|sv|vs)\s*[:：]\s*)*(?:fwd?|rv|wg|tr|enc|doorst|i|rif|vb|vl)\s*[:：]")
+        Regex::new(r"(?i)^\s*(?:(?:re|aw|sv|vs)\s*[:：]\s*)*(?:fwd?|rv|wg|tr|enc|doorst|i|rif|vb|vl|пересл|转发)\s*[:：]")
             .expect("static regex")
     });
     FWD.is_match(subject)
-}
-
-/// Where the quoted history begins, if anywhere.
-fn history_start(lines: &[&str]) -> Option<usize> {
-    // Cheap tests first: most lines have no colon and no dashes, and the
-    // regexes (with the joined two-line test) are most of the cost.
-    let ends_colon = |l: &str| l.trim_end().ends_with(':');
-    let has_colon = |l: &str| l.contains(':') || l.contains('：');
-    for i in 0..lines.len() {
-        let l = lines[i];
-        if (l.contains("--") && SEPARATOR.is_match(l)) || (ends_colon(l) && ATTRIBUTION.is_match(l))
-        {
-            return Some(i);
-        }
-        // Attributions that the client wrapped over two lines.
-        if let Some(next) = lines.get(i + 1) {
-            if !l.trim().is_empty()
-                && ends_colon(next)
-                && ATTRIBUTION.is_match(&format!("{} {}", l.trim_end(), next.trim()))
-            {
-                return Some(i);
-            }
-        }
-        // An Outlook header block: From, then Sent/To/Subject within 3 lines.
-        if has_colon(l)
-            && FROM_LINE.is_match(l)
-            && lines[i + 1..]
-                .iter()
-                .filter(|n| !n.trim().is_empty())
-                .take(3)
-                .any(|n| SENT_LINE.is_match(n))
-        {
-            // Include the rule line Outlook draws above it.
-            let mut start = i;
-            while start > 0
-                && (lines[start - 1].trim().is_empty() || RULE.is_match(lines[start - 1]))
-            {
-                start -= 1;
-                if RULE.is_match(lines[start]) {
-                    return Some(start);
-                }
-            }
-            return Some(i);
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -207,6 +469,10 @@ mod tests {
             "Hemos recibido tu consulta",
             &[],
         );
+        // Quoted whole, as Apple Mail and IONOS forward.
+        let t = "Mira esto.\n\nBegin forwarded message:\n\n> From: A <a@x.test>\n> Subject: Factura\n>\n> El importe es 40 €.";
+        assert_eq!(new_text(t, "Fwd: Factura"), t);
+        assert_eq!(new_text(t, "Factura"), t, "the marker alone tells");
     }
 
     #[test]
@@ -217,13 +483,114 @@ mod tests {
         assert_eq!(new_text(t, "x"), "Thanks!");
         let t = "Una línea.\nOtra línea: con dos puntos.";
         assert_eq!(new_text(t, "x"), t);
+        // Nothing new: the whole text, never an empty one.
         let t = "> only a quote\n> nothing new";
-        assert_eq!(new_text(t, "RE: x"), "");
-        // Inline answers stay; only the trailing quote goes.
+        assert_eq!(new_text(t, "RE: x"), t);
+        // Inline answers stay with their questions; the trailing quote goes.
         let t = "> ¿Versión?\n4.2.1\n> ¿Sistema?\nWindows 11\n\n> saludos";
         assert_eq!(
             new_text(t, "RE: x"),
             "> ¿Versión?\n4.2.1\n> ¿Sistema?\nWindows 11"
         );
+    }
+
+    #[test]
+    fn answers_below_the_quote_are_kept() {
+        let t = "Hi,\n\nOn Mon, 3 Mar 2025 at 10:00, Soporte <soporte@x.test> wrote:\n> Can you send the log?\n> Thanks\n\nHere it is: the error is 0x80.\n\nAna";
+        assert_eq!(
+            new_text(t, "Re: x"),
+            "Hi,\n\nHere it is: the error is 0x80.\n\nAna"
+        );
+        // Interleaved: each answer with its question, the attribution gone.
+        let t = "El lun, 3 mar 2025 a las 10:00, Soporte (<s@x.test>) escribió:\n> ¿Qué versión?\n4.2\n> ¿Qué sistema?\nWindows\n> Saludos";
+        assert_eq!(
+            new_text(t, "RE: x"),
+            "> ¿Qué versión?\n4.2\n> ¿Qué sistema?\nWindows"
+        );
+    }
+
+    #[test]
+    fn attributions_in_more_languages_and_layouts() {
+        for (attr, lines) in [
+            ("Den 24. nov. 2025 kl. 10.00 skrev Soporte <s@x.test>:", 1),
+            (
+                "In data 24 novembre 2025 10:00, Soporte <s@x.test> ha scritto:",
+                1,
+            ),
+            ("ср, 30 апр. 2025 г. в 15:19, Soporte <s@x.test>:", 1),
+            (
+                "30 апр. 2025 г., в 15:19, пользователь Soporte\n<s@x.test> написал:",
+                2,
+            ),
+            (
+                "---- On Wed, 04 Apr 2012 10:00:00 +0200 Soporte <s@x.test> wrote ----",
+                1,
+            ),
+            ("--- On Wed, 4/4/12, Soporte <s@x.test> wrote:", 1),
+        ] {
+            let t =
+                format!("Respuesta nueva.\n\n{attr}\nTexto viejo sin comillas.\nMás texto viejo.");
+            assert_eq!(
+                new_text(&t, "RE: x"),
+                "Respuesta nueva.",
+                "{attr} ({lines} lines)"
+            );
+            let q = format!("Respuesta nueva.\n\n{attr}\n> Texto viejo.");
+            assert_eq!(new_text(&q, "RE: x"), "Respuesta nueva.", "{attr}, quoted");
+        }
+    }
+
+    #[test]
+    fn header_blocks_in_more_languages() {
+        for block in [
+            "Od: Soporte <s@x.test>\nWysłano: poniedziałek, 3 marca 2025 10:00\nDo: Ana\nTemat: Faktura",
+            "От: Soporte <s@x.test>\nОтправлено: 3 марта 2025 г. 10:00\nКому: Ana\nТема: Счёт",
+            "Date: Mon, 3 Mar 2025 10:00:00 +0100\nFrom: s@x.test\nTo: ana@y.test\nSubject: Factura",
+            "________________________________\nFrom: Soporte <s@x.test>\nSent: Monday, March 3, 2025 10:00 AM\nTo: Ana\nSubject: Invoice",
+        ] {
+            let t = format!("Nuevo.\n\n{block}\n\nViejo.");
+            assert_eq!(new_text(&t, "RE: x"), "Nuevo.", "{block}");
+        }
+        // A header block at the very top (nothing written above it): the
+        // whole text is what there is.
+        let t = "From: Soporte <s@x.test>\nSent: Monday\nTo: Ana\nSubject: x\n\nTexto.";
+        assert_eq!(new_text(t, "x"), t);
+        // "De: Juan" in a sentence is no header block.
+        let t = "Hola,\nDe: mi parte, gracias.\nAna";
+        assert_eq!(new_text(t, "x"), t);
+    }
+
+    #[test]
+    fn sign_offs_in_six_languages() {
+        for s in [
+            "Sent from Mail for Windows 10",
+            "Sent from my iPhone",
+            "Sent from Yahoo Mail on Android",
+            "Enviado desde mi Samsung Galaxy",
+            "Enviado desde Correo para Windows",
+            "Von meinem iPhone gesendet",
+            "Gesendet von Mail für Windows",
+            "Envoyé de mon iPhone",
+            "Envoyé à partir de Courrier pour Windows",
+            "Inviato da iPhone",
+            "Enviado do meu iPhone",
+            "Get Outlook for Android",
+            "Obtener Outlook para iOS",
+        ] {
+            assert_eq!(
+                new_text(&format!("Gracias.\n\n{s}"), "RE: x"),
+                "Gracias.",
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_text_costs_linear_time() {
+        let t = "On x wrote:\n".repeat(50_000) + &"> q\n".repeat(50_000) + "a";
+        let n = new_text(&t, "RE: x");
+        assert!(n.ends_with('a'));
+        let colons = format!("De: {}\n", "x: ".repeat(100)).repeat(20_000);
+        let _ = new_text(&colons, "RE: x");
     }
 }
