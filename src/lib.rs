@@ -17,6 +17,7 @@
 //! - [`sender`]: the outbox sender, the only module that speaks SMTP.
 //! - [`net`]: TLS settings shared by both protocols.
 //! - [`clock`]: the time hilo goes by, which tests can set.
+//! - [`corpus`]: the developers' new-text corpus runner (`hilo corpus`).
 //! - [`fault`]: fault points for the tests (debug builds only).
 //! - [`daemon`]: starts and stops the watchers and the sender.
 //! - [`cli`]: the commands.
@@ -24,6 +25,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod corpus;
 pub mod daemon;
 pub mod fault;
 pub mod mail;

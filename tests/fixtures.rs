@@ -1,5 +1,8 @@
 //! Every fixture under `fixtures/` must parse and classify as its
-//! `.expect.toml` says. Failures are collected and reported together.
+//! `.expect.toml` says, and where it gives a `new_text`, produce exactly
+//! that. Failures are collected and reported together; the exact-match
+//! rate of new text by class is printed (`-- --nocapture`), as
+//! `hilo corpus fixtures` prints it.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +29,11 @@ struct Expect {
     tag: Option<i64>,
     /// The original Message-ID a bounce reports.
     bounced_message_id: Option<String>,
+    /// The new-text class the corpus runner reports this file under.
+    #[allow(dead_code)]
+    class: Option<String>,
+    /// The exact new text (quoted history, signature and sign-off removed).
+    new_text: Option<String>,
 }
 
 fn eml_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -115,6 +123,15 @@ fn check(path: &Path) -> Vec<String> {
             ));
         }
     }
+    if let Some(want) = &exp.new_text {
+        let want = want.trim_end_matches('\n');
+        if m.new_text != want {
+            errs.push(format!(
+                "new text:\n--- got\n{}\n--- want\n{want}",
+                m.new_text
+            ));
+        }
+    }
     if let Some(n) = exp.attachments {
         eq(
             &mut errs,
@@ -134,7 +151,7 @@ fn check(path: &Path) -> Vec<String> {
     );
 
     if let Some(id) = &exp.bounced_message_id {
-        let found = hilo::mail::parse::reported_message_ids(&raw);
+        let found = hilo::mail::dsn::read(&raw, "").ids;
         if !found.contains(id) {
             errs.push(format!("reported ids {found:?} lack {id:?}"));
         }
@@ -188,4 +205,21 @@ fn every_fixture_parses_and_classifies_as_expected() {
     }
     eprintln!("fixtures by kind: {kinds:?}");
     assert!(report.is_empty(), "fixture mismatches:\n{report}");
+}
+
+#[test]
+fn new_text_exact_match_rate_by_class() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let summary = hilo::corpus::run(&root).unwrap();
+    println!("{summary}");
+    assert!(
+        summary.cases.len() >= 40,
+        "only {} new-text cases",
+        summary.cases.len()
+    );
+    let misses: Vec<String> = summary
+        .misses()
+        .map(|c| c.path.display().to_string())
+        .collect();
+    assert!(misses.is_empty(), "new text differs: {misses:?}");
 }

@@ -117,6 +117,14 @@ pub enum Command {
         #[command(subcommand)]
         command: quarantine::QuarantineCommand,
     },
+    /// For developers: how often the new text of the `.eml` files under DIR
+    /// matches the `new_text` of their `.expect.toml`, by class.
+    Corpus {
+        dir: PathBuf,
+        /// Also print each file whose new text differs, with both texts.
+        #[arg(long)]
+        misses: bool,
+    },
     /// The configuration file's keys.
     #[command(name = "config")]
     ConfigKeys {
@@ -199,6 +207,21 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
         Command::Outbox { command } => outbox::outbox(&cli.config, command),
         Command::Quarantine { command } => quarantine::quarantine(&cli.config, command),
         Command::Aside { command } => aside::aside(&cli.config, command),
+        Command::Corpus { dir, misses } => {
+            let summary = crate::corpus::run(&dir)?;
+            if misses {
+                for c in summary.misses() {
+                    println!("--- {} ({})", c.path.display(), c.class);
+                    println!("expected:\n{}", shown(&c.expected, true));
+                    match &c.got {
+                        Ok(t) => println!("got:\n{}", shown(t, true)),
+                        Err(e) => println!("does not parse: {e}"),
+                    }
+                }
+            }
+            println!("{summary}");
+            Ok(exit::OK)
+        }
         Command::ConfigKeys {
             command: ConfigCommand::Keys,
         } => {

@@ -2,7 +2,9 @@
 //! composing our outgoing mail, subjects and tags, and our signed Message-IDs.
 
 pub mod authres;
+pub mod charset;
 pub mod compose;
+pub mod dsn;
 pub mod html;
 pub mod mbox;
 pub mod msgid;

@@ -101,6 +101,9 @@ pub struct Inbound {
     /// [`MAX_AUTH_RESULTS`]): which of them our server wrote is decided by
     /// their authserv-id (`pipeline::agent`).
     pub auth_results: Vec<String>,
+    /// Set when `from` is not the From header's (which had no usable
+    /// address): where it came from, recorded with the message.
+    pub from_note: Option<String>,
 }
 
 impl Inbound {
@@ -202,13 +205,88 @@ static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| 
 pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
     contained(|| {
         crate::fault::hit("parse", raw);
-        parse_inner(raw)
+        parse_inner(&line_feeds(raw))
     })
     .unwrap_or_else(|why| Err(ParseError::Panicked(why)))
 }
 
+/// Mail written with CR alone ending its lines (old Mac clients) has no
+/// header section a parser can find: such bytes are read with CRLF. The
+/// stored raw bytes stay as they came.
+fn line_feeds(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if raw.contains(&b'\n') || !raw.contains(&b'\r') {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    for &b in raw {
+        out.push(b);
+        if b == b'\r' {
+            out.push(b'\n');
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The raw value of the first header `name`, if any.
+fn raw_header<'r>(msg: &mail_parser::Message<'_>, raw: &'r [u8], name: &str) -> Option<&'r [u8]> {
+    msg.headers()
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case(name))
+        .and_then(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
+}
+
+/// Whether text decoded by mail-parser lost bytes it could not decode.
+fn lossy(s: &str) -> bool {
+    s.contains('\u{fffd}')
+}
+
+/// Who wrote a message whose From has no usable address: Sender, then
+/// Reply-To, then the envelope (Return-Path), with a note saying so; a
+/// mail system's report from `MAILER-DAEMON` without a domain is from
+/// `mailer-daemon@invalid`. `None`: nobody to answer, or a mail cut off in
+/// its header section (no blank line ends it): quarantine it.
+fn from_fallback(msg: &mail_parser::Message<'_>, raw: &[u8]) -> Option<(Mailbox, String)> {
+    let complete = raw.windows(2).any(|w| w == b"\n\n") || raw.windows(4).any(|w| w == b"\r\n\r\n");
+    if !complete {
+        return None;
+    }
+    if let Some(m) = msg.sender().and_then(first_mailbox) {
+        return Some((m, "no usable From address: the Sender's is used".into()));
+    }
+    if let Some(m) = msg.reply_to().and_then(first_mailbox) {
+        return Some((m, "no usable From address: the Reply-To's is used".into()));
+    }
+    if let Some(rp) = msg.header_raw("Return-Path") {
+        let a = unfold(rp);
+        let a = a
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim();
+        if let Some(m) = MessageParser::default()
+            .parse_headers(format!("From: <{a}>\r\n\r\n").as_bytes())
+            .and_then(|h| h.from().and_then(first_mailbox))
+        {
+            return Some((
+                m,
+                "no usable From address: the envelope sender's is used".into(),
+            ));
+        }
+    }
+    let from = raw_header(msg, raw, "From").map(|v| String::from_utf8_lossy(v).to_lowercase())?;
+    (from.contains("mailer-daemon")
+        || from.contains("postmaster")
+        || from.contains("mail delivery"))
+    .then(|| {
+        (
+            Mailbox::new("mailer-daemon@invalid", Some("MAILER-DAEMON".into())),
+            "no usable From address: a mail system's report".to_string(),
+        )
+    })
+}
+
 /// Runs `f`, turning a panic into its message.
-fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| crate::panic_message(&*p))
 }
 
@@ -217,11 +295,25 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
     if msg.headers().is_empty() {
         return Err(ParseError::NotAMessage);
     }
-    let from = msg
-        .from()
-        .and_then(first_mailbox)
-        .or_else(|| msg.sender().and_then(first_mailbox))
-        .ok_or(ParseError::NoFrom)?;
+    let (mut from, from_note) = match msg.from().and_then(first_mailbox) {
+        Some(m) => (m, None),
+        None => {
+            let (m, note) = from_fallback(&msg, raw).ok_or(ParseError::NoFrom)?;
+            (m, Some(note))
+        }
+    };
+    // A display name in raw 8-bit bytes of another charset.
+    if from.name.as_deref().is_some_and(lossy) {
+        if let Some(v) = raw_header(&msg, raw, "From") {
+            let decoded = super::charset::header(v);
+            if let Some(m) = MessageParser::default()
+                .parse_headers(format!("From: {decoded}\r\n\r\n").as_bytes())
+                .and_then(|h| h.from().and_then(first_mailbox))
+            {
+                from.name = m.name;
+            }
+        }
+    }
 
     let header = |name: &str| -> Option<String> {
         msg.header_raw(name)
@@ -288,11 +380,13 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
         })
         .collect();
 
-    let subject = msg
-        .subject()
-        .map(|s| super::header_text(s, MAX_SUBJECT_CHARS))
-        .unwrap_or_default();
-    let text = body_text(&msg);
+    let subject = match (msg.subject(), raw_header(&msg, raw, "Subject")) {
+        (Some(s), Some(v)) if lossy(s) => super::charset::header(v),
+        (Some(s), _) => s.to_string(),
+        (None, _) => String::new(),
+    };
+    let subject = super::header_text(&subject, MAX_SUBJECT_CHARS);
+    let text = body_text(&msg, raw);
     let mut inbound = Inbound {
         new_text: crate::mail::quote::new_text(&text, &subject),
         message_id: msg.message_id().and_then(clean_id),
@@ -315,6 +409,7 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
         auto,
         thread_root: msg.header_raw("Thread-Index").and_then(thread_root),
         digest: msg.message_id().is_none().then(|| digest_key(raw)),
+        from_note,
         auth_results: msg
             .headers()
             .iter()
@@ -341,17 +436,21 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
 /// The message's text: every inline text part in order (Apple Mail sends
 /// text, HTML, text around an inline image), HTML converted by
 /// [`super::html`]; when no text part has any text, the HTML alternative.
-fn body_text(msg: &mail_parser::Message<'_>) -> String {
+fn body_text(msg: &mail_parser::Message<'_>, raw: &[u8]) -> String {
     use mail_parser::PartType;
     let text_of = |ids: &[u32]| -> Vec<String> {
         ids.iter()
             .filter_map(|id| msg.parts.get(*id as usize))
             .filter_map(|p| match &p.body {
-                PartType::Text(t) => Some(t.to_string()),
-                PartType::Html(h) => Some(super::html::html_to_text(h)),
+                PartType::Text(t) => Some(redecoded(p, raw).unwrap_or_else(|| t.to_string())),
+                PartType::Html(h) => Some(super::html::html_to_text(
+                    &redecoded(p, raw).unwrap_or_else(|| h.to_string()),
+                )),
                 _ => None,
             })
             .filter(|t| !t.trim().is_empty())
+            // The line break before a part's boundary is not text.
+            .map(|t| t.trim_end_matches(['\r', '\n']).to_string())
             .collect()
     };
     let mut parts = text_of(&msg.text_body);
@@ -359,6 +458,29 @@ fn body_text(msg: &mail_parser::Message<'_>) -> String {
         parts = text_of(&msg.html_body);
     }
     parts.join("\n")
+}
+
+/// A text part that mail-parser could not decode (no charset, or one its
+/// bytes do not fit): its bytes again, transfer-decoded, in the charset
+/// the detector guesses. `None` when the part decoded cleanly.
+fn redecoded(part: &mail_parser::MessagePart<'_>, raw: &[u8]) -> Option<String> {
+    use mail_parser::{Encoding, PartType};
+    let text = match &part.body {
+        PartType::Text(t) | PartType::Html(t) => t,
+        _ => return None,
+    };
+    if !lossy(text) {
+        return None;
+    }
+    let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
+    let bytes = match part.encoding {
+        Encoding::QuotedPrintable => {
+            mail_parser::decoders::quoted_printable::quoted_printable_decode(body)?
+        }
+        Encoding::Base64 => mail_parser::decoders::base64::base64_decode(body)?,
+        Encoding::None => body.to_vec(),
+    };
+    Some(super::charset::guess(&bytes))
 }
 
 /// A part's decoded bytes, moved out of the parsed message when it owns them.
@@ -384,106 +506,6 @@ fn thread_root(v: &str) -> Option<String> {
     let bytes = b64.decode(v).ok()?;
     (bytes.len() >= 22).then(|| b64.encode(&bytes[..22]))
 }
-
-/// Most Message-IDs and recipients read from one delivery report.
-pub const MAX_REPORTED: usize = 10;
-
-/// The recipients a delivery report says it is about: its
-/// `Final-Recipient` and `Original-Recipient` fields (RFC 3464), lowercase.
-pub fn reported_recipients(raw: &[u8]) -> Vec<String> {
-    static FIELD: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
-        regex::bytes::Regex::new(
-            r"(?im)^(?:Final|Original)-Recipient:[ \t]*(?:rfc822[ \t]*;)?[ \t]*<?([^<>\s;]+@[^<>\s;]+?)>?[ \t]*\r?$",
-        )
-        .expect("static regex")
-    });
-    let mut out: Vec<String> = Vec::new();
-    for c in FIELD.captures_iter(raw) {
-        let Ok(a) = std::str::from_utf8(&c[1]) else {
-            continue;
-        };
-        let a = a.to_ascii_lowercase();
-        if !out.contains(&a) {
-            out.push(a);
-            if out.len() == MAX_REPORTED {
-                break;
-            }
-        }
-    }
-    out
-}
-
-/// The Message-IDs of the original mail a delivery report is about: from
-/// its message/rfc822 or text/rfc822-headers part, else from any
-/// `Message-ID:` line quoted in the text (qmail, some Exchange reports).
-pub fn reported_message_ids(raw: &[u8]) -> Vec<String> {
-    contained(|| reported_inner(raw)).unwrap_or_default()
-}
-
-fn reported_inner(raw: &[u8]) -> Vec<String> {
-    static QUOTED_ID: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
-        regex::bytes::Regex::new(r"(?im)^[ \t>]*Message-ID:[ \t]*<([^>\s]+)>")
-            .expect("static regex")
-    });
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        return Vec::new();
-    };
-    let own = msg.message_id().map(str::to_string);
-    let mut ids: Vec<String> = Vec::new();
-    let mut push = |id: Option<&str>| {
-        if let Some(id) = id.and_then(clean_id) {
-            if Some(&id) != own.as_ref() && !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    };
-    for part in &msg.parts {
-        if let mail_parser::PartType::Message(inner) = &part.body {
-            push(inner.message_id());
-        } else if part.content_type().is_some_and(|ct| {
-            ct.subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
-        }) {
-            if let Some(h) = MessageParser::default().parse_headers(part.contents()) {
-                push(h.message_id());
-            }
-        }
-    }
-    for c in QUOTED_ID.captures_iter(raw) {
-        push(std::str::from_utf8(&c[1]).ok());
-    }
-    ids.truncate(MAX_REPORTED);
-    ids
-}
-
-/// A short reason from a delivery report: its Status and Diagnostic-Code,
-/// else the subject.
-pub fn bounce_reason(raw: &[u8], subject: &str) -> String {
-    static FIELD: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
-        regex::bytes::Regex::new(r"(?im)^(Status|Diagnostic-Code):[ \t]*([^\r\n]+)")
-            .expect("static regex")
-    });
-    let (mut status, mut diag) = (None, None);
-    for c in FIELD.captures_iter(raw) {
-        let value = String::from_utf8_lossy(&c[2]).trim().to_string();
-        if c[1].eq_ignore_ascii_case(b"status") {
-            status.get_or_insert(value);
-        } else {
-            diag.get_or_insert(value);
-        }
-    }
-    let reason = match (status, diag) {
-        (Some(s), Some(d)) => format!("{s} ({d})"),
-        (Some(s), None) => s,
-        (None, Some(d)) => d,
-        (None, None) => subject.to_string(),
-    };
-    // Whoever sent the report wrote this: one short line.
-    super::header_text(&reason, MAX_REASON_CHARS)
-}
-
-/// Longest bounce reason kept, in characters.
-pub const MAX_REASON_CHARS: usize = 300;
 
 fn unfold(v: &str) -> String {
     v.replace("\r\n", "").replace('\n', "")
@@ -525,7 +547,7 @@ fn keep_ends(mut ids: Vec<String>, max: usize) -> Vec<String> {
     ids
 }
 
-fn clean_id(s: &str) -> Option<String> {
+pub(crate) fn clean_id(s: &str) -> Option<String> {
     let s = s
         .trim()
         .trim_start_matches('<')

@@ -139,9 +139,9 @@ static SIGNOFF: LazyLock<Regex> = LazyLock::new(|| {
           | inviato\s+(?:da|dal|con)\s+.{1,60}
           | von\s+meinem\s+.{1,60}\s+gesendet
           | gesendet\s+(?:von|mit|vom)\s+.{1,60}
-          | (?:get|obtener|obtenha|télécharger|scarica|hole\s+dir)\s+outlook\s+.{1,40}
+          | (?:get|obtener|obtenha|télécharger|scarica|ottieni|hole\s+dir)\s+outlook\s+.{1,40}
           | outlook\s+für\s+.{1,30}\s+herunterladen
-        )\s*$",
+        )\s*\.?\s*$",
     )
     .expect("static regex")
 });
@@ -396,9 +396,11 @@ fn replied(kinds: &[Kind]) -> Vec<bool> {
     keep
 }
 
+/// A forward: its subject's first prefix says so. `RE: RV: x` is a
+/// reply to a forward, and its history is history.
 fn is_forward(subject: &str) -> bool {
     static FWD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^\s*(?:(?:re|aw|sv|vs)\s*[:：]\s*)*(?:fwd?|rv|wg|tr|enc|doorst|i|rif|vb|vl|пересл|转发)\s*[:：]")
+        Regex::new(r"(?i)^\s*(?:fwd?|rv|wg|tr|enc|doorst|i|rif|vb|vl|пересл|转发)\s*[:：]")
             .expect("static regex")
     });
     FWD.is_match(subject)

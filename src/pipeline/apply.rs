@@ -363,7 +363,7 @@ impl Writer<'_, '_> {
         note: Option<&str>,
     ) -> Result<i64, StoreError> {
         let (tx, msg) = (self.tx, m.msg);
-        let note = note.or(m.item.note.as_deref());
+        let note = note.or(m.item.note.as_deref()).or(msg.from_note.as_deref());
         let id = tx.insert_message(&NewMessage {
             ticket,
             desk: &m.desk.cfg.name,

@@ -46,6 +46,83 @@ fn is_noreply(addr: &str) -> bool {
     ) || l.starts_with("noreply")
 }
 
+/// How non-delivery reports begin their subject (lowercase), in the MTAs
+/// sisimai documents and the languages hilo's users write.
+const BOUNCE_SUBJECTS: &[&str] = &[
+    "undelivered mail returned to sender",
+    "undeliverable:",
+    "undeliverable mail",
+    "undeliverable message",
+    "mail delivery failed",
+    "mail delivery failure",
+    "delivery status notification (failure)",
+    "delivery failure",
+    "delivery failed",
+    "failure notice",
+    "returned mail:",
+    "message not delivered",
+    "mail system error - returned mail",
+    "warning: could not send message",
+    "could not send message",
+    "non remis :",
+    "non remis:",
+    "non distribuable",
+    "impossible de remettre",
+    "unzustellbar:",
+    "nicht zustellbar",
+    "no se puede entregar:",
+    "no se pudo entregar",
+    "mensaje no entregado",
+    "no entregado:",
+    "non recapitabile",
+    "impossibile recapitare",
+    "não entregue",
+    "mensagem não entregue",
+    "notificação de falha na entrega",
+    "返送されたメール",
+    "配信不能",
+    "退信",
+    "系统退信",
+];
+
+/// What mail systems write first in a non-delivery report (lowercase).
+const BOUNCE_TEXTS: &[&str] = &[
+    "this is the mail system at host",
+    "i'm afraid i wasn't able to deliver your message",
+    "this message was created automatically by mail delivery software",
+    "hi. this is the qmail-send program",
+    "delivery to the following recipient failed permanently",
+    "delivery to the following recipients failed",
+    "the following addresses had permanent fatal errors",
+    "your message did not reach some or all of the intended recipients",
+    "your message couldn't be delivered",
+    "message delivery to the following recipients failed",
+    "unable to deliver message to the following",
+    "sorry, we were unable to deliver your message",
+    "the original message was received at",
+    "could not be delivered to one or more recipients",
+    "error occurred while trying to deliver this message",
+];
+
+fn bounce_subject(subject: &str) -> bool {
+    let s = subject.trim_start().to_lowercase();
+    BOUNCE_SUBJECTS.iter().any(|p| s.starts_with(p))
+}
+
+/// Only the first three lines (mail systems begin with these words): a
+/// person quoting a report below their question is still a person.
+fn bounce_text(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .filter(|l| !l.starts_with('>') && l.len() < 400)
+        .any(|l| {
+            let l = l.to_lowercase();
+            BOUNCE_TEXTS.iter().any(|p| l.contains(p))
+        })
+}
+
 /// Subject prefixes auto-responders write before the original subject,
 /// es/en/de/fr/it/pt (lowercase; a `:` follows, after optional spaces).
 const OOO_PREFIXES: &[&str] = &[
@@ -160,6 +237,15 @@ pub fn classify(msg: &Inbound, ctx: &Context<'_>) -> Classification {
     let local = local_part(from).to_ascii_lowercase();
     if local == "mailer-daemon" || local == "postmaster" {
         return verdict(MessageKind::Bounce, "sent by a mailer daemon");
+    }
+    // Reports without multipart/report (qmail, older Exim and Sendmail,
+    // Apache James, mobile carriers): by their well-known subjects, and by
+    // the first words mail systems write.
+    if bounce_subject(&msg.subject) {
+        return verdict(MessageKind::Bounce, "a mail system's non-delivery subject");
+    }
+    if bounce_text(&msg.text) {
+        return verdict(MessageKind::Bounce, "a mail system's non-delivery text");
     }
 
     // Auto-responders (RFC 3834 and the de-facto headers).
@@ -336,6 +422,26 @@ mod tests {
         assert_eq!(c.kind, MessageKind::AutoReply);
         let c = classify_raw("From: a@b.test\r\nX-Mailing-List: <l@b.test>\r\nSubject: x\r\n\r\nb");
         assert_eq!(c.kind, MessageKind::List);
+    }
+
+    #[test]
+    fn reports_without_multipart_report_are_bounces() {
+        for raw in [
+            "From: mailer-daemon@mx.test\r\nSubject: x\r\n\r\nb".to_string(),
+            "From: Mail Delivery System <mail@mx.test>\r\nSubject: Mail delivery failed: returning message to sender\r\n\r\nb".to_string(),
+            "From: James <james@mx.test>\r\nSubject: x\r\n\r\nHi. This is the qmail-send program at mx.test.\nI'm afraid I wasn't able to deliver your message.".to_string(),
+            "From: postmaster@carrier.test\r\nSubject: 返送されたメール\r\n\r\nb".to_string(),
+            "From: sistema@mx.test\r\nSubject: No se puede entregar: Factura\r\n\r\nb".to_string(),
+        ] {
+            assert_eq!(classify_raw(&raw).kind, MessageKind::Bounce, "{raw}");
+        }
+        // A person forwarding a report, or quoting one below their question.
+        for raw in [
+            "From: ana@cliente.test\r\nSubject: Fwd: Undelivered Mail Returned to Sender\r\n\r\nb",
+            "From: ana@cliente.test\r\nSubject: ayuda\r\n\r\n¿Qué significa esto? Me llegó este aviso al escribiros ayer por la tarde desde la oficina, y no entiendo si el pedido se ha registrado o no, ni si tengo que volver a enviarlo. Gracias de antemano por la ayuda, y perdonad la molestia, pero es urgente porque el plazo acaba el viernes y no quiero perder la reserva que hicimos en septiembre para todo el equipo.\n\n> This is the mail system at host mx.test.",
+        ] {
+            assert_eq!(classify_raw(raw).kind, MessageKind::Customer, "{raw}");
+        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! and what a delivery report says about the mail it returns.
 //! Pure, so the watcher parses one batch while the previous one is stored.
 
-use crate::mail::parse::{bounce_reason, reported_message_ids, reported_recipients};
 use crate::mail::{parse, Inbound, ParseError};
 
 use super::Received;
@@ -27,10 +26,11 @@ pub struct Bounce {
 
 impl Bounce {
     pub fn read(raw: &[u8], msg: &Inbound) -> Bounce {
+        let r = crate::mail::dsn::read(raw, &msg.subject);
         Bounce {
-            reported: reported_message_ids(raw),
-            recipients: reported_recipients(raw),
-            reason: bounce_reason(raw, &msg.subject),
+            reported: r.ids,
+            recipients: r.recipients,
+            reason: r.reason,
         }
     }
 }
