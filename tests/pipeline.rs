@@ -538,6 +538,27 @@ fn a_bounce_marks_our_mail_undeliverable_and_opens_nothing() {
         Outcome::SetAside { kind: "bounce", .. }
     ));
     assert_eq!(t.tickets(), 1);
+    // From a MAILER-DAEMON without a domain: a bounce all the same.
+    t.feed(
+        "soporte",
+        &mail("otro@noexiste.test", "hola", "m2@c.test", ""),
+    );
+    let ack2 = t.ack_id(2);
+    let domainless = dsn
+        .replace(
+            "From: MAILER-DAEMON@mx.example.test (Mail Delivery System)",
+            "From: MAILER-DAEMON <>",
+        )
+        .replace(&ack, &ack2)
+        .replace("nadie@noexiste.test", "otro@noexiste.test")
+        .replace("dsn1@", "dsn3@");
+    assert_eq!(
+        t.feed("soporte", &domainless),
+        Outcome::Appended { ticket: 2 }
+    );
+    let o = t.store.outbox_list().unwrap();
+    let row = o.iter().find(|r| r.ticket == Some(2)).unwrap();
+    assert_eq!(row.status.as_str(), "undeliverable");
 }
 
 #[test]

@@ -30,8 +30,17 @@ fn declared(label: &str, bytes: &[u8]) -> Option<String> {
 
 /// A raw header value (after its `Name:`), unfolded, as text: RFC 2047
 /// encoded words decoded by their charset when it fits their bytes, else
-/// by a guess; raw 8-bit text by a guess. Linear in the value.
-pub fn header(raw: &[u8]) -> String {
+/// by a guess; raw 8-bit text by `hint` (the charset the message's body
+/// declares: a client writes its raw headers in it) when it fits, else by
+/// a guess. Linear in the value.
+pub fn header(raw: &[u8], hint: Option<&str>) -> String {
+    let plain_text = |bytes: &[u8]| -> String {
+        if bytes.is_ascii() {
+            return String::from_utf8_lossy(bytes).into_owned();
+        }
+        hint.and_then(|h| declared(h, bytes))
+            .unwrap_or_else(|| guess(bytes))
+    };
     let raw: Vec<u8> = raw
         .iter()
         .copied()
@@ -46,7 +55,7 @@ pub fn header(raw: &[u8]) -> String {
             if let Some((text, len)) = encoded_word(&raw[i..]) {
                 // White space between two encoded words is not text.
                 if !(last_was_word && plain.iter().all(|b| b.is_ascii_whitespace())) {
-                    out.push_str(&guess(&plain));
+                    out.push_str(&plain_text(&plain));
                 }
                 plain.clear();
                 out.push_str(&text);
@@ -58,7 +67,7 @@ pub fn header(raw: &[u8]) -> String {
         plain.push(raw[i]);
         i += 1;
     }
-    out.push_str(&guess(&plain));
+    out.push_str(&plain_text(&plain));
     out.trim().to_string()
 }
 
@@ -125,17 +134,20 @@ mod tests {
     fn raw_eight_bit_headers_are_guessed() {
         // Latin-1 / windows-1252.
         assert_eq!(
-            header(b"Factura de diciembre: \xbfpor qu\xe9 no lleg\xf3?"),
+            header(b"Factura de diciembre: \xbfpor qu\xe9 no lleg\xf3?", None),
             "Factura de diciembre: ¿por qué no llegó?"
         );
         // KOI8-R.
         let koi8 = encoding_rs::KOI8_R.encode("Счёт за декабрь не пришёл").0;
-        assert_eq!(header(&koi8), "Счёт за декабрь не пришёл");
+        assert_eq!(header(&koi8, None), "Счёт за декабрь не пришёл");
         // GBK.
         let gbk = encoding_rs::GBK.encode("发票没有收到，请帮忙查询").0;
-        assert_eq!(header(&gbk), "发票没有收到，请帮忙查询");
+        assert_eq!(header(&gbk, None), "发票没有收到，请帮忙查询");
+        // A short name is guessed badly; the body's charset settles it.
+        let gb = encoding_rs::GBK.encode("王芳").0;
+        assert_eq!(header(&gb, Some("gb2312")), "王芳");
         // UTF-8 stays.
-        assert_eq!(header("Año nuevo".as_bytes()), "Año nuevo");
+        assert_eq!(header("Año nuevo".as_bytes(), None), "Año nuevo");
     }
 
     #[test]
@@ -144,18 +156,24 @@ mod tests {
         let sjis = encoding_rs::SHIFT_JIS.encode("請求書が届きません").0;
         let b64 = base64::engine::general_purpose::STANDARD.encode(&sjis);
         let raw = format!("=?ISO-2022-JP?B?{b64}?=");
-        assert_eq!(header(raw.as_bytes()), "請求書が届きません");
+        assert_eq!(header(raw.as_bytes(), None), "請求書が届きません");
         // A correct label is used as is; words join without their spaces.
         assert_eq!(
-            header(b"=?iso-8859-1?q?caf=E9?= =?utf-8?b?w7E=?= y m\xe1s"),
+            header(b"=?iso-8859-1?q?caf=E9?= =?utf-8?b?w7E=?= y m\xe1s", None),
             "caféñ y más"
         );
     }
 
     #[test]
     fn broken_words_are_text() {
-        assert_eq!(header(b"=?utf-8?x?abc?= hola"), "=?utf-8?x?abc?= hola");
-        assert_eq!(header(b"=?utf-8?q?sin_cierre"), "=?utf-8?q?sin_cierre");
-        assert_eq!(header(b"=?utf-8?q?=ZZ?="), "=ZZ");
+        assert_eq!(
+            header(b"=?utf-8?x?abc?= hola", None),
+            "=?utf-8?x?abc?= hola"
+        );
+        assert_eq!(
+            header(b"=?utf-8?q?sin_cierre", None),
+            "=?utf-8?q?sin_cierre"
+        );
+        assert_eq!(header(b"=?utf-8?q?=ZZ?=", None), "=ZZ");
     }
 }

@@ -235,6 +235,17 @@ fn raw_header<'r>(msg: &mail_parser::Message<'_>, raw: &'r [u8], name: &str) -> 
         .and_then(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
 }
 
+/// The charset the message's first text part declares, if any: raw 8-bit
+/// headers are most often in it.
+fn body_charset(msg: &mail_parser::Message<'_>) -> Option<String> {
+    msg.text_body
+        .iter()
+        .chain(&msg.html_body)
+        .filter_map(|id| msg.parts.get(*id as usize))
+        .chain(std::iter::once(msg.root_part()))
+        .find_map(|p| p.content_type()?.attribute("charset").map(str::to_string))
+}
+
 /// Whether text decoded by mail-parser lost bytes it could not decode.
 fn lossy(s: &str) -> bool {
     s.contains('\u{fffd}')
@@ -305,7 +316,7 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
     // A display name in raw 8-bit bytes of another charset.
     if from.name.as_deref().is_some_and(lossy) {
         if let Some(v) = raw_header(&msg, raw, "From") {
-            let decoded = super::charset::header(v);
+            let decoded = super::charset::header(v, body_charset(&msg).as_deref());
             if let Some(m) = MessageParser::default()
                 .parse_headers(format!("From: {decoded}\r\n\r\n").as_bytes())
                 .and_then(|h| h.from().and_then(first_mailbox))
@@ -381,7 +392,7 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
         .collect();
 
     let subject = match (msg.subject(), raw_header(&msg, raw, "Subject")) {
-        (Some(s), Some(v)) if lossy(s) => super::charset::header(v),
+        (Some(s), Some(v)) if lossy(s) => super::charset::header(v, body_charset(&msg).as_deref()),
         (Some(s), _) => s.to_string(),
         (None, _) => String::new(),
     };
