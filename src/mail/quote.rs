@@ -37,19 +37,30 @@ const WROTE: &[&str] = &[
     "ha scritto",
     "escreveu",
     "schreef",
+    "geschreven",
     "skrev",
     "kirjoitti",
     "napsal",
+    "napísal",
     "napisał",
+    "pisze",
     "написал",
+    "написав",
+    "ha escrit",
+    "va escriure",
+    "a scris",
+    "írta",
+    "έγραψε",
     "yazdı",
+    "작성",
+    "のメッセージ",
     "写道",
     "寫道",
 ];
 
 /// Words an attribution begins with when it names no address.
 static LEAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:on|el|am|le|il|in data|em|op|den|dne|dnia|w dniu|на|в|el día|the)\b")
+    Regex::new(r"(?i)^(?:on|el|am|le|il|in data|em|op|den|dne|dnia|w dniu|på|на|в|el día|the)\b")
         .expect("static regex")
 });
 
@@ -60,7 +71,7 @@ static DATED: LazyLock<Regex> =
 /// Separators that begin an unquoted copy of the message answered.
 static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*-{2,}\s*(?:original message|mensaje original|ursprüngliche nachricht|message d'origine|messaggio originale|oorspronkelijk bericht|mensagem original|wiadomość oryginalna|původní zpráva|исходное сообщение|ursprungligt meddelande|oprindelig meddelelse|opprinnelig melding|alkuperäinen viesti|eredeti üzenet)\s*-{2,}\s*$",
+        r"(?i)^\s*-{2,}\s*(?:original message|reply message|mensaje original|ursprüngliche nachricht|antwort nachricht|message d'origine|messaggio originale|oorspronkelijk bericht|origineel bericht|mensagem original|wiadomość oryginalna|původní zpráva|исходное сообщение|ursprungligt meddelande|originalmeddelande|oprindelig meddelelse|oprindelig besked|opprinnelig melding|alkuperäinen viesti|eredeti üzenet|orijinal mesaj|αρχικό μήνυμα|원본 메시지|元のメッセージ|原始邮件)\s*-{2,}\s*$",
     )
     .expect("static regex")
 });
@@ -117,22 +128,24 @@ fn field(line: &str) -> Option<Field> {
         | "发送时间"
         | "寄件日期"
         | "日付"
-        | "送信日時" => Field::Date,
+        | "送信日時"
+        | "message du" => Field::Date,
         "to" | "para" | "an" | "à" | "a" | "aan" | "do" | "till" | "til" | "кому" | "收件人"
         | "宛先" | "címzett" => Field::To,
-        "subject" | "asunto" | "betreff" | "objet" | "oggetto" | "onderwerp" | "temat" | "ämne"
-        | "emne" | "тема" | "主题" | "主旨" | "件名" | "assunto" | "tárgy" | "konu" => {
-            Field::Subject
-        }
-        "cc" | "kopie" | "kopia" | "копия" | "抄送" => Field::Cc,
+        "subject" | "asunto" | "betreff" | "objet" | "sujet" | "oggetto" | "onderwerp"
+        | "temat" | "ämne" | "emne" | "тема" | "主题" | "主旨" | "件名" | "assunto" | "tárgy"
+        | "konu" => Field::Subject,
+        "cc" | "kopie" | "kopia" | "copie à" | "копия" | "抄送" => Field::Cc,
         _ => return None,
     })
 }
 
+/// Mobile and desktop sign-offs. "Sent from …" takes a few words and no
+/// comma: "Sent from my desk, which is easier" is a sentence.
 static SIGNOFF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^\s*(?:
-            (?:sent|sent\s+from|sent\s+with|sent\s+via|sent\s+using)\s+.{1,60}
+            sent\s+(?:from|with|via|using)\s+(?:my\s+)?[^\s,.;:]+(?:[\ \t]+[^\s,;:]+){0,5}
           | enviado\s+(?:desde|con|do|a\s+partir\s+do|usando|de)\s+.{1,60}
           | enviada\s+(?:desde|do)\s+.{1,60}
           | envoyé\s+(?:de|depuis|à\s+partir\s+de|avec)\s+.{1,60}
@@ -175,11 +188,19 @@ fn is_attribution(l: &str) -> bool {
     let t = t.trim_start_matches('-').trim();
     let core = t.trim_end_matches('-').trim_end();
     let dashed = core.len() < t.len();
-    if !(dashed || core.ends_with(':') || core.ends_with('：')) {
+    let lower = core.to_lowercase();
+    let colon = core.ends_with(':') || core.ends_with('：');
+    // "On … John <john@x> wrote" without its colon, as some clients write.
+    let bare = !colon
+        && LEAD.is_match(&lower)
+        && WROTE.iter().any(|w| lower.ends_with(w))
+        && (lower.contains('@') || DATED.is_match(&lower));
+    if !(dashed || colon || bare) {
         return false;
     }
-    let lower = core.to_lowercase();
-    if WROTE.iter().any(|w| lower.contains(w)) {
+    if WROTE.iter().any(|w| lower.contains(w))
+        || (lower.starts_with("on ") && lower.ends_with(" sent:"))
+    {
         return LEAD.is_match(&lower) || lower.contains('@') || DATED.is_match(&lower);
     }
     // Gmail in languages without a verb in its attribution
@@ -208,15 +229,24 @@ fn header_block(lines: &[&str], i: usize) -> bool {
         .filter_map(|l| field(l))
         .filter(|f| *f != first)
         .count();
-    more >= 2
+    // Two lines do when the first names an address or a date ("Date: …
+    // / To: …"); "De: mi parte" in a sentence names neither.
+    let concrete = lines[i].contains('@') || lines[i].bytes().any(|b| b.is_ascii_digit());
+    more >= 2 || (more == 1 && concrete)
 }
 
-/// A header block starts among the two non-blank lines after `i`.
+/// A header block among the three non-blank lines after a rule at `i`
+/// (a "Message du : …" line may come first).
 fn rule_above_header(lines: &[&str], i: usize) -> bool {
-    (i + 1..lines.len().min(i + 4))
+    (i + 1..lines.len().min(i + 6))
         .filter(|&j| !lines[j].trim().is_empty())
-        .take(1)
+        .take(3)
         .any(|j| header_block(lines, j))
+}
+
+/// A rule drawn with `_`, `-`, `=` or `*`.
+fn is_rule(t: &str) -> bool {
+    t.len() >= 10 && t.bytes().all(|b| matches!(b, b'_' | b'-' | b'=' | b'*'))
 }
 
 /// Does an unquoted copy of the history start at line `i` (trimmed `t`):
@@ -227,7 +257,7 @@ fn history_starts(lines: &[&str], i: usize, t: &str) -> bool {
     }
     (t.contains("--") && SEPARATOR.is_match(t))
         || ((t.contains(':') || t.contains('：')) && header_block(lines, i))
-        || (t.len() >= 10 && t.bytes().all(|b| b == b'_') && rule_above_header(lines, i))
+        || (is_rule(t) && rule_above_header(lines, i))
 }
 
 fn classify(lines: &[&str]) -> Vec<Kind> {
@@ -240,32 +270,66 @@ fn classify(lines: &[&str]) -> Vec<Kind> {
             Kind::Blank
         } else if is_quote(l) {
             Kind::Quote
-        } else if t == "--" || l == "-- " {
+        } else if is_signature(l, t) {
             Kind::Signature
         } else if history_starts(lines, i, t) {
             Kind::History
-        } else if (t.ends_with(':') || t.ends_with('：') || t.ends_with('-')) && is_attribution(t)
-        {
+        } else if t.len() <= SHORT && is_attribution(t) {
             Kind::Attribution
-        } else if let Some(next) = lines.get(i + 1).map(|n| n.trim()) {
-            // Wrapped over two lines (Gmail, Android).
-            let joined = (next.ends_with(':') || next.ends_with('：'))
-                && !is_quote(next)
-                && t.len() + next.len() <= SHORT
-                && is_attribution(&format!("{t} {next}"));
-            if joined {
-                kinds[i] = Kind::Attribution;
-                kinds[i + 1] = Kind::AttributionTail;
-                i += 2;
-                continue;
+        } else if let Some(n) = wrapped_attribution(lines, i, t) {
+            kinds[i] = Kind::Attribution;
+            for k in &mut kinds[i + 1..i + n] {
+                *k = Kind::AttributionTail;
             }
-            Kind::Text
+            i += n;
+            continue;
         } else {
             Kind::Text
         };
         i += 1;
     }
     kinds
+}
+
+/// The start of a signature: `-- `, `--Name`, a line of underscores (the
+/// rule mailing lists draw above their footer), or a sign-off.
+fn is_signature(l: &str, t: &str) -> bool {
+    t == "--"
+        || l == "-- "
+        || (t.len() >= 2 && t.len() <= 40 && t.bytes().all(|b| b == b'_'))
+        || t.strip_prefix("--").is_some_and(|rest| {
+            t.len() <= 40
+                && rest
+                    .trim_start()
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphabetic)
+        })
+        || (t.len() <= SHORT && SIGNOFF.is_match(t))
+}
+
+/// An attribution wrapped over two or three lines (Gmail, Android, Apple
+/// Mail): the number of lines, when line `i` starts one. Its first line
+/// begins like one (a lead word or a date) and its last ends it.
+fn wrapped_attribution(lines: &[&str], i: usize, t: &str) -> Option<usize> {
+    if t.len() > SHORT
+        || !(LEAD.is_match(&t.to_lowercase()) || t.starts_with(|c: char| c.is_ascii_digit()))
+    {
+        return None;
+    }
+    let mut joined = t.to_string();
+    for n in 2..=3 {
+        let next = lines.get(i + n - 1)?.trim();
+        if next.is_empty() || is_quote(next) || joined.len() + next.len() > SHORT {
+            return None;
+        }
+        joined.push(' ');
+        joined.push_str(next);
+        if is_attribution(&joined) {
+            return Some(n);
+        }
+    }
+    None
 }
 
 /// The new text of a message; `subject` tells a forward from a reply.
@@ -585,6 +649,47 @@ mod tests {
                 "{s}"
             );
         }
+    }
+
+    #[test]
+    fn signatures_footers_and_sign_offs_end_the_text() {
+        let t = "Gracias.\n\n--Ana\n\n> viejo";
+        assert_eq!(new_text(t, "RE: x"), "Gracias.");
+        let t = "Thanks.\n\n___\nriak-users mailing list\nriak-users@lists.test";
+        assert_eq!(new_text(t, "Re: x"), "Thanks.");
+        // A sign-off with the answered mail below it, unquoted.
+        let t = "Vale.\n\nSent from my Wiko RIDGE FAB 4G\n\nTexto viejo sin comillas.";
+        assert_eq!(new_text(t, "Re: x"), "Vale.");
+        // A sentence that starts like one is a sentence.
+        let t = "Here it is.\n\nSent from my desk, which is easier than my phone.";
+        assert_eq!(new_text(t, "Re: x"), t);
+        // "--" inside a line is not a signature.
+        let t = "Use --verbose to see more.\nThanks";
+        assert_eq!(new_text(t, "x"), t);
+    }
+
+    #[test]
+    fn attributions_without_colon_or_over_three_lines() {
+        let t = "Listo.\n\nOn Wed, 14 Nov 2018 08:14:43 -0200 John Doe <john@doe.test> wrote\n\nWhen are you available?";
+        assert_eq!(new_text(t, "Re: x"), "Listo.");
+        let t = "Listo.\n\nOn Dec 16, 2011, at 12:47 PM, Corey\n<reply@reply.test>\nwrote:\n\n> Was this fixed?";
+        assert_eq!(new_text(t, "Re: x"), "Listo.");
+        // A short line above an attribution is not part of it.
+        let t = "Test reply\nOn 04/19/2011 07:10 AM, Roman wrote:\n\n> Test";
+        assert_eq!(new_text(t, "Re: x"), "Test reply");
+        let t = "Lorem\nPå 14 september 2015 på 02:23:18, Valentino (valentino@rudy.test) skrev:\n\nVeniam laborum.";
+        assert_eq!(new_text(t, "Re: x"), "Lorem");
+    }
+
+    #[test]
+    fn short_header_blocks_and_rules_above_them() {
+        let t = "Blah\n\nDate: Wed, 16 May 2012 00:15:02 -0600\nTo: k@example.test\n\nOld";
+        assert_eq!(new_text(t, "Re: x"), "Blah");
+        let t = "Merci.\n\n========================================\n\nMessage du : 12/12/2016 13:20\nDe : \"Q\" <q@x.test>\nA : m@y.test\nSujet : x\n\nVieux.";
+        assert_eq!(new_text(t, "Re: x"), "Merci.");
+        // "From: Madrid / To: Barcelona" names no address nor date.
+        let t = "Billete:\nFrom: Madrid\nTo: Barcelona\nGracias";
+        assert_eq!(new_text(t, "x"), t);
     }
 
     #[test]
