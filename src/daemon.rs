@@ -117,6 +117,7 @@ impl App {
                 wake: wake.clone(),
                 attempted: None,
                 misses: Default::default(),
+                tokens: self.tokens.clone(),
             };
             tasks.spawn(supervise(
                 format!("watcher {}", d.name),
@@ -219,6 +220,8 @@ pub struct App {
     pub config: Config,
     pub intake: Intake,
     pub sender: Arc<Sender>,
+    /// OAuth2 access tokens of the mailboxes and the relay that use them.
+    pub tokens: Arc<crate::auth::Tokens>,
 }
 
 impl App {
@@ -233,16 +236,23 @@ impl App {
     pub fn with_store(config: Config, store: Store) -> Result<App, StartError> {
         let templates = Templates::load(&config)?;
         let intake = Intake::new(&config, store.clone(), templates);
+        let tokens = crate::auth::Tokens::with_metrics(
+            store.clone(),
+            &config,
+            Some(intake.metrics().clone()),
+        );
         let sender = Arc::new(Sender::new(
             &config.smtp,
             config.outbox.clone(),
             store,
             intake.metrics().clone(),
+            Some(tokens.clone()),
         )?);
         Ok(App {
             config,
             intake,
             sender,
+            tokens,
         })
     }
 
@@ -299,6 +309,7 @@ impl App {
                 wake: wake.clone(),
                 attempted: attempted.clone(),
                 misses: Default::default(),
+                tokens: self.tokens.clone(),
             })
             .collect()
     }

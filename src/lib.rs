@@ -22,6 +22,7 @@
 //! - [`daemon`]: starts and stops the watchers and the sender.
 //! - [`cli`]: the commands.
 
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;

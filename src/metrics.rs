@@ -54,6 +54,7 @@ pub struct Metrics {
     ack_latency: Histogram,
     smtp_up: Gauge,
     restarts: Family<TaskLabel, Counter>,
+    auth_ok: Family<DeskLabel, Gauge>,
     last_fetch: Mutex<HashMap<String, Instant>>,
 }
 
@@ -112,7 +113,14 @@ impl Metrics {
             "Times a task (a desk's watcher, the sender) ended unexpectedly and was restarted",
             restarts.clone(),
         );
+        let auth_ok = Family::<DeskLabel, Gauge>::default();
+        registry.register(
+            "auth_ok",
+            "OAuth2 logins: 1 while the desk's (or `smtp`'s) token is got, 0 while it fails",
+            auth_ok.clone(),
+        );
         Metrics {
+            auth_ok,
             restarts,
             smtp_up,
             registry,
@@ -155,6 +163,15 @@ impl Metrics {
         if let Ok(mut m) = self.last_fetch.lock() {
             m.insert(desk.to_string(), Instant::now());
         }
+    }
+
+    /// Whether an OAuth2 login (a desk's, or `smtp`) gets its token.
+    pub fn auth(&self, desk: &str, ok: bool) {
+        self.auth_ok
+            .get_or_create(&DeskLabel {
+                desk: desk.to_string(),
+            })
+            .set(i64::from(ok));
     }
 
     pub fn task_restarted(&self, task: &str) {

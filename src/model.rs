@@ -64,6 +64,9 @@ pub enum MessageKind {
     Relay,
     /// Our report to an agent about commands we did not understand.
     Report,
+    /// Our alert to a desk's admins about the desk's own trouble (a login
+    /// that stopped working); on no ticket.
+    Alert,
 }
 
 impl MessageKind {
@@ -81,6 +84,7 @@ impl MessageKind {
             MessageKind::Notification => "notification",
             MessageKind::Relay => "relay",
             MessageKind::Report => "report",
+            MessageKind::Alert => "alert",
         }
     }
 
@@ -90,7 +94,7 @@ impl MessageKind {
     }
 
     /// Every kind.
-    pub const ALL: [MessageKind; 12] = [
+    pub const ALL: [MessageKind; 13] = [
         MessageKind::Customer,
         MessageKind::AutoReply,
         MessageKind::Bounce,
@@ -103,6 +107,7 @@ impl MessageKind {
         MessageKind::Notification,
         MessageKind::Relay,
         MessageKind::Report,
+        MessageKind::Alert,
     ];
 }
 

@@ -20,6 +20,20 @@ fn security(s: Security) -> &'static str {
     }
 }
 
+/// How a login went: the mechanism, and for a token how long it has left.
+fn login(used: &crate::watcher::LoginInfo) -> String {
+    match used.token_expires {
+        Some(at) => {
+            let left = at
+                .signed_duration_since(chrono::Utc::now())
+                .num_minutes()
+                .max(0);
+            format!("{}, token valid {left} min more", used.mechanism)
+        }
+        None => used.mechanism.to_string(),
+    }
+}
+
 pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
     println!("{:<44} RESULT", "CHECK");
     let config = match Config::load(path) {
@@ -47,11 +61,18 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
     if offline {
         return Ok(exit::OK);
     }
+    // Token state lives in the database: `check` reads it, and a token it
+    // gets (or the refusal it meets) is recorded as the daemon would.
+    let store = super::open_store(&config)?;
+    let tokens = crate::auth::Tokens::new(store, &config);
     runtime()?.block_on(async {
         let t = config.intake.command_timeout;
         for d in &config.desks {
             let what = format!("imap {} {}:{}", d.name, d.imap.host, d.imap.port);
-            match crate::watcher::connect(&d.imap, t).await {
+            let account = crate::auth::Account::imap(d);
+            let oauth = account.as_ref().map(|a| (&*tokens, a));
+            let mut used = crate::watcher::LoginInfo::default();
+            match crate::watcher::connect_as(&d.imap, t, oauth, &mut used).await {
                 Ok((mut session, mb)) => {
                     let caps: Vec<&str> = [("IDLE", mb.idle), ("MOVE", mb.moves), ("UIDPLUS", mb.uidplus)]
                         .iter()
@@ -60,8 +81,9 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
                         .collect();
                     let _ = session.logout().await;
                     let mut note = format!(
-                        "ok ({}, {} selected; {})",
+                        "ok ({}, {}, {} selected; {})",
                         security(d.imap.security),
+                        login(&used),
                         d.imap.folder,
                         if caps.is_empty() { "no IDLE: polling".to_string() } else { caps.join(" ") }
                     );
@@ -79,11 +101,16 @@ pub fn check(path: &Path, offline: bool) -> anyhow::Result<u8> {
             }
         }
         let what = format!("smtp {}:{}", config.smtp.host, config.smtp.port);
-        let auth = if config.smtp.username.is_some() { ", AUTH" } else { "" };
-        match crate::sender::test_connection(&config.smtp).await {
-            Ok(()) => row(&what, &format!("ok (EHLO, {}{auth})", security(config.smtp.security))),
+        match crate::sender::test_connection(&config.smtp, Some(tokens.clone())).await {
+            Ok(used) if used.mechanism.is_empty() => {
+                row(&what, &format!("ok (EHLO, {})", security(config.smtp.security)))
+            }
+            Ok(used) => row(
+                &what,
+                &format!("ok (EHLO, {}, AUTH {})", security(config.smtp.security), login(&used)),
+            ),
             Err(e) => {
-                row(&what, &format!("FAILED: {}", e));
+                row(&what, &format!("FAILED: {e}"));
                 return Ok(exit::TEMPFAIL);
             }
         }

@@ -62,6 +62,7 @@ pub fn import(config: &Path, args: ImportArgs<'_>) -> anyhow::Result<u8> {
         }
         // Importing never marks or moves anything on the server.
         desk.cfg.after = After::Keep;
+        let tokens = crate::auth::Tokens::new(intake.store().clone(), &config);
         let w = Watcher {
             desk,
             intake,
@@ -69,6 +70,7 @@ pub fn import(config: &Path, args: ImportArgs<'_>) -> anyhow::Result<u8> {
             wake: Default::default(),
             attempted: None,
             misses: Default::default(),
+            tokens,
         };
         let progress = |done: u64, total: u64| {
             pb.set_length(total);

@@ -2,6 +2,7 @@
 //! group. Data goes to stdout, logs to stderr.
 
 mod aside;
+mod auth;
 mod check;
 mod import;
 mod ingest;
@@ -117,6 +118,11 @@ pub enum Command {
         #[command(subcommand)]
         command: quarantine::QuarantineCommand,
     },
+    /// OAuth2 logins (Microsoft 365, Google Workspace): sign in, see their state.
+    Auth {
+        #[command(subcommand)]
+        command: auth::AuthCommand,
+    },
     /// For developers: how often the new text of the `.eml` files under DIR
     /// matches the `new_text` of their `.expect.toml`, by class.
     Corpus {
@@ -207,6 +213,7 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
         Command::Outbox { command } => outbox::outbox(&cli.config, command),
         Command::Quarantine { command } => quarantine::quarantine(&cli.config, command),
         Command::Aside { command } => aside::aside(&cli.config, command),
+        Command::Auth { command } => auth::auth(&cli.config, command),
         Command::Corpus { dir, misses } => {
             let summary = crate::corpus::run(&dir)?;
             if misses {

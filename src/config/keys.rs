@@ -40,6 +40,18 @@ const PASSWORD_FILE: &str = "a file whose first line is the password";
 const PASSWORD_COMMAND: &str =
     "a command (`sh -c`) whose first output line is the password; killed after 30 s";
 
+const OAUTH2_COMMAND: &str =
+    "a command whose first output line is an access token (oama, mutt_oauth2.py); or use provider";
+const OAUTH2_PROVIDER: &str =
+    "`microsoft`, `google` or `custom`: hilo gets tokens itself after `hilo auth login`";
+const OAUTH2_CLIENT_ID: &str = "the application (client) id registered with the provider";
+const OAUTH2_SECRET: &str =
+    "the client secret, if the application has one; or client_secret_file / _command";
+const OAUTH2_TENANT: &str = "Microsoft: the tenant (domain or id)";
+const OAUTH2_SCOPES: &str = "scopes asked for (Microsoft: IMAP.AccessAsUser.All, SMTP.Send, offline_access; Google: https://mail.google.com/)";
+const OAUTH2_TOKEN_URL: &str = "custom: the token endpoint";
+const OAUTH2_DEVICE_URL: &str = "custom: the device authorization endpoint (RFC 8628)";
+
 pub const KEYS: &[Key] = &[
     key("metrics.listen", "-", "serve Prometheus metrics at http://LISTEN/metrics"),
     key("templates.dir", "-", "overrides of the built-in templates: DIR/{desk}/{kind}.{lang}.txt, then DIR/{kind}.{lang}.txt"),
@@ -54,6 +66,18 @@ pub const KEYS: &[Key] = &[
     key("smtp.ca_file", "-", "an extra CA to trust (certificates are always verified)"),
     key("smtp.timeout", "30s", "every SMTP step"),
     key("smtp.hello_name", "-", "the EHLO name (default: this host's name)"),
+    key("smtp.auth", "password", "`password` or `oauth2` (then `[smtp.oauth2]`)"),
+    key("smtp.mailbox", "-", "OAuth2: the mailbox to send as, when not `username` (a shared mailbox)"),
+    key("smtp.oauth2.token_command", "-", OAUTH2_COMMAND),
+    key("smtp.oauth2.provider", "-", OAUTH2_PROVIDER),
+    key("smtp.oauth2.client_id", "-", OAUTH2_CLIENT_ID),
+    secret("smtp.oauth2.client_secret", OAUTH2_SECRET),
+    secret("smtp.oauth2.client_secret_file", PASSWORD_FILE),
+    secret("smtp.oauth2.client_secret_command", PASSWORD_COMMAND),
+    key("smtp.oauth2.tenant", "organizations", OAUTH2_TENANT),
+    key("smtp.oauth2.scopes", "the provider's", OAUTH2_SCOPES),
+    key("smtp.oauth2.token_url", "the provider's", OAUTH2_TOKEN_URL),
+    key("smtp.oauth2.device_authorization_url", "the provider's", OAUTH2_DEVICE_URL),
     key("outbox.retry", "[\"1m\", \"2m\", \"5m\", \"10m\", \"15m\", \"30m\", \"1h\", \"2h\"]", "delays after a temporary failure; the last repeats"),
     key("outbox.expire_after", "5days", "a mail not delivered by then is marked failed"),
     key("outbox.poll_interval", "30s", "how often the sender looks for due mail when nothing wakes it"),
@@ -86,6 +110,7 @@ pub const KEYS: &[Key] = &[
     key("desk[].loop_window", "10m", "the window of `loop_max_relays`"),
     key("desk[].notify_attachments_max", "5242880", "notifications carry attachments up to this many bytes in all; larger ones are listed"),
     key("desk[].notify", "the agents with a full address", "who hears of new tickets and customer messages"),
+    key("desk[].admin", "the agents with a full address", "who hears of the desk's own trouble (a login that stopped working), at most once a day"),
     key("desk[].notify_lists", "[]", "addresses of `notify` that are lists or aliases: a notification sent there proves any agent's reply; otherwise only its own recipients'"),
     key("desk[].comment_address", "-", "mail to this address is an internal note"),
     key("desk[].relay_name", "{agent} ({desk})", "the From name of relayed answers"),
@@ -99,6 +124,18 @@ pub const KEYS: &[Key] = &[
     secret("desk[].imap.password_command", PASSWORD_COMMAND),
     key("desk[].imap.folder", "INBOX", "the folder watched"),
     key("desk[].imap.ca_file", "-", "an extra CA to trust"),
+    key("desk[].imap.auth", "password", "`password` or `oauth2` (then `[desk.imap.oauth2]`)"),
+    key("desk[].imap.mailbox", "-", "OAuth2: the shared mailbox to open with `username`'s token (Microsoft 365)"),
+    key("desk[].imap.oauth2.token_command", "-", OAUTH2_COMMAND),
+    key("desk[].imap.oauth2.provider", "-", OAUTH2_PROVIDER),
+    key("desk[].imap.oauth2.client_id", "-", OAUTH2_CLIENT_ID),
+    secret("desk[].imap.oauth2.client_secret", OAUTH2_SECRET),
+    secret("desk[].imap.oauth2.client_secret_file", PASSWORD_FILE),
+    secret("desk[].imap.oauth2.client_secret_command", PASSWORD_COMMAND),
+    key("desk[].imap.oauth2.tenant", "organizations", OAUTH2_TENANT),
+    key("desk[].imap.oauth2.scopes", "the provider's", OAUTH2_SCOPES),
+    key("desk[].imap.oauth2.token_url", "the provider's", OAUTH2_TOKEN_URL),
+    key("desk[].imap.oauth2.device_authorization_url", "the provider's", OAUTH2_DEVICE_URL),
 ];
 
 /// The table entry for a key as errors name it (`desk[0].imap.password`).
@@ -225,6 +262,8 @@ mod tests {
             ("[intake]", "intake."),
             ("[[desk]]", "desk[]."),
             ("[desk.imap]", "desk[].imap."),
+            ("[desk.imap.oauth2]", "desk[].imap.oauth2."),
+            ("[smtp.oauth2]", "smtp.oauth2."),
         ] {
             let Some(mut want) = accepted(header) else {
                 continue;
@@ -232,6 +271,7 @@ mod tests {
             listed += 1;
             // Sub-tables are documented by their own keys.
             want.remove("imap");
+            want.remove("oauth2");
             assert_eq!(documented(prefix), want, "{header}");
         }
         assert!(
@@ -246,6 +286,7 @@ mod tests {
             };
             let header = match section {
                 "desk[].imap" => "[desk.imap]",
+                "desk[].imap.oauth2" => "[desk.imap.oauth2]",
                 "desk[]" | "store" => continue,
                 s => &format!("[{s}]"),
             };
@@ -314,9 +355,14 @@ mod tests {
     /// The lines of the example's first `header` section.
     fn example_section(header: &str) -> String {
         let example = include_str!("../../config/hilo.example.toml");
-        let mut lines = example.lines().skip_while(|l| l.trim() != header);
+        // A section may be shown commented out (`# [smtp.oauth2]`).
+        let head = |l: &str| {
+            let l = l.trim_start_matches(['#', ' ']);
+            l.split('#').next().unwrap_or(l).trim().to_string()
+        };
+        let mut lines = example.lines().skip_while(|l| head(l) != header);
         let mut out: Vec<&str> = lines.next().into_iter().collect();
-        out.extend(lines.take_while(|l| !l.trim_start().starts_with('[')));
+        out.extend(lines.take_while(|l| !head(l).starts_with('[')));
         out.join("\n")
     }
 
@@ -327,6 +373,7 @@ mod tests {
             let header = match section {
                 "desk[]" => "[[desk]]".to_string(),
                 "desk[].imap" => "[desk.imap]".to_string(),
+                "desk[].imap.oauth2" => "[desk.imap.oauth2]".to_string(),
                 s => format!("[{s}]"),
             };
             let text = example_section(&header);

@@ -17,7 +17,7 @@ mod secrets;
 mod types;
 mod validation;
 
-pub use secrets::SECRET_COMMAND_TIMEOUT;
+pub use secrets::{secret_command, SECRET_COMMAND_TIMEOUT};
 pub use types::*;
 
 use std::path::{Path, PathBuf};
@@ -156,7 +156,7 @@ password = "hunter2"
         let c = Config::from_toml(GOOD, no_env()).unwrap();
         assert_eq!(c.desks[0].address, "soporte@example.test");
         assert_eq!(c.desks[0].imap.folder, "INBOX");
-        assert_eq!(c.desks[0].imap.password.expose(), "hunter2");
+        assert_eq!(c.desks[0].imap.password().unwrap().expose(), "hunter2");
         assert_eq!(c.intake.batch_size, 100);
         assert_eq!(c.outbox.retry[0], Duration::from_secs(60));
     }
@@ -202,7 +202,7 @@ password = "hunter2"
         ];
         let c = Config::from_toml(GOOD, env).unwrap();
         assert_eq!(c.smtp.port, 2525);
-        assert_eq!(c.desks[0].imap.password.expose(), "from-env");
+        assert_eq!(c.desks[0].imap.password().unwrap().expose(), "from-env");
     }
 
     #[test]
@@ -371,14 +371,14 @@ password = "hunter2"
             &format!("password_file = \"{}\"", f.display()),
         );
         let c = Config::from_toml(&text, no_env()).unwrap();
-        assert_eq!(c.desks[0].imap.password.expose(), "from-file");
+        assert_eq!(c.desks[0].imap.password().unwrap().expose(), "from-file");
 
         let text = GOOD.replace(
             "password = \"hunter2\"",
             "password_command = \"echo from-cmd\"",
         );
         let c = Config::from_toml(&text, no_env()).unwrap();
-        assert_eq!(c.desks[0].imap.password.expose(), "from-cmd");
+        assert_eq!(c.desks[0].imap.password().unwrap().expose(), "from-cmd");
 
         let text = GOOD.replace("password = \"hunter2\"", "password_command = \"exit 3\"");
         let e = Config::from_toml(&text, no_env()).unwrap_err().to_string();

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::types::{
-    AgentTrust, IntakeConfig, Language, OutboxConfig, Security, StartFrom, StoreConfig,
+    AgentTrust, AuthKind, IntakeConfig, Language, OutboxConfig, Provider, Security, StartFrom,
+    StoreConfig,
 };
 
 /// A list of humantime durations (`["1m", "5m"]`).
@@ -73,6 +74,27 @@ pub(super) struct RawSmtp {
     #[serde(default = "default_smtp_timeout", with = "humantime_serde")]
     pub(super) timeout: Duration,
     pub(super) hello_name: Option<String>,
+    #[serde(default)]
+    pub(super) auth: AuthKind,
+    pub(super) mailbox: Option<String>,
+    pub(super) oauth2: Option<RawOAuth2>,
+}
+
+/// `[…oauth2]`: where access tokens come from.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOAuth2 {
+    pub(super) token_command: Option<String>,
+    pub(super) provider: Option<Provider>,
+    pub(super) client_id: Option<String>,
+    pub(super) client_secret: Option<String>,
+    pub(super) client_secret_file: Option<PathBuf>,
+    pub(super) client_secret_command: Option<String>,
+    pub(super) tenant: Option<String>,
+    #[serde(default)]
+    pub(super) scopes: Vec<String>,
+    pub(super) token_url: Option<String>,
+    pub(super) device_authorization_url: Option<String>,
 }
 
 pub(super) fn default_smtp_timeout() -> Duration {
@@ -122,6 +144,7 @@ pub(super) struct RawDesk {
     #[serde(default = "default_notify_attachments_max")]
     pub(super) notify_attachments_max: u64,
     pub(super) notify: Option<Vec<String>>,
+    pub(super) admin: Option<Vec<String>>,
     #[serde(default)]
     pub(super) notify_lists: Vec<String>,
     pub(super) comment_address: Option<String>,
@@ -207,6 +230,10 @@ pub(super) struct RawImap {
     #[serde(default = "default_folder")]
     pub(super) folder: String,
     pub(super) ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) auth: AuthKind,
+    pub(super) mailbox: Option<String>,
+    pub(super) oauth2: Option<RawOAuth2>,
 }
 
 pub(super) fn default_folder() -> String {

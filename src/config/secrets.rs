@@ -4,11 +4,145 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::RawPassword;
-use super::types::Secret;
+use super::raw::{RawOAuth2, RawPassword};
+use super::types::{AuthKind, Credential, Provider, ProviderConfig, Secret, TokenSource};
 use super::ConfigError;
 
+/// How the account at `key` logs in: a password source or OAuth2 tokens,
+/// as `auth` says; `None` when nothing is configured and nothing is
+/// `required`.
+pub(super) fn credential(
+    key: &str,
+    auth: AuthKind,
+    password: RawPassword,
+    oauth2: Option<RawOAuth2>,
+    required: bool,
+) -> Result<Option<Credential>, ConfigError> {
+    match auth {
+        AuthKind::Password => {
+            if oauth2.is_some() {
+                return Err(ConfigError::invalid(
+                    format!("{key}.oauth2"),
+                    "only used with auth = \"oauth2\"",
+                ));
+            }
+            Ok(password.resolve(key, required)?.map(Credential::Password))
+        }
+        AuthKind::OAuth2 => {
+            if password.is_given() {
+                return Err(ConfigError::invalid(
+                    format!("{key}.password"),
+                    "auth = \"oauth2\" takes no password",
+                ));
+            }
+            let Some(o) = oauth2 else {
+                return Err(ConfigError::invalid(
+                    format!("{key}.oauth2"),
+                    "auth = \"oauth2\" needs an [oauth2] table: token_command, or provider and client_id",
+                ));
+            };
+            Ok(Some(Credential::OAuth2(
+                o.resolve(&format!("{key}.oauth2"))?,
+            )))
+        }
+    }
+}
+
+impl RawOAuth2 {
+    fn resolve(self, key: &str) -> Result<TokenSource, ConfigError> {
+        match (self.token_command, self.provider) {
+            (Some(_), Some(_)) => Err(ConfigError::invalid(
+                key,
+                "give token_command or provider, not both",
+            )),
+            (None, None) => Err(ConfigError::invalid(
+                key,
+                "give token_command, or provider with client_id",
+            )),
+            (Some(cmd), None) => {
+                if cmd.trim().is_empty() {
+                    return Err(ConfigError::invalid(
+                        format!("{key}.token_command"),
+                        "is empty",
+                    ));
+                }
+                Ok(TokenSource::Command(cmd))
+            }
+            (None, Some(provider)) => {
+                let client_id =
+                    self.client_id
+                        .filter(|c| !c.trim().is_empty())
+                        .ok_or_else(|| {
+                            ConfigError::invalid(
+                                format!("{key}.client_id"),
+                                "is required with provider",
+                            )
+                        })?;
+                let client_secret = RawPassword {
+                    password: self.client_secret,
+                    password_file: self.client_secret_file,
+                    password_command: self.client_secret_command,
+                }
+                .resolve(&format!("{key}.client_secret"), false)?;
+                let tenant = self.tenant.unwrap_or_else(|| "organizations".into());
+                let (token, device, scopes): (String, String, &[&str]) = match provider {
+                    Provider::Microsoft => (
+                        format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"),
+                        format!(
+                            "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode"
+                        ),
+                        &[
+                            "https://outlook.office.com/IMAP.AccessAsUser.All",
+                            "https://outlook.office.com/SMTP.Send",
+                            "offline_access",
+                        ],
+                    ),
+                    Provider::Google => (
+                        "https://oauth2.googleapis.com/token".into(),
+                        "https://oauth2.googleapis.com/device/code".into(),
+                        &["https://mail.google.com/"],
+                    ),
+                    Provider::Custom => (String::new(), String::new(), &[]),
+                };
+                let token_url = self.token_url.unwrap_or(token);
+                let device_authorization_url = self.device_authorization_url.unwrap_or(device);
+                for (k, v) in [
+                    ("token_url", &token_url),
+                    ("device_authorization_url", &device_authorization_url),
+                ] {
+                    let ok = v.starts_with("https://")
+                        || v.starts_with("http://127.0.0.1")
+                        || v.starts_with("http://localhost");
+                    if !ok {
+                        return Err(ConfigError::invalid(
+                            format!("{key}.{k}"),
+                            "must be an https:// URL (http only to localhost)",
+                        ));
+                    }
+                }
+                let scopes = if self.scopes.is_empty() {
+                    scopes.iter().map(|s| s.to_string()).collect()
+                } else {
+                    self.scopes
+                };
+                Ok(TokenSource::Provider(ProviderConfig {
+                    provider,
+                    client_id,
+                    client_secret,
+                    token_url,
+                    device_authorization_url,
+                    scopes,
+                }))
+            }
+        }
+    }
+}
+
 impl RawPassword {
+    fn is_given(&self) -> bool {
+        self.password.is_some() || self.password_file.is_some() || self.password_command.is_some()
+    }
+
     /// Resolves the one configured source, naming `key` on error.
     pub(super) fn resolve(self, key: &str, required: bool) -> Result<Option<Secret>, ConfigError> {
         let given = [
@@ -71,7 +205,7 @@ pub const SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs `sh -c cmd` for a secret: stdin closed, stderr dropped (it could
 /// echo the secret), stdout read up to 64 KiB, killed past `timeout`.
-pub(super) fn secret_command(cmd: &str, timeout: Duration) -> Result<String, String> {
+pub fn secret_command(cmd: &str, timeout: Duration) -> Result<String, String> {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
     // Its own process group, so that a timeout kills what it started too.

@@ -85,13 +85,64 @@ pub struct StoreConfig {
     pub path: PathBuf,
 }
 
+/// How an account logs in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    #[default]
+    Password,
+    #[serde(rename = "oauth2")]
+    OAuth2,
+}
+
+/// Who issues OAuth2 tokens; the first two know their endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Microsoft,
+    Google,
+    Custom,
+}
+
+/// Where an account's OAuth2 access tokens come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenSource {
+    /// A command whose first output line is a fresh access token (oama,
+    /// mutt_oauth2.py…).
+    Command(String),
+    /// hilo itself: a refresh token from `hilo auth login`, kept in the
+    /// database, exchanged at `token_url`.
+    Provider(ProviderConfig),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderConfig {
+    pub provider: Provider,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub token_url: String,
+    pub device_authorization_url: String,
+    pub scopes: Vec<String>,
+}
+
+/// How an account proves who it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credential {
+    Password(Secret),
+    OAuth2(TokenSource),
+}
+
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
     pub security: Security,
     pub username: Option<String>,
-    pub password: Option<Secret>,
+    /// `None`: no AUTH.
+    pub credential: Option<Credential>,
+    /// For OAuth2 through a shared mailbox: the SASL identity, when it is
+    /// not `username`.
+    pub mailbox: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
     /// Name announced in EHLO; defaults to the machine's hostname.
@@ -205,6 +256,9 @@ pub struct DeskConfig {
     pub notify_attachments_max: u64,
     /// Who gets notifications (addresses; may be a mailing list).
     pub notify: Vec<String>,
+    /// Who hears of the desk's own trouble (a mailbox whose login stopped
+    /// working): `admin`, else the agents with a full address.
+    pub admin: Vec<String>,
     /// The addresses of `notify` that are lists or aliases of agents: a
     /// notification sent there proves a reply from any agent. Any other
     /// notification proves only for the addresses it was sent to.
@@ -279,7 +333,32 @@ pub struct ImapConfig {
     pub port: u16,
     pub security: Security,
     pub username: String,
-    pub password: Secret,
+    pub credential: Credential,
+    /// A shared mailbox reached with `username`'s OAuth2 token (Microsoft
+    /// 365): the SASL identity.
+    pub mailbox: Option<String>,
     pub folder: String,
     pub ca_file: Option<PathBuf>,
+}
+
+impl ImapConfig {
+    /// The password, when the account logs in with one.
+    pub fn password(&self) -> Option<&Secret> {
+        match &self.credential {
+            Credential::Password(p) => Some(p),
+            Credential::OAuth2(_) => None,
+        }
+    }
+
+    /// The identity a SASL mechanism names: the shared mailbox, else the user.
+    pub fn sasl_user(&self) -> &str {
+        self.mailbox.as_deref().unwrap_or(&self.username)
+    }
+}
+
+impl SmtpConfig {
+    /// The identity a SASL mechanism names: the shared mailbox, else the user.
+    pub fn sasl_user(&self) -> Option<&str> {
+        self.mailbox.as_deref().or(self.username.as_deref())
+    }
 }

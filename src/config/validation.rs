@@ -32,14 +32,21 @@ impl RawConfig {
         }
         let s = self.smtp;
         check_host("smtp.host", &s.host)?;
-        let smtp_password = s.password.resolve("smtp", false)?;
-        if s.username.is_some() != smtp_password.is_some() {
+        let smtp_credential =
+            super::secrets::credential("smtp", s.auth, s.password, s.oauth2, false)?;
+        if s.username.is_some() != smtp_credential.is_some() {
             return Err(ConfigError::invalid(
                 "smtp.username",
-                "username and a password go together",
+                "username and a password (or auth = \"oauth2\") go together",
             ));
         }
-        if s.security == Security::None && smtp_password.is_some() && !is_loopback(&s.host) {
+        if s.mailbox.is_some() && s.auth != AuthKind::OAuth2 {
+            return Err(ConfigError::invalid(
+                "smtp.mailbox",
+                "only used with auth = \"oauth2\"",
+            ));
+        }
+        if s.security == Security::None && smtp_credential.is_some() && !is_loopback(&s.host) {
             return Err(ConfigError::invalid(
                 "smtp.security",
                 "refusing to send a password in clear text to a remote server; use starttls or tls",
@@ -50,7 +57,8 @@ impl RawConfig {
             port: s.port,
             security: s.security,
             username: s.username,
-            password: smtp_password,
+            credential: smtp_credential,
+            mailbox: s.mailbox.map(|m| m.trim().to_ascii_lowercase()),
             ca_file: s.ca_file,
             timeout: s.timeout,
             hello_name: s.hello_name,
@@ -131,10 +139,20 @@ impl RawConfig {
             }
             let imap = d.imap;
             check_host(&format!("{k}.imap.host"), &imap.host)?;
-            let password = imap
-                .password
-                .resolve(&format!("{k}.imap"), true)?
-                .expect("required password");
+            if imap.mailbox.is_some() && imap.auth != AuthKind::OAuth2 {
+                return Err(ConfigError::invalid(
+                    format!("{k}.imap.mailbox"),
+                    "only used with auth = \"oauth2\"",
+                ));
+            }
+            let credential = super::secrets::credential(
+                &format!("{k}.imap"),
+                imap.auth,
+                imap.password,
+                imap.oauth2,
+                true,
+            )?
+            .ok_or_else(|| ConfigError::invalid(format!("{k}.imap.password"), "missing"))?;
             let after = match (d.after.as_str(), d.move_to) {
                 ("keep", None) => After::Keep,
                 ("seen", None) => After::Seen,
@@ -261,6 +279,11 @@ impl RawConfig {
                     "refusing to send a password in clear text to a remote server; use starttls or tls",
                 ));
             }
+            let admins_default: Vec<String> = agents
+                .iter()
+                .filter(|a| !a.starts_with('@'))
+                .cloned()
+                .collect();
             desks.push(DeskConfig {
                 name: d.name,
                 address,
@@ -272,7 +295,8 @@ impl RawConfig {
                     port: imap.port,
                     security: imap.security,
                     username: imap.username,
-                    password,
+                    credential,
+                    mailbox: imap.mailbox.map(|m| m.trim().to_ascii_lowercase()),
                     folder: imap.folder,
                     ca_file: imap.ca_file,
                 },
@@ -292,6 +316,14 @@ impl RawConfig {
                 loop_max_relays: d.loop_max_relays,
                 loop_window: d.loop_window,
                 notify_attachments_max: d.notify_attachments_max,
+                admin: match d.admin {
+                    Some(list) => list
+                        .iter()
+                        .enumerate()
+                        .map(|(j, a)| check_address(&format!("{k}.admin[{j}]"), a))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    None => admins_default,
+                },
                 notify,
                 notify_lists,
                 comment_address,

@@ -318,38 +318,14 @@ impl Writer<'_, '_> {
         out: &Outgoing,
         cause: Option<&str>,
     ) -> Result<(), StoreError> {
-        let draft = &out.draft;
-        let rcpt = draft.recipients();
-        let rate_key = cause.map(crate::mail::rate_key);
-        let id = self.tx.insert_message(&NewMessage {
-            ticket: Some(ticket),
-            desk: &d.name,
-            direction: Direction::Out,
-            kind,
-            dedup_key: draft.message_id.clone(),
-            message_id: Some(&draft.message_id),
-            in_reply_to: draft.in_reply_to.as_slice(),
-            references: &draft.references,
-            from: &draft.from,
-            to: draft.to.iter().map(|m| m.address.as_str()).collect(),
-            cc: draft.cc.iter().map(|m| m.address.as_str()).collect(),
-            subject: &draft.subject,
-            date: Some(crate::store::ts(self.now)),
-            text: &draft.text,
-            new_text: None,
-            thread_root: None,
-            note: None,
-            raw: out.raw.as_deref().unwrap_or_default(),
-            draft: out.raw.is_none().then(|| draft.to_json()).as_deref(),
-            folder: None,
-            uid: None,
-        })?;
-        self.tx.enqueue(
-            id,
+        self.tx.queue_outgoing(
+            &d.name,
             &d.address,
-            &rcpt,
+            Some(ticket),
+            kind,
+            out,
             self.settings.expire_after,
-            rate_key.as_deref(),
+            cause.map(crate::mail::rate_key).as_deref(),
         )?;
         Ok(())
     }

@@ -11,7 +11,7 @@ use lettre::transport::smtp::client::{
 };
 use lettre::transport::smtp::extension::ClientId;
 
-use crate::config::{Security, SmtpConfig};
+use crate::config::{Credential, Security, SmtpConfig};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,10 @@ pub(super) struct Connector {
     /// For TLS from the first byte (we wrap the socket).
     tls: Option<Arc<rustls::ClientConfig>>,
     credentials: Option<Credentials>,
+    /// OAuth2: the tokens, and whose.
+    oauth: Option<(Arc<crate::auth::Tokens>, crate::auth::Account)>,
+    /// How the last session logged in, for `hilo check`.
+    pub(super) used: std::sync::Mutex<crate::watcher::LoginInfo>,
 }
 
 /// Why a mail could not be handed over.
@@ -62,6 +66,12 @@ pub enum SendError {
     /// The row was taken by another sender (or sent) before its DATA.
     #[error("the row is no longer ours")]
     Lost,
+    /// No OAuth2 access token for the relay.
+    #[error("no access token")]
+    Token(#[source] crate::auth::AuthError),
+    /// The relay refused our OAuth2 token, a fresh one too.
+    #[error("the relay refused the OAuth2 login: {0}")]
+    AuthRefused(String),
 }
 
 impl SendError {
@@ -128,7 +138,10 @@ impl AsyncTokioStream for TlsSocket {
 }
 
 impl Connector {
-    pub(super) fn new(cfg: &SmtpConfig) -> Result<Connector, SmtpSetupError> {
+    pub(super) fn new(
+        cfg: &SmtpConfig,
+        tokens: Option<Arc<crate::auth::Tokens>>,
+    ) -> Result<Connector, SmtpSetupError> {
         let mut starttls = None;
         let mut tls = None;
         match cfg.security {
@@ -173,10 +186,24 @@ impl Connector {
             hello,
             starttls,
             tls,
-            credentials: match (&cfg.username, &cfg.password) {
-                (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.expose().to_string())),
+            credentials: match (&cfg.username, &cfg.credential) {
+                (Some(u), Some(Credential::Password(p))) => {
+                    Some(Credentials::new(u.clone(), p.expose().to_string()))
+                }
                 _ => None,
             },
+            oauth: match (&cfg.credential, tokens) {
+                (Some(Credential::OAuth2(source)), Some(t)) => Some((
+                    t,
+                    crate::auth::Account {
+                        key: "smtp".into(),
+                        user: cfg.sasl_user().unwrap_or_default().to_string(),
+                        source: source.clone(),
+                    },
+                )),
+                _ => None,
+            },
+            used: std::sync::Mutex::new(crate::watcher::LoginInfo::default()),
         })
     }
 
@@ -226,21 +253,103 @@ impl Connector {
         if let Some(c) = &self.credentials {
             self.timed(conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
                 .await?;
+            self.note("PLAIN/LOGIN", None);
+        }
+        if let Some((tokens, account)) = &self.oauth {
+            self.oauth_login(&mut conn, tokens, account).await?;
         }
         Ok(conn)
+    }
+
+    fn note(&self, mechanism: &'static str, token_expires: Option<chrono::DateTime<chrono::Utc>>) {
+        *self.used.lock().unwrap_or_else(|p| p.into_inner()) = crate::watcher::LoginInfo {
+            mechanism,
+            token_expires,
+        };
+    }
+
+    /// AUTH with an OAuth2 token: OAUTHBEARER when the server offers it,
+    /// else XOAUTH2; a refused token is refreshed and tried once more.
+    async fn oauth_login(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        tokens: &crate::auth::Tokens,
+        account: &crate::auth::Account,
+    ) -> Result<(), SendError> {
+        use base64::Engine;
+        // lettre keeps only the mechanisms it knows: read the EHLO again.
+        let ehlo = self
+            .timed(conn.command(lettre::transport::smtp::commands::Ehlo::new(
+                self.hello.clone(),
+            )))
+            .await?;
+        let offered: Vec<String> = ehlo
+            .message()
+            .filter_map(|l| l.strip_prefix("AUTH ").or_else(|| l.strip_prefix("AUTH=")))
+            .flat_map(|l| l.split_whitespace().map(str::to_string))
+            .collect();
+        let mech = crate::net::sasl::Mechanism::choose(offered.iter().map(String::as_str))
+            .ok_or(SendError::Unsupported("AUTH OAUTHBEARER or XOAUTH2"))?;
+        for fresh in [false, true] {
+            let token = tokens.get(account, fresh).await.map_err(SendError::Token)?;
+            self.note(mech.name(), token.expires_at);
+            let initial = base64::engine::general_purpose::STANDARD.encode(mech.response(
+                &account.user,
+                token.secret.expose(),
+                &self.host,
+                self.port,
+            ));
+            let answer = self
+                .timed(conn.command(AuthLine(mech.name(), initial)))
+                .await;
+            let refusal = match answer {
+                Ok(r) if r.has_code(235) => return Ok(()),
+                // The server's reason as a challenge: it waits for an empty line.
+                Ok(r) if r.has_code(334) => {
+                    let last = self.timed(conn.command("\r\n")).await;
+                    match last {
+                        Ok(r) if r.has_code(235) => return Ok(()),
+                        Ok(r) => r.message().collect::<Vec<_>>().join(" "),
+                        Err(e) => crate::report(&e).to_string(),
+                    }
+                }
+                Ok(r) => r.message().collect::<Vec<_>>().join(" "),
+                Err(SendError::Smtp(e)) if e.is_permanent() => crate::report(&e).to_string(),
+                Err(e) => return Err(e),
+            };
+            if fresh {
+                tokens.login_refused(account, &refusal);
+                return Err(SendError::AuthRefused(refusal));
+            }
+        }
+        unreachable!("the loop returns on its second turn")
+    }
+}
+
+/// `AUTH MECHANISM initial-response`: written by hand, since lettre knows
+/// no OAUTHBEARER. Never logged (lettre's tracing is off).
+struct AuthLine(&'static str, String);
+
+impl std::fmt::Display for AuthLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AUTH {} {}\r\n", self.0, self.1)
     }
 }
 
 /// Connects, says EHLO, upgrades with STARTTLS and authenticates as
 /// configured, then quits: what `hilo check` needs to know.
-pub async fn test_connection(cfg: &SmtpConfig) -> Result<(), String> {
-    let c = Connector::new(cfg).map_err(|e| crate::report(&e).to_string())?;
+pub async fn test_connection(
+    cfg: &SmtpConfig,
+    tokens: Option<Arc<crate::auth::Tokens>>,
+) -> Result<crate::watcher::LoginInfo, String> {
+    let c = Connector::new(cfg, tokens).map_err(|e| crate::report(&e).to_string())?;
     let mut conn = c
         .connect()
         .await
         .map_err(|e| crate::report(&e).to_string())?;
     let _ = conn.quit().await;
-    Ok(())
+    let used = c.used.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(used)
 }
 
 /// The open session, and when it was last used.

@@ -102,12 +102,13 @@ impl Sender {
         policy: OutboxConfig,
         store: Store,
         metrics: Arc<crate::metrics::Metrics>,
+        tokens: Option<Arc<crate::auth::Tokens>>,
     ) -> Result<Sender, SmtpSetupError> {
         let host = hostname::get()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "localhost".into());
         Ok(Sender {
-            connector: Connector::new(cfg)?,
+            connector: Connector::new(cfg, tokens)?,
             session: tokio::sync::Mutex::new(None),
             store,
             policy,

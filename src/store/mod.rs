@@ -8,12 +8,14 @@
 mod messages;
 mod outbox;
 mod tickets;
+mod tokens;
 
 pub use messages::{Checkpoint, NewMessage, QuarantineRow};
 pub use outbox::{OutboxJob, OutboxRow};
 pub use tickets::{
     AsideView, AttachmentView, MessageView, ParticipantView, TicketFilter, TicketInfo, TicketView,
 };
+pub use tokens::TokenRow;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -42,6 +44,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Code(checks_without_in_lists),
     Migration::Sql(include_str!("migrations/0007_resync.sql")),
     Migration::Sql(include_str!("migrations/0008_security.sql")),
+    Migration::Sql(include_str!("migrations/0009_oauth.sql")),
 ];
 
 /// The CHECK constraints of 0001 written as `x IN ('a','b','c')`: SQLite

@@ -119,6 +119,48 @@ impl Tx<'_> {
         Ok(n)
     }
 
+    /// Stores an outgoing mail of `desk` (on `ticket`, or on none: a
+    /// desk's own alert) and queues it; a mail without bytes yet is
+    /// stored as its draft, for the sender to compose.
+    #[allow(clippy::too_many_arguments)]
+    pub fn queue_outgoing(
+        &self,
+        desk: &str,
+        envelope_from: &str,
+        ticket: Option<i64>,
+        kind: crate::model::MessageKind,
+        out: &crate::mail::compose::Outgoing,
+        expire_after: std::time::Duration,
+        rate_key: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let draft = &out.draft;
+        let rcpt = draft.recipients();
+        let id = self.insert_message(&super::NewMessage {
+            ticket,
+            desk,
+            direction: crate::model::Direction::Out,
+            kind,
+            dedup_key: draft.message_id.clone(),
+            message_id: Some(&draft.message_id),
+            in_reply_to: draft.in_reply_to.as_slice(),
+            references: &draft.references,
+            from: &draft.from,
+            to: draft.to.iter().map(|m| m.address.as_str()).collect(),
+            cc: draft.cc.iter().map(|m| m.address.as_str()).collect(),
+            subject: &draft.subject,
+            date: Some(ts(self.now())),
+            text: &draft.text,
+            new_text: None,
+            thread_root: None,
+            note: None,
+            raw: out.raw.as_deref().unwrap_or_default(),
+            draft: out.raw.is_none().then(|| draft.to_json()).as_deref(),
+            folder: None,
+            uid: None,
+        })?;
+        self.enqueue(id, envelope_from, &rcpt, expire_after, rate_key)
+    }
+
     /// How many mails of `kind` that `desk` queued because of the person
     /// with rate key `key` (see [`crate::mail::rate_key`]) since `since`.
     pub(super) fn count_caused(

@@ -1,7 +1,7 @@
 //! `hilo import`: a folder read as backlog, the watcher's checkpoint left alone.
 
 use super::fetch::batches;
-use super::session::{connect, timed, ImapError};
+use super::session::{timed, ImapError};
 use super::Watcher;
 use crate::pipeline::Tally;
 
@@ -15,7 +15,7 @@ impl Watcher {
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<Tally, ImapError> {
         let t = self.tuning.command_timeout;
-        let (mut session, _) = connect(self.imap(), t).await?;
+        let (mut session, _) = self.open(t).await?;
         let query = since.map_or_else(
             || "ALL".to_string(),
             |d| format!("SINCE {}", d.format("%d-%b-%Y")),

@@ -18,7 +18,7 @@ mod import;
 mod session;
 mod sync;
 
-pub use session::{connect, ImapError, Mailbox, Session, Stream};
+pub use session::{connect, connect_as, ImapError, LoginInfo, Mailbox, Session, Stream};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +52,8 @@ pub struct Watcher {
     /// The UID the server last listed but did not return, and how many
     /// passes in a row it did so (see [`MAX_MISSES`]).
     pub misses: Arc<std::sync::Mutex<(u32, u32)>>,
+    /// OAuth2 access tokens, for a mailbox that logs in with them.
+    pub tokens: Arc<crate::auth::Tokens>,
 }
 
 /// Passes in a row a listed UID may fail to come back before it is set
@@ -68,9 +70,16 @@ impl Watcher {
         &self.desk.cfg.name
     }
 
+    /// Connects and logs in (with a password or the desk's OAuth2 token).
+    pub(super) async fn open(&self, timeout: Duration) -> Result<(Session, Mailbox), ImapError> {
+        let account = crate::auth::Account::imap(&self.desk.cfg);
+        let oauth = account.as_ref().map(|a| (&*self.tokens, a));
+        connect_as(self.imap(), timeout, oauth, &mut LoginInfo::default()).await
+    }
+
     /// One pass for `hilo run --once`: connect, sync, log out.
     pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<Tally, ImapError> {
-        let (mut session, mb) = connect(self.imap(), self.tuning.command_timeout).await?;
+        let (mut session, mb) = self.open(self.tuning.command_timeout).await?;
         self.prepare_moves(&mut session, &mb).await?;
         let report = self.sync(&mut session, &mb, shutdown).await?;
         let _ = timed(self.tuning.command_timeout, "LOGOUT", session.logout()).await;
@@ -119,7 +128,7 @@ impl Watcher {
         backoff: &mut Backoff,
     ) -> Result<(), ImapError> {
         let t = self.tuning.command_timeout;
-        let (mut session, mb) = connect(self.imap(), t).await?;
+        let (mut session, mb) = self.open(t).await?;
         let idle = mb.idle && self.tuning.idle;
         info!(folder = %self.imap().folder, idle, "connected");
         self.intake.metrics().connected(&self.desk.cfg.name, true);

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use crate::config::{ImapConfig, Security};
+use crate::config::{Credential, ImapConfig, Security};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,10 @@ pub enum ImapError {
     Tls { host: String, message: String },
     #[error("the server rejected the login of {user}: {message}")]
     Auth { user: String, message: String },
+    /// No OAuth2 access token: the provider refused (`permanent`) or did
+    /// not answer.
+    #[error("no access token: {message}")]
+    Token { permanent: bool, message: String },
     #[error("IMAP {command}")]
     Protocol {
         command: &'static str,
@@ -45,7 +49,14 @@ pub enum ImapError {
 impl ImapError {
     /// Wrong credentials: retried slowly, never in a tight loop.
     pub fn is_auth(&self) -> bool {
-        matches!(self, ImapError::Auth { .. })
+        matches!(
+            self,
+            ImapError::Auth { .. }
+                | ImapError::Token {
+                    permanent: true,
+                    ..
+                }
+        )
     }
 }
 
@@ -168,7 +179,28 @@ pub(super) async fn tls_within(
     }
 }
 
+/// How a session logged in, for `hilo check`.
+#[derive(Debug, Clone, Default)]
+pub struct LoginInfo {
+    /// `LOGIN`, `OAUTHBEARER` or `XOAUTH2`.
+    pub mechanism: &'static str,
+    /// When the access token used expires, if known.
+    pub token_expires: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Connects with a password (an OAuth2 login needs [`connect_as`]).
 pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, Mailbox), ImapError> {
+    connect_as(cfg, timeout, None, &mut LoginInfo::default()).await
+}
+
+/// Connects, logs in (with the account's OAuth2 tokens when it uses them)
+/// and selects the folder; says in `used` how it logged in.
+pub async fn connect_as(
+    cfg: &ImapConfig,
+    timeout: Duration,
+    oauth: Option<(&crate::auth::Tokens, &crate::auth::Account)>,
+    used: &mut LoginInfo,
+) -> Result<(Session, Mailbox), ImapError> {
     let addr = format!("{}:{}", cfg.host, cfg.port);
     let tcp = match tokio::time::timeout(timeout, TcpStream::connect(&addr)).await {
         Err(_) => return Err(ImapError::Timeout("connect")),
@@ -210,27 +242,21 @@ pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, Ma
         };
         client = async_imap::Client::new(tls_within(timeout, cfg, tcp).await?);
     }
-    let mut session =
-        match tokio::time::timeout(timeout, client.login(&cfg.username, cfg.password.expose()))
-            .await
-        {
-            Err(_) => return Err(ImapError::Timeout("LOGIN")),
-            Ok(Err((e, _))) => {
-                return Err(match e {
-                    async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m) => {
-                        ImapError::Auth {
-                            user: cfg.username.clone(),
-                            message: m,
-                        }
-                    }
-                    other => ImapError::Protocol {
-                        command: "LOGIN",
-                        cause: other,
-                    },
-                })
-            }
-            Ok(Ok(s)) => s,
-        };
+    let mut session = match (&cfg.credential, oauth) {
+        (Credential::Password(p), _) => password_login(client, cfg, p, timeout).await?,
+        (Credential::OAuth2(_), Some((tokens, account))) => {
+            oauth_login(client, cfg, account, tokens, timeout, used).await?
+        }
+        (Credential::OAuth2(_), None) => {
+            return Err(ImapError::Auth {
+                user: cfg.username.clone(),
+                message: "OAuth2 without a token source".into(),
+            })
+        }
+    };
+    if used.mechanism.is_empty() {
+        used.mechanism = "LOGIN";
+    }
     let caps = timed(timeout, "CAPABILITY", session.capabilities()).await?;
     let selected = timed(timeout, "SELECT", session.select(&cfg.folder)).await?;
     let mailbox = Mailbox {
@@ -242,4 +268,126 @@ pub async fn connect(cfg: &ImapConfig, timeout: Duration) -> Result<(Session, Ma
         uidplus: caps.has_str("UIDPLUS") && !crate::fault::active("no-uidplus"),
     };
     Ok((session, mailbox))
+}
+
+type Client = async_imap::Client<Stream>;
+
+fn refused(user: &str, e: async_imap::error::Error, command: &'static str) -> ImapError {
+    match e {
+        async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m) => ImapError::Auth {
+            user: user.to_string(),
+            message: m,
+        },
+        other => ImapError::Protocol {
+            command,
+            cause: other,
+        },
+    }
+}
+
+async fn password_login(
+    client: Client,
+    cfg: &ImapConfig,
+    password: &crate::config::Secret,
+    timeout: Duration,
+) -> Result<Session, ImapError> {
+    match tokio::time::timeout(timeout, client.login(&cfg.username, password.expose())).await {
+        Err(_) => Err(ImapError::Timeout("LOGIN")),
+        Ok(Err((e, _))) => Err(refused(&cfg.username, e, "LOGIN")),
+        Ok(Ok(s)) => Ok(s),
+    }
+}
+
+/// The server's capabilities before login (the greeting's may be stale
+/// after STARTTLS, and Exchange sends none).
+async fn capabilities(client: &mut Client, timeout: Duration) -> Result<Vec<String>, ImapError> {
+    let (tx, rx) = async_channel::bounded(64);
+    timed(
+        timeout,
+        "CAPABILITY",
+        client.run_command_and_check_ok("CAPABILITY", Some(tx)),
+    )
+    .await?;
+    let mut out = Vec::new();
+    while let Ok(r) = rx.try_recv() {
+        if let async_imap::types::UnsolicitedResponse::Other(data) = r {
+            if let async_imap::imap_proto::Response::Capabilities(caps) = data.parsed() {
+                for c in caps {
+                    out.push(match c {
+                        async_imap::imap_proto::Capability::Imap4rev1 => "IMAP4rev1".to_string(),
+                        async_imap::imap_proto::Capability::Auth(a) => format!("AUTH={a}"),
+                        async_imap::imap_proto::Capability::Atom(a) => a.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Answers the server with the token, then with nothing (after a refusal
+/// the server sends its reason as a challenge and waits for an empty line).
+struct Bearer(Option<String>);
+
+impl async_imap::Authenticator for Bearer {
+    type Response = String;
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        self.0.take().unwrap_or_default()
+    }
+}
+
+/// Logs in with an OAuth2 token: OAUTHBEARER when the server offers it,
+/// else XOAUTH2. A refused token is refreshed and tried once more on a new
+/// connection's worth of state: the same client, if the server keeps it.
+async fn oauth_login(
+    mut client: Client,
+    cfg: &ImapConfig,
+    account: &crate::auth::Account,
+    tokens: &crate::auth::Tokens,
+    timeout: Duration,
+    used: &mut LoginInfo,
+) -> Result<Session, ImapError> {
+    let caps = capabilities(&mut client, timeout).await?;
+    let mech =
+        crate::net::sasl::Mechanism::choose(caps.iter().map(String::as_str)).ok_or_else(|| {
+            ImapError::Auth {
+                user: account.user.clone(),
+                message: "the server offers neither OAUTHBEARER nor XOAUTH2".into(),
+            }
+        })?;
+    used.mechanism = mech.name();
+    for fresh in [false, true] {
+        let token = tokens
+            .get(account, fresh)
+            .await
+            .map_err(|e| ImapError::Token {
+                permanent: e.is_permanent(),
+                message: crate::report(&e).to_string(),
+            })?;
+        used.token_expires = token.expires_at;
+        let response = mech.response(&account.user, token.secret.expose(), &cfg.host, cfg.port);
+        match tokio::time::timeout(
+            timeout,
+            client.authenticate(mech.name(), Bearer(Some(response))),
+        )
+        .await
+        {
+            Err(_) => return Err(ImapError::Timeout("AUTHENTICATE")),
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err((e, c))) => {
+                let e = refused(&account.user, e, "AUTHENTICATE");
+                if !e.is_auth() {
+                    return Err(e);
+                }
+                client = c;
+                if fresh {
+                    if let ImapError::Auth { message, .. } = &e {
+                        tokens.login_refused(account, message);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+    unreachable!("the loop returns on its second turn")
 }

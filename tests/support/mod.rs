@@ -3,6 +3,7 @@
 //! through Postfix, reading mailboxes over IMAP, running the `hilo` binary.
 #![allow(dead_code)]
 
+pub mod idp;
 pub mod proxy;
 
 use std::path::{Path, PathBuf};

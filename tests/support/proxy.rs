@@ -1,7 +1,8 @@
 //! A TCP proxy between hilo and a real server, for fault injection: it
 //! passes bytes through, refuses connections, accepts and then never
 //! answers, slows the server's answers, or cuts a connection after some
-//! bytes from the server. It counts the connections it was asked for.
+//! bytes from the server, or hides a word in what the server says. It
+//! counts the connections it was asked for.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ pub enum Fault {
     Slow(Duration),
     /// Pass, then cut the connection once the server sent this many bytes.
     CutAfter(usize),
+    /// Pass, but overwrite this word in what the server says (with `X`s of
+    /// the same length): a server that does not offer an extension.
+    Hide(&'static str),
 }
 
 pub struct Proxy {
@@ -86,7 +90,7 @@ async fn serve(mut client: TcpStream, target: u16, mode: Fault) {
                 }
             }
         }
-        Fault::Pass | Fault::Slow(_) | Fault::CutAfter(_) => {
+        Fault::Pass | Fault::Slow(_) | Fault::CutAfter(_) | Fault::Hide(_) => {
             let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await else {
                 return;
             };
@@ -103,6 +107,18 @@ async fn serve(mut client: TcpStream, target: u16, mode: Fault) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
+                if let Fault::Hide(word) = mode {
+                    let w = word.as_bytes();
+                    let mut i = 0;
+                    while i + w.len() <= n {
+                        if &buf[i..i + w.len()] == w {
+                            buf[i..i + w.len()].fill(b'X');
+                            i += w.len();
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
                 let mut chunk = &buf[..n];
                 if let Fault::Slow(d) = mode {
                     tokio::time::sleep(d).await;
