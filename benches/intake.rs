@@ -252,6 +252,7 @@ async fn growth(stored: usize, n: usize) {
                             draft: None,
                             folder: Some("INBOX"),
                             uid: None,
+                            about: None,
                         })?;
                     }
                     Ok::<_, hilo::store::StoreError>(())

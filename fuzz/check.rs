@@ -13,7 +13,7 @@ use hilo::outgoing::templates::Templates;
 use hilo::pipeline::classify::{classify, Context};
 use hilo::pipeline::decide::{decide, Input};
 use hilo::pipeline::parse::Bounce;
-use hilo::pipeline::{thread, DeskRuntime, Lookup, TicketRef};
+use hilo::pipeline::{thread, Answered, DeskRuntime, Lookup, TicketRef};
 
 /// Every lookup finds ticket 7 of desk `soporte`, with the sender as a
 /// participant: the threading rules all get to run.
@@ -62,6 +62,12 @@ impl Lookup for Found {
     fn cc_participants(&self, _: i64) -> Result<u32, Self::Error> {
         Ok(0)
     }
+    fn answered(&self, _: i64, ids: &[&str]) -> Result<Option<Answered>, Self::Error> {
+        Ok(ids.first().map(|id| Answered {
+            author: hilo::mail::Mailbox::new("otro@cliente.test", None),
+            message_id: Some(id.to_string()),
+        }))
+    }
 }
 
 struct World {
@@ -73,7 +79,7 @@ struct World {
 
 static WORLD: LazyLock<World> = LazyLock::new(|| {
     let config = Config::from_toml(
-        "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n[[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n[desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n",
+        "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n[[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\nnotify = [\"equipo@example.test\"]\n[desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n",
         Vec::<(String, String)>::new(),
     )
     .expect("config");
@@ -136,12 +142,59 @@ pub fn check(data: &[u8]) {
     let Ok(out) = ack else {
         return; // an address lettre refuses: the row would fail, not panic
     };
+    let back = composed(out);
+    assert_eq!(back.to.len(), 1, "one recipient");
+    assert!(back.cc.is_empty(), "no injected Cc");
+    // The mail about this message to the customer and to the agents, with
+    // what the sender wrote in its subject, text and signature.
+    let ticket = hilo::store::TicketInfo {
+        number: 7,
+        subject: ticket_subject.clone(),
+        requester: msg.from.clone(),
+        status: hilo::model::Status::Open,
+        priority: "normal".into(),
+        assignee: None,
+        cc: Vec::new(),
+        last_customer_id: msg.message_id.clone(),
+        thread_refs: msg.references.clone(),
+        notifications: Vec::new(),
+    };
+    let receipt = hilo::outgoing::notify::receipt(hilo::outgoing::notify::ReceiptInput {
+        desk: &desk.cfg,
+        tags: &desk.tags,
+        templates: &w.templates,
+        signer: &w.signer,
+        ticket: &ticket,
+        msg: &msg,
+    });
+    if let Ok(out) = receipt {
+        assert_eq!(composed(out).to.len(), 1, "one recipient");
+    }
+    let notification = hilo::outgoing::notify::notification(hilo::outgoing::notify::NotifyInput {
+        desk: &desk.cfg,
+        tags: &desk.tags,
+        templates: &w.templates,
+        signer: &w.signer,
+        ticket: &ticket,
+        from: &msg.from,
+        subject: &msg.subject,
+        new_text: &msg.new_text,
+        signature: msg.signature.as_deref(),
+        attachments: &msg.attachments,
+        cc_left_out: 0,
+    });
+    if let Ok(out) = notification {
+        composed(out);
+    }
+}
+
+/// The bytes of `out`, checked: every header line we wrote stays within
+/// RFC 5322's limit, and the mail parses back.
+fn composed(out: hilo::mail::compose::Outgoing) -> hilo::mail::Inbound {
     let raw = match out.raw {
         Some(raw) => raw,
         None => hilo::mail::compose::compose(&out.draft).expect("a checked draft composes"),
     };
-    // Every header line we wrote stays within RFC 5322's limit, and the
-    // mail parses back with one recipient.
     let head_end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -149,7 +202,5 @@ pub fn check(data: &[u8]) {
     for line in raw[..head_end].split(|b| *b == b'\n') {
         assert!(line.len() <= 998, "header line of {} bytes", line.len());
     }
-    let back = hilo::mail::parse(&raw).expect("our mail parses");
-    assert_eq!(back.to.len(), 1, "one recipient");
-    assert!(back.cc.is_empty(), "no injected Cc");
+    hilo::mail::parse(&raw).expect("our mail parses")
 }

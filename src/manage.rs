@@ -52,6 +52,12 @@ impl Intake {
                     tx.add_participant(ticket, actor, "agent", "answered from the command line")?;
                     let info = tx.ticket_info(ticket)?;
                     let settings = self.settings();
+                    // The text typed is the whole answer; the desk's
+                    // signature when the desk signs for its agents.
+                    let signature = (desk.cfg.relay_signature
+                        == crate::config::RelaySignature::Desk)
+                        .then(|| desk.cfg.signature.trim())
+                        .filter(|s| !s.is_empty());
                     let out = relay::relay(relay::RelayInput {
                         desk: &desk.cfg,
                         tags: &desk.tags,
@@ -60,6 +66,8 @@ impl Intake {
                         ticket: &info,
                         agent: actor,
                         body: &body,
+                        signature,
+                        answering: None,
                         attachments: &[],
                     })?;
                     let writer = Writer {
@@ -127,6 +135,7 @@ impl Intake {
             draft: None,
             folder: None,
             uid: None,
+            about: None,
         })?;
         tx.add_event(ticket, &actor.address, kind.as_str(), None)
     }

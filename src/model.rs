@@ -62,8 +62,12 @@ pub enum MessageKind {
     Notification,
     /// Our relay of an agent's answer to the customer.
     Relay,
-    /// Our report to an agent about commands we did not understand.
+    /// Our report to an agent on the commands of their reply: what was
+    /// done, and what was not understood.
     Report,
+    /// Our word to a customer that their mail written outside the thread
+    /// (naming the ticket in the subject or text) was added to the ticket.
+    Receipt,
     /// Our alert to a desk's admins about the desk's own trouble (a login
     /// that stopped working); on no ticket.
     Alert,
@@ -84,6 +88,7 @@ impl MessageKind {
             MessageKind::Notification => "notification",
             MessageKind::Relay => "relay",
             MessageKind::Report => "report",
+            MessageKind::Receipt => "receipt",
             MessageKind::Alert => "alert",
         }
     }
@@ -94,7 +99,7 @@ impl MessageKind {
     }
 
     /// Every kind.
-    pub const ALL: [MessageKind; 13] = [
+    pub const ALL: [MessageKind; 14] = [
         MessageKind::Customer,
         MessageKind::AutoReply,
         MessageKind::Bounce,
@@ -107,6 +112,7 @@ impl MessageKind {
         MessageKind::Notification,
         MessageKind::Relay,
         MessageKind::Report,
+        MessageKind::Receipt,
         MessageKind::Alert,
     ];
 }

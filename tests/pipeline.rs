@@ -213,10 +213,12 @@ fn replies_thread_by_headers_or_tag() {
         "",
     );
     assert_eq!(t.feed("soporte", &r), Outcome::Appended { ticket: 1 });
+    // One acknowledgement, and a receipt for the mail that joined by its
+    // tag alone (written outside the thread).
     assert_eq!(
         (t.tickets(), t.outbox()),
-        (1, 1),
-        "one ticket, one acknowledgement"
+        (1, 2),
+        "one ticket, one acknowledgement, one receipt"
     );
 }
 
@@ -798,6 +800,10 @@ fn an_agent_adds_and_removes_participants_by_mail() {
             ),
         ]
     );
-    let relay = t.store.outbox_list().unwrap().pop().unwrap();
+    // The relay, then the confirmation of the commands to the agent.
+    let mut out = t.store.outbox_list().unwrap();
+    let confirm = out.pop().unwrap();
+    assert_eq!(confirm.recipients, ["luis@soporte.example.com"]);
+    let relay = out.pop().unwrap();
     assert_eq!(relay.recipients, ["ana@cliente.test", "jefe@cliente.test"]);
 }

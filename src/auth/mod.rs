@@ -245,15 +245,16 @@ impl Tokens {
                 let signer = self.store.signer();
                 match alert(d, a, &why, signer) {
                     Ok(out) => {
-                        tx.queue_outgoing(
-                            &d.name,
-                            &d.address,
-                            None,
-                            crate::model::MessageKind::Alert,
-                            &out,
-                            std::time::Duration::from_secs(5 * 86_400),
-                            None,
-                        )?;
+                        let q = crate::store::Queued {
+                            desk: &d.name,
+                            envelope_from: &d.address,
+                            ticket: None,
+                            kind: crate::model::MessageKind::Alert,
+                            expire_after: std::time::Duration::from_secs(5 * 86_400),
+                            rate_key: None,
+                            about: None,
+                        };
+                        tx.queue_outgoing(&q, &out)?;
                     }
                     Err(e) => {
                         tracing::warn!(error = %crate::report(&e), "cannot compose the alert")

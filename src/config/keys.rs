@@ -114,6 +114,8 @@ pub const KEYS: &[Key] = &[
     key("desk[].notify_lists", "[]", "addresses of `notify` that are lists or aliases: a notification sent there proves any agent's reply; otherwise only its own recipients'"),
     key("desk[].comment_address", "-", "mail to this address is an internal note"),
     key("desk[].relay_name", "{agent} ({desk})", "the From name of relayed answers"),
+    key("desk[].relay_signature", "agent", "`agent`: relayed answers carry the agent's own signature; `desk`: the desk's `signature` instead"),
+    key("desk[].signature", "-", "the desk's signature, for `relay_signature = \"desk\"`"),
     key("desk[].close_after_days", "7", "resolved tickets close after this many days"),
     key("desk[].imap.host", "", "the desk's IMAP server"),
     key("desk[].imap.port", "", "its port"),

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::types::{
-    AgentTrust, AuthKind, IntakeConfig, Language, OutboxConfig, Provider, Security, StartFrom,
-    StoreConfig,
+    AgentTrust, AuthKind, IntakeConfig, Language, OutboxConfig, Provider, RelaySignature, Security,
+    StartFrom, StoreConfig,
 };
 
 /// A list of humantime durations (`["1m", "5m"]`).
@@ -150,6 +150,10 @@ pub(super) struct RawDesk {
     pub(super) comment_address: Option<String>,
     #[serde(default = "default_relay_name")]
     pub(super) relay_name: String,
+    #[serde(default = "default_relay_signature")]
+    pub(super) relay_signature: RelaySignature,
+    #[serde(default)]
+    pub(super) signature: String,
     #[serde(default = "default_close_after_days")]
     pub(super) close_after_days: u32,
 }
@@ -180,6 +184,10 @@ pub(super) fn default_notify_attachments_max() -> u64 {
 
 pub(super) fn default_agent_trust() -> AgentTrust {
     AgentTrust::SignedReply
+}
+
+pub(super) fn default_relay_signature() -> RelaySignature {
+    RelaySignature::Agent
 }
 
 pub(super) fn default_relay_name() -> String {

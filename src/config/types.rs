@@ -267,8 +267,22 @@ pub struct DeskConfig {
     pub comment_address: Option<String>,
     /// Display name of relayed agent replies: `{agent}` and `{desk}`.
     pub relay_name: String,
+    /// Whose signature relayed answers carry.
+    pub relay_signature: RelaySignature,
+    /// The desk's signature, for `relay_signature = "desk"`.
+    pub signature: String,
     /// Resolved tickets close after this long.
     pub close_after: Duration,
+}
+
+/// Whose signature an agent's relayed answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelaySignature {
+    /// The agent's own, as their mail client wrote it below the answer.
+    Agent,
+    /// The desk's `signature` instead (the agent's is dropped).
+    Desk,
 }
 
 /// When an agent's mail may reach a customer.

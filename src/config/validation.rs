@@ -328,6 +328,8 @@ impl RawConfig {
                 notify_lists,
                 comment_address,
                 relay_name: d.relay_name,
+                relay_signature: d.relay_signature,
+                signature: d.signature,
                 close_after: Duration::from_secs(u64::from(d.close_after_days) * 86_400),
             });
         }

@@ -93,6 +93,8 @@ pub struct Inbound {
     /// What is new in `text`: quoted history and signature removed
     /// (computed here, off the store's path).
     pub new_text: String,
+    /// The signature cut from `new_text` (see [`crate::mail::quote::split`]).
+    pub signature: Option<String>,
     pub attachments: Vec<Attachment>,
     pub auto: AutoHeaders,
     /// Outlook's conversation id: the first 22 bytes of Thread-Index (base64).
@@ -398,8 +400,10 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
     };
     let subject = super::header_text(&subject, MAX_SUBJECT_CHARS);
     let text = body_text(&msg, raw);
+    let split = crate::mail::quote::split(&text, &subject);
     let mut inbound = Inbound {
-        new_text: crate::mail::quote::new_text(&text, &subject),
+        new_text: split.new_text,
+        signature: split.signature,
         message_id: msg.message_id().and_then(clean_id),
         in_reply_to: keep_ends(id_list(msg.in_reply_to()), MAX_IN_REPLY_TO),
         references: keep_ends(id_list(msg.references()), MAX_REFERENCES),

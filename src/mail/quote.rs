@@ -332,10 +332,77 @@ fn wrapped_attribution(lines: &[&str], i: usize, t: &str) -> Option<usize> {
     None
 }
 
+/// Most lines and characters of a signature kept (see [`split`]); longer
+/// ones are cut there (a legal footer, a list's trailer).
+pub const MAX_SIGNATURE_LINES: usize = 10;
+pub const MAX_SIGNATURE_CHARS: usize = 1000;
+
+/// A message's new text and the signature cut from it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Split {
+    pub new_text: String,
+    /// The author's signature below the new text (name, phone, company),
+    /// without its `-- ` marker and sign-offs; at most
+    /// [`MAX_SIGNATURE_LINES`] lines and [`MAX_SIGNATURE_CHARS`] characters.
+    pub signature: Option<String>,
+}
+
 /// The new text of a message; `subject` tells a forward from a reply.
 pub fn new_text(text: &str, subject: &str) -> String {
+    split(text, subject).new_text
+}
+
+/// The new text and the signature below it. The signature is the lines
+/// after the first signature marker that follows some text, up to quoted
+/// history or another marker; a sign-off ("Enviado desde mi iPhone") is
+/// no signature.
+pub fn split(text: &str, subject: &str) -> Split {
     let lines: Vec<&str> = text.lines().collect();
     let kinds = classify(&lines);
+    let signature = signature(&lines, &kinds);
+    Split {
+        new_text: new_text_of(text, subject, &lines, &kinds),
+        signature,
+    }
+}
+
+fn signature(lines: &[&str], kinds: &[Kind]) -> Option<String> {
+    let first = kinds.iter().position(|k| *k == Kind::Text)?;
+    // The first marker after some text, before any unquoted history
+    // (quotes between: an interleaved reply).
+    let start = (first + 1..kinds.len())
+        .take_while(|&i| kinds[i] != Kind::History)
+        .find(|&i| kinds[i] == Kind::Signature)?;
+    // "--Ana Pérez" carries the first line itself.
+    let marker = lines[start].trim().trim_start_matches(['-', '_']).trim();
+    let own = (!marker.is_empty() && !SIGNOFF.is_match(marker)).then_some(marker);
+    let mut out: Vec<&str> = own.into_iter().collect();
+    for (l, k) in lines[start + 1..].iter().zip(&kinds[start + 1..]) {
+        match k {
+            Kind::Text if SIGNOFF.is_match(l.trim()) => {}
+            Kind::Text | Kind::Blank => out.push(l.trim_end()),
+            _ => break,
+        }
+        if out.len() > MAX_SIGNATURE_LINES + 1 {
+            break;
+        }
+    }
+    while out.first().is_some_and(|l| l.trim().is_empty()) {
+        out.remove(0);
+    }
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    out.truncate(MAX_SIGNATURE_LINES);
+    let sig = out.join("\n");
+    let sig = match sig.char_indices().nth(MAX_SIGNATURE_CHARS) {
+        Some((i, _)) => sig[..i].to_string(),
+        None => sig,
+    };
+    (!sig.trim().is_empty()).then_some(sig)
+}
+
+fn new_text_of(text: &str, subject: &str, lines: &[&str], kinds: &[Kind]) -> String {
     // A header block or separator before any text: a copy of another
     // mail with nothing written above it. The copy is the content.
     let copy_on_top = kinds.iter().find(|k| **k != Kind::Blank) == Some(&Kind::History);
@@ -343,13 +410,13 @@ pub fn new_text(text: &str, subject: &str) -> String {
         || copy_on_top
         || lines
             .iter()
-            .zip(&kinds)
+            .zip(kinds)
             .take_while(|(_, k)| !matches!(k, Kind::History | Kind::Attribution))
             .any(|(l, _)| l.len() <= SHORT && FORWARD_MARKER.is_match(l));
     let keep = if forward {
-        forwarded(&kinds)
+        forwarded(kinds)
     } else {
-        replied(&kinds)
+        replied(kinds)
     };
     let mut out: Vec<&str> = Vec::new();
     for (l, k) in lines.iter().zip(keep) {
@@ -699,5 +766,33 @@ mod tests {
         assert!(n.ends_with('a'));
         let colons = format!("De: {}\n", "x: ".repeat(100)).repeat(20_000);
         let _ = new_text(&colons, "RE: x");
+    }
+
+    #[test]
+    fn the_signature_is_cut_and_kept_apart() {
+        let s = split(
+            "Hola.\n\n-- \nAna Pérez\nTel. 600\n\nEl lun escribió:\n> x",
+            "Re: a",
+        );
+        assert_eq!(s.new_text, "Hola.");
+        assert_eq!(s.signature.as_deref(), Some("Ana Pérez\nTel. 600"));
+        // "--Name" carries the first line; a sign-off is no signature.
+        let s = split("Hola.\n--Ana\nCliente SA", "x");
+        assert_eq!(s.signature.as_deref(), Some("Ana\nCliente SA"));
+        let s = split("Hola.\n\nEnviado desde mi iPhone", "x");
+        assert_eq!((s.new_text.as_str(), s.signature), ("Hola.", None));
+        assert_eq!(split("Sin firma.", "x").signature, None);
+        // Interleaved answers, then the signature.
+        let s = split("> ¿Modelo?\nHP 400\n> ¿Planta?\nSegunda\n-- \nAna", "Re: x");
+        assert_eq!(s.signature.as_deref(), Some("Ana"));
+        // A legal footer is cut at the cap.
+        let long = format!("Hola.\n-- \n{}", "línea\n".repeat(50));
+        let sig = split(&long, "x").signature.unwrap();
+        assert_eq!(sig.lines().count(), MAX_SIGNATURE_LINES);
+        let wide = format!("Hola.\n-- \n{}", "x".repeat(5000));
+        assert_eq!(
+            split(&wide, "x").signature.unwrap().chars().count(),
+            MAX_SIGNATURE_CHARS
+        );
     }
 }

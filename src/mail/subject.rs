@@ -112,16 +112,40 @@ static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// Removes every leading reply and forward prefix.
+/// Removes every leading reply and forward prefix, and the wrappers some
+/// clients put around a forwarded subject: mutt's `[author@domain: subject]`
+/// and Pine's `subject (fwd)`.
 pub fn strip_prefixes(subject: &str) -> &str {
     let mut s = subject.trim();
-    while let Some(m) = PREFIX.find(s) {
-        if m.end() == 0 {
+    // Each pass removes something, so this ends; a bound all the same.
+    for _ in 0..subject.len() {
+        if let Some(m) = PREFIX.find(s).filter(|m| m.end() > 0) {
+            s = s[m.end()..].trim_start();
+        } else if let Some(inner) = unwrap_forward(s) {
+            s = inner.trim();
+        } else {
             break;
         }
-        s = s[m.end()..].trim_start();
     }
     s
+}
+
+/// The subject inside a forward wrapper, if `s` is one.
+fn unwrap_forward(s: &str) -> Option<&str> {
+    let len = s.len();
+    if len > 5 && s.is_char_boundary(len - 5) && s[len - 5..].eq_ignore_ascii_case("(fwd)") {
+        return Some(&s[..len - 5]);
+    }
+    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
+    let (who, rest) = inner.split_once(": ")?;
+    // An address, as mutt's default forward_format ("[%a: %s]") writes
+    // it: "[URGENTE: servidor caído]" is a subject, not a wrapper.
+    let address = who.len() <= 254
+        && !who.contains(char::is_whitespace)
+        && who
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
+    address.then_some(rest)
 }
 
 fn collapse_spaces(s: &str) -> String {
@@ -172,6 +196,27 @@ mod tests {
         assert_eq!(strip_prefixes("[EXTERNAL] RE: hola"), "hola");
         assert_eq!(strip_prefixes("Reunión del lunes"), "Reunión del lunes");
         assert_eq!(strip_prefixes("Re: "), "");
+    }
+
+    #[test]
+    fn strips_forward_wrappers_of_mutt_and_pine() {
+        let t = TagMatcher::new("SOP");
+        assert_eq!(
+            t.clean_subject("[soporte@example.test: [SOP-1] No imprime]"),
+            "No imprime"
+        );
+        assert_eq!(
+            t.find("[soporte@example.test: [SOP-1] No imprime]"),
+            Some(1)
+        );
+        assert_eq!(strip_prefixes("Re: [ana@cliente.test: Fwd: hola]"), "hola");
+        assert_eq!(strip_prefixes("hola (fwd)"), "hola");
+        assert_eq!(
+            strip_prefixes("[URGENTE: servidor caído]"),
+            "[URGENTE: servidor caído]"
+        );
+        assert_eq!(strip_prefixes("[a@b.test: ]"), "");
+        assert_eq!(strip_prefixes("[a@b.test:x]"), "[a@b.test:x]");
     }
 
     #[test]

@@ -25,3 +25,32 @@ pub fn capped(text: &str, max: usize, note: &str) -> String {
         Some((i, _)) => format!("{}\n[…] {note}", &text[..i]),
     }
 }
+
+/// A ticket's status as the desk's language says it (of a "solicitud",
+/// feminine in Spanish).
+pub fn status_word(s: crate::model::Status, lang: crate::config::Language) -> &'static str {
+    use crate::model::Status::*;
+    match lang {
+        crate::config::Language::Es => match s {
+            New => "nueva",
+            Open => "abierta",
+            Pending => "pendiente del cliente",
+            Resolved => "resuelta",
+            Closed => "cerrada",
+        },
+        crate::config::Language::En => match s {
+            Pending => "pending (waiting for the customer)",
+            other => other.as_str(),
+        },
+    }
+}
+
+/// A priority (stored in English) as the desk's language says it.
+pub fn priority_word(p: &str, lang: crate::config::Language) -> String {
+    match (lang, p) {
+        (crate::config::Language::Es, "high") => "alta".into(),
+        (crate::config::Language::Es, "low") => "baja".into(),
+        (crate::config::Language::Es, "normal") => "normal".into(),
+        (_, other) => other.to_string(),
+    }
+}

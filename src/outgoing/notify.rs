@@ -4,7 +4,8 @@
 //! `notify_attachments_max`, listed beyond). `Reply-To` is the desk, so
 //! "Reply" in any client goes back through hilo; all notifications of a
 //! ticket thread together in the agent's client. Also the loop breaker's
-//! alert.
+//! alert, and the receipt a customer gets when a new mail of theirs joined
+//! a ticket by naming it.
 
 use std::collections::HashMap;
 
@@ -27,9 +28,12 @@ pub struct NotifyInput<'a> {
     pub templates: &'a Templates,
     pub signer: &'a Signer,
     pub ticket: &'a TicketInfo,
-    /// Who wrote, and what is new.
+    /// Who wrote, under what subject, and what is new.
     pub from: &'a Mailbox,
+    pub subject: &'a str,
     pub new_text: &'a str,
+    /// The writer's signature, cut from the new text: shown below it.
+    pub signature: Option<&'a str>,
     pub attachments: &'a [Attachment],
     /// Addresses of the first mail not made participants (over the cap).
     pub cc_left_out: usize,
@@ -79,9 +83,18 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     };
     let none = if es { "nadie" } else { "nobody" };
     // Who an answer reaches: agents must see it before they answer, since
-    // anyone in the first mail's To/Cc became a participant.
-    let mut recipients = vec![i.ticket.requester.address.clone()];
-    recipients.extend(i.ticket.cc.iter().cloned());
+    // anyone in the first mail's To/Cc became a participant, and the
+    // author of this message gets the answer even when not one yet.
+    let mut recipients: Vec<&str> = Vec::new();
+    let customer_side = std::iter::once(&i.from.address)
+        .filter(|a| !d.is_agent(a))
+        .chain(std::iter::once(&i.ticket.requester.address))
+        .chain(&i.ticket.cc);
+    for a in customer_side {
+        if !recipients.contains(&a.as_str()) {
+            recipients.push(a);
+        }
+    }
     let mut recipients = recipients.join(", ");
     if i.cc_left_out > 0 {
         recipients.push_str(&if es {
@@ -101,10 +114,35 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     } else {
         "text cut; the whole text is on the ticket (hilo tickets show)"
     };
+    // A mail that joined by its tag may be about something else: the
+    // agents see what the customer called it.
+    let own_subject = i.tags.clean_subject(i.subject);
+    let message_subject =
+        if own_subject.is_empty() || own_subject.eq_ignore_ascii_case(&i.ticket.subject) {
+            String::new()
+        } else if es {
+            format!(
+                "Asunto de este mensaje: «{}»\n",
+                super::shown_subject(&own_subject)
+            )
+        } else {
+            format!(
+                "Subject of this message: \"{}\"\n",
+                super::shown_subject(&own_subject)
+            )
+        };
+    // Below the text, after the signature marker: clients show it apart
+    // (or folded), and the agents still see who wrote and how to call them.
+    let signature = i
+        .signature
+        .map(|s| format!("\n-- \n{}\n", s.trim_end()))
+        .unwrap_or_default();
     let vars = HashMap::from([
         ("number", i.ticket.number.to_string()),
         ("tag", i.tags.format(i.ticket.number)),
         ("subject", super::shown_subject(&i.ticket.subject)),
+        ("message_subject", message_subject),
+        ("signature", signature),
         (
             "requester_name",
             i.from
@@ -115,8 +153,14 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         ("requester", i.from.address.clone()),
         ("desk", d.shown_name()),
         ("desk_address", d.address.clone()),
-        ("status", i.ticket.status.as_str().to_string()),
-        ("priority", i.ticket.priority.clone()),
+        (
+            "status",
+            super::status_word(i.ticket.status, d.language).to_string(),
+        ),
+        (
+            "priority",
+            super::priority_word(&i.ticket.priority, d.language),
+        ),
         (
             "assignee",
             i.ticket
@@ -129,7 +173,9 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         ("recipients", recipients),
     ]);
     let text = i.templates.get(&d.name, d.language, "notify").render(&vars);
-    let desk_box = Mailbox::new(&d.address, d.display_name.clone());
+    // The bare address: a display name here makes some clients (mutt)
+    // ask on every reply which address to use.
+    let desk_box = Mailbox::new(&d.address, None);
     Outgoing::new(Draft {
         from: Mailbox::new(
             &d.address,
@@ -192,6 +238,71 @@ pub fn alert(
         in_reply_to: ticket.notifications.last().cloned(),
         references: ticket.notifications.clone(),
         auto_submitted: Some(AutoSubmitted::Generated),
+        loop_marker: d.address.clone(),
+        attachments: Vec::new(),
+    })
+}
+
+pub struct ReceiptInput<'a> {
+    pub desk: &'a DeskConfig,
+    pub tags: &'a TagMatcher,
+    pub templates: &'a Templates,
+    pub signer: &'a Signer,
+    pub ticket: &'a TicketInfo,
+    /// The customer's mail that joined the ticket.
+    pub msg: &'a crate::mail::Inbound,
+}
+
+/// Tells a customer that their new mail, which named a ticket, was added
+/// to it rather than opening another; threaded under their mail and the
+/// ticket's conversation, so that replying to it stays in the thread.
+pub fn receipt(i: ReceiptInput<'_>) -> Result<Outgoing, ComposeError> {
+    let d = i.desk;
+    let tag = i.tags.format(i.ticket.number);
+    let vars = HashMap::from([
+        ("number", i.ticket.number.to_string()),
+        ("tag", tag),
+        ("subject", super::shown_subject(&i.ticket.subject)),
+        (
+            "message_subject",
+            super::shown_subject(&i.tags.clean_subject(&i.msg.subject)),
+        ),
+        (
+            "requester_name",
+            i.msg
+                .from
+                .name
+                .clone()
+                .unwrap_or_else(|| i.msg.from.address.clone()),
+        ),
+        ("requester", i.msg.from.address.clone()),
+        ("desk", d.shown_name()),
+        ("desk_address", d.address.clone()),
+    ]);
+    let text = i
+        .templates
+        .get(&d.name, d.language, "receipt")
+        .render(&vars);
+    // The ticket's conversation, less any id of ours that the customer's
+    // mail does not already carry: thread_refs hold only mail the
+    // customer-side addresses received.
+    let mut references = i.ticket.thread_refs.clone();
+    if let Some(id) = &i.msg.message_id {
+        if !references.contains(id) {
+            references.push(id.clone());
+        }
+    }
+    Outgoing::new(Draft {
+        from: Mailbox::new(&d.address, Some(d.shown_name())),
+        to: vec![i.msg.from.clone()],
+        cc: Vec::new(),
+        reply_to: None,
+        subject: i.tags.tagged_subject(i.ticket.number, &i.ticket.subject),
+        text,
+        message_id: i.signer.new_id(i.ticket.number, d.domain()),
+        in_reply_to: i.msg.message_id.clone(),
+        references,
+        auto_submitted: Some(AutoSubmitted::Replied),
         loop_marker: d.address.clone(),
         attachments: Vec::new(),
     })

@@ -1,17 +1,20 @@
 //! An agent's answer on its way to the customer: from the desk address
-//! (shown as "Agent (Desk)"), with the tag, threaded under the customer's
-//! last mail, to the requester and the ticket's Cc participants. Also the
-//! report to an agent whose commands were not understood.
+//! (shown as "Agent (Desk)"), with the tag and the agent's signature (or
+//! the desk's), threaded under the message answered, to its author and,
+//! in Cc, the ticket's other customer-side participants. Also the report
+//! to an agent on the commands of their reply.
 
 use std::collections::HashMap;
 
-use crate::config::DeskConfig;
+use crate::config::{DeskConfig, Language};
 use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
 use crate::mail::msgid::Signer;
 use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
 use crate::mail::Mailbox;
 use crate::outgoing::templates::{Template, Templates};
+use crate::pipeline::decide::Answer;
+use crate::pipeline::Answered;
 use crate::store::TicketInfo;
 
 pub struct RelayInput<'a> {
@@ -23,6 +26,10 @@ pub struct RelayInput<'a> {
     pub agent: &'a Mailbox,
     /// The answer, commands and quoted history already removed.
     pub body: &'a str,
+    /// Written below the answer, above the desk's footer.
+    pub signature: Option<&'a str>,
+    /// The customer's message answered: its author is the addressee.
+    pub answering: Option<&'a Answered>,
     pub attachments: &'a [Attachment],
 }
 
@@ -30,12 +37,17 @@ pub struct RelayInput<'a> {
 pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
     let d = i.desk;
     let tag = i.tags.format(i.ticket.number);
+    let signature = i
+        .signature
+        .map(|s| format!("{}\n\n", s.trim_end()))
+        .unwrap_or_default();
     let vars = HashMap::from([
         ("tag", tag),
         ("number", i.ticket.number.to_string()),
         ("desk", d.shown_name()),
         ("desk_address", d.address.clone()),
         ("subject", super::shown_subject(&i.ticket.subject)),
+        ("signature", signature),
     ]);
     let footer = i
         .templates
@@ -58,21 +70,36 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
     // References of anyone's mail, which may hold ids of our mail to the
     // agents (proof for them, not for the customer).
     let references = i.ticket.thread_refs.clone();
-    Outgoing::new(Draft {
-        from: Mailbox::new(&d.address, Some(shown)),
-        to: vec![i.ticket.requester.clone()],
-        cc: i
-            .ticket
+    // To the author of the message answered; everyone else on the
+    // customer's side in Cc, so each sees who else got the answer.
+    let to = i
+        .answering
+        .map(|a| a.author.clone())
+        .unwrap_or_else(|| i.ticket.requester.clone());
+    let mut cc: Vec<Mailbox> = Vec::new();
+    if to.address != i.ticket.requester.address {
+        cc.push(i.ticket.requester.clone());
+    }
+    cc.extend(
+        i.ticket
             .cc
             .iter()
-            .filter(|a| !d.is_agent(a) && **a != d.address)
-            .map(|a| Mailbox::new(a, None))
-            .collect(),
+            .filter(|a| !d.is_agent(a) && **a != d.address && **a != to.address)
+            .map(|a| Mailbox::new(a, None)),
+    );
+    let in_reply_to = i
+        .answering
+        .and_then(|a| a.message_id.clone())
+        .or_else(|| i.ticket.last_customer_id.clone());
+    Outgoing::new(Draft {
+        from: Mailbox::new(&d.address, Some(shown)),
+        to: vec![to],
+        cc,
         reply_to: None,
         subject: i.tags.tagged_subject(i.ticket.number, &i.ticket.subject),
         text: format!("{}\n{}", i.body.trim_end(), footer),
         message_id: i.signer.new_id(i.ticket.number, d.domain()),
-        in_reply_to: i.ticket.last_customer_id.clone(),
+        in_reply_to,
         references,
         // A person's answer, not an automatic one: vacation responders may reply.
         auto_submitted: None,
@@ -81,34 +108,131 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
     })
 }
 
-/// Tells an agent which commands of their reply were not understood.
-pub fn report(
-    desk: &DeskConfig,
-    tags: &TagMatcher,
-    templates: &Templates,
-    signer: &Signer,
-    ticket: &TicketInfo,
-    agent: &Mailbox,
-    unknown: &[String],
-) -> Result<Outgoing, ComposeError> {
+pub struct ReportInput<'a> {
+    pub desk: &'a DeskConfig,
+    pub tags: &'a TagMatcher,
+    pub templates: &'a Templates,
+    pub signer: &'a Signer,
+    pub ticket: &'a TicketInfo,
+    pub agent: &'a Mailbox,
+    /// What the agent's reply asked for, and what became of it.
+    pub answer: &'a Answer,
+}
+
+/// The lines of a report saying what the commands did.
+fn done_lines(a: &Answer, lang: Language) -> Vec<String> {
+    let es = lang == Language::Es;
+    let mut out = Vec::new();
+    if a.internal {
+        out.push(
+            if es {
+                "guardada como nota interna: el cliente no la recibe"
+            } else {
+                "kept as an internal note: the customer does not get it"
+            }
+            .to_string(),
+        );
+    }
+    if let Some(s) = a.status {
+        let w = super::status_word(s, lang);
+        out.push(if es {
+            format!("estado: {w}")
+        } else {
+            format!("status: {w}")
+        });
+    }
+    if let Some(who) = &a.assign {
+        out.push(if es {
+            format!("asignada a {who}")
+        } else {
+            format!("assigned to {who}")
+        });
+    }
+    if let Some(p) = &a.priority {
+        let w = super::priority_word(p, lang);
+        out.push(if es {
+            format!("prioridad: {w}")
+        } else {
+            format!("priority: {w}")
+        });
+    }
+    for who in &a.add {
+        out.push(if es {
+            format!("añadido {who}: recibirá las respuestas")
+        } else {
+            format!("added {who}: they will get the answers")
+        });
+    }
+    for who in &a.remove {
+        out.push(if es {
+            format!("quitado {who}")
+        } else {
+            format!("removed {who}")
+        });
+    }
+    match (&a.relay, &a.held) {
+        (Some(_), _) => out.push(
+            if es {
+                "respuesta enviada al cliente"
+            } else {
+                "answer sent to the customer"
+            }
+            .to_string(),
+        ),
+        (None, Some(h)) => out.push(if es {
+            format!("respuesta no enviada: {}", h.why)
+        } else {
+            format!("answer not sent: {}", h.why)
+        }),
+        (None, None) => {}
+    }
+    out
+}
+
+/// Tells an agent what the commands of their reply did, and which were
+/// not understood.
+pub fn report(i: ReportInput<'_>) -> Result<Outgoing, ComposeError> {
+    let (desk, tags, ticket) = (i.desk, i.tags, i.ticket);
+    let list = |lines: Vec<String>| {
+        lines
+            .iter()
+            .map(|c| format!("  {c}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let es = desk.language == Language::Es;
+    let done = done_lines(i.answer, desk.language);
+    let done = if done.is_empty() {
+        String::new()
+    } else {
+        let head = if es { "Hecho:" } else { "Done:" };
+        format!("{head}\n{}\n\n", list(done))
+    };
+    let unknown = if i.answer.unknown.is_empty() {
+        String::new()
+    } else {
+        let head = if es {
+            "Estas órdenes no se han entendido y no se han aplicado:"
+        } else {
+            "These commands were not understood and were not applied:"
+        };
+        format!("{head}\n{}\n\n", list(i.answer.unknown.clone()))
+    };
     let vars = HashMap::from([
         ("tag", tags.format(ticket.number)),
-        (
-            "commands",
-            unknown
-                .iter()
-                .map(|c| format!("  {c}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
+        ("subject", super::shown_subject(&ticket.subject)),
+        ("done", done),
+        ("commands", unknown),
         ("desk", desk.shown_name()),
     ]);
-    let text = templates
+    let text = i
+        .templates
         .get(&desk.name, desk.language, "report")
         .render(&vars);
+    let signer = i.signer;
     Outgoing::new(Draft {
         from: Mailbox::new(&desk.address, Some(desk.shown_name())),
-        to: vec![agent.clone()],
+        to: vec![i.agent.clone()],
         cc: Vec::new(),
         reply_to: None,
         subject: tags.tagged_subject(ticket.number, &ticket.subject),

@@ -28,6 +28,9 @@ pub const PLACEHOLDERS: &[&str] = &[
     "commands",
     "agent",
     "recipients",
+    "message_subject",
+    "signature",
+    "done",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,7 +133,14 @@ impl Template {
 }
 
 /// The kinds of template, by file stem.
-pub const KINDS: &[&str] = &["ack", "closed_note", "notify", "relay_footer", "report"];
+pub const KINDS: &[&str] = &[
+    "ack",
+    "closed_note",
+    "notify",
+    "relay_footer",
+    "report",
+    "receipt",
+];
 
 const BUILTIN: &[(&str, &str, &str)] = &[
     (
@@ -182,6 +192,16 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         "report",
         "en",
         include_str!("../../config/templates/report.en.txt"),
+    ),
+    (
+        "receipt",
+        "es",
+        include_str!("../../config/templates/receipt.es.txt"),
+    ),
+    (
+        "receipt",
+        "en",
+        include_str!("../../config/templates/receipt.en.txt"),
     ),
 ];
 
@@ -276,11 +296,25 @@ mod tests {
     fn builtin_templates_parse_and_mention_the_tag() {
         let t = Templates::builtin().unwrap();
         for lang in [Language::Es, Language::En] {
-            for kind in ["ack", "notify", "relay_footer", "report"] {
+            for kind in ["ack", "notify", "relay_footer", "report", "receipt"] {
                 let vars = HashMap::from([("tag", "[SOP-9]".to_string())]);
                 assert!(
                     t.get("any", lang, kind).render(&vars).contains("[SOP-9]"),
                     "{kind}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn signature_separators_are_dash_dash_space() {
+        // "--" without the space is no separator to mail clients, which
+        // then quote the footer in every reply.
+        for (kind, lang, text) in BUILTIN {
+            for line in text.lines() {
+                assert!(
+                    line.trim_end() != "--" || line == "-- ",
+                    "{kind}.{lang}.txt has a separator without its space"
                 );
             }
         }

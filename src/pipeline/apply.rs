@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::decide::{Ack, Answer, Append, Notify, Open, Plan, Step};
+use super::decide::{Ack, Answer, Append, Notify, Open, Plan, Receipt, Step};
 use super::settings::{DeskRuntime, Settings};
 use super::{Outcome, Received};
 use crate::config::DeskConfig;
@@ -90,7 +90,7 @@ impl Writer<'_, '_> {
     fn open(&self, m: &Message<'_>, o: Open) -> Result<Outcome, StoreError> {
         let (tx, msg, d) = (self.tx, m.msg, &m.desk.cfg);
         let number = tx.create_ticket(&d.name, &o.subject, &msg.from, o.linked_to)?;
-        self.record(m, Some(number), m.kind, None)?;
+        let row = self.record(m, Some(number), m.kind, None)?;
         for cc in &o.cc {
             tx.add_participant(number, cc, "cc", "in To/Cc of the first message")?;
         }
@@ -130,7 +130,7 @@ impl Writer<'_, '_> {
                 )?
             }
         };
-        self.notify(m, number, &o.notify, o.cc_left_out)?;
+        self.notify(m, number, row, &o.notify, o.cc_left_out)?;
         Ok(Outcome::Opened {
             ticket: number,
             acknowledged,
@@ -140,7 +140,7 @@ impl Writer<'_, '_> {
     fn append(&self, m: &Message<'_>, a: Append) -> Result<Outcome, StoreError> {
         let tx = self.tx;
         let ticket = a.ticket;
-        self.record(m, Some(ticket), a.kind, a.note.as_deref())?;
+        let row = self.record(m, Some(ticket), a.kind, a.note.as_deref())?;
         if let Some(reason) = &a.bounce {
             tx.add_event(ticket, &m.msg.from.address, "bounce", Some(reason))?;
         }
@@ -148,7 +148,34 @@ impl Writer<'_, '_> {
         if let Some(s) = a.status {
             tx.set_status(ticket, s, &m.msg.from.address)?;
         }
-        self.notify(m, ticket, &a.notify, 0)?;
+        match a.receipt {
+            Receipt::No => {}
+            Receipt::Limited { why } => {
+                info!(ticket, "{why}; no receipt");
+                tx.add_event(ticket, "hilo", "receipt_suppressed", Some(&why))?;
+            }
+            Receipt::Send => {
+                let d = &m.desk.cfg;
+                let info = tx.ticket_info(ticket)?;
+                let out = notify::receipt(notify::ReceiptInput {
+                    desk: d,
+                    tags: &m.desk.tags,
+                    templates: &self.settings.templates,
+                    signer: self.signer,
+                    ticket: &info,
+                    msg: m.msg,
+                });
+                self.queue_or_event(
+                    d,
+                    ticket,
+                    MessageKind::Receipt,
+                    out,
+                    "receipt_failed",
+                    Some(&m.msg.from.address),
+                )?;
+            }
+        }
+        self.notify(m, ticket, row, &a.notify, 0)?;
         Ok(Outcome::Appended { ticket })
     }
 
@@ -163,6 +190,17 @@ impl Writer<'_, '_> {
         self.record(m, Some(ticket), kind, a.note)?;
         tx.add_participant(ticket, &msg.from, "agent", "answered as an agent")?;
         tx.touch_ticket(ticket)?;
+        if let Some(who) = a.answering.as_ref().filter(|_| a.join) {
+            let joined = format!("wrote the message {agent} answered");
+            if tx.add_participant(ticket, &who.author, "cc", &joined)? {
+                tx.add_event(
+                    ticket,
+                    agent,
+                    "participant_added",
+                    Some(&who.author.address),
+                )?;
+            }
+        }
         for who in &a.add {
             let joined = format!("added by {agent}");
             if tx.add_participant(ticket, &Mailbox::new(who, None), "cc", &joined)? {
@@ -199,7 +237,7 @@ impl Writer<'_, '_> {
         if let Some(s) = a.status {
             tx.set_status(ticket, s, agent)?;
         }
-        if a.relay.is_none() && a.unknown.is_empty() {
+        if a.relay.is_none() && !a.confirm {
             return Ok(Outcome::Appended { ticket });
         }
         let info = tx.ticket_info(ticket)?;
@@ -212,22 +250,24 @@ impl Writer<'_, '_> {
                 ticket: &info,
                 agent: &msg.from,
                 body,
+                signature: a.signature.as_deref(),
+                answering: a.answering.as_ref(),
                 attachments: &msg.attachments,
             });
             if self.queue_or_event(d, ticket, MessageKind::Relay, out, "relay_failed", None)? {
                 info!(ticket, agent = %agent, "agent reply relayed to the customer");
             }
         }
-        if !a.unknown.is_empty() {
-            let out = relay::report(
-                d,
-                &m.desk.tags,
-                &self.settings.templates,
-                self.signer,
-                &info,
-                &msg.from,
-                &a.unknown,
-            );
+        if a.confirm {
+            let out = relay::report(relay::ReportInput {
+                desk: d,
+                tags: &m.desk.tags,
+                templates: &self.settings.templates,
+                signer: self.signer,
+                ticket: &info,
+                agent: &msg.from,
+                answer: &a,
+            });
             // A report that cannot be composed is not worth an event.
             if let Ok(out) = out {
                 self.queue(d, ticket, MessageKind::Report, &out, None)?;
@@ -236,12 +276,14 @@ impl Writer<'_, '_> {
         Ok(Outcome::Appended { ticket })
     }
 
-    /// Notifies the desk's agents of a customer's message on `ticket`, as
-    /// the plan says; `cc_left_out` recipients were not made participants.
+    /// Notifies the desk's agents of a customer's message (stored as row
+    /// `about`) on `ticket`, as the plan says; `cc_left_out` recipients
+    /// were not made participants.
     fn notify(
         &self,
         m: &Message<'_>,
         ticket: i64,
+        about: i64,
         notify: &Notify,
         cc_left_out: usize,
     ) -> Result<(), StoreError> {
@@ -264,18 +306,25 @@ impl Writer<'_, '_> {
             signer: self.signer,
             ticket: &info,
             from: &m.msg.from,
+            subject: &m.msg.subject,
             new_text: m.new_text,
+            signature: m.msg.signature.as_deref(),
             attachments: &m.msg.attachments,
             cc_left_out,
         });
-        self.queue_or_event(
-            d,
-            ticket,
-            MessageKind::Notification,
-            out,
-            "notify_failed",
-            Some(&m.msg.from.address),
-        )?;
+        match out {
+            Ok(out) => {
+                let cause = Some(m.msg.from.address.as_str());
+                let kind = MessageKind::Notification;
+                self.queue_about(d, ticket, kind, &out, cause, Some(about))?;
+            }
+            Err(e) => {
+                let why = crate::report(&e).to_string();
+                warn!(ticket, error = %why, "no notification");
+                self.tx
+                    .add_event(ticket, "hilo", "notify_failed", Some(&why))?;
+            }
+        }
         Ok(())
     }
 
@@ -318,15 +367,30 @@ impl Writer<'_, '_> {
         out: &Outgoing,
         cause: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.tx.queue_outgoing(
-            &d.name,
-            &d.address,
-            Some(ticket),
+        self.queue_about(d, ticket, kind, out, cause, None)
+    }
+
+    /// [`Writer::queue`], for a mail about the received message `about`.
+    fn queue_about(
+        &self,
+        d: &DeskConfig,
+        ticket: i64,
+        kind: MessageKind,
+        out: &Outgoing,
+        cause: Option<&str>,
+        about: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let rate_key = cause.map(crate::mail::rate_key);
+        let q = crate::store::Queued {
+            desk: &d.name,
+            envelope_from: &d.address,
+            ticket: Some(ticket),
             kind,
-            out,
-            self.settings.expire_after,
-            cause.map(crate::mail::rate_key).as_deref(),
-        )?;
+            expire_after: self.settings.expire_after,
+            rate_key: rate_key.as_deref(),
+            about,
+        };
+        self.tx.queue_outgoing(&q, out)?;
         Ok(())
     }
 
@@ -362,6 +426,7 @@ impl Writer<'_, '_> {
             draft: None,
             folder: m.folder,
             uid: m.item.uid,
+            about: None,
         })?;
         for a in &msg.attachments {
             tx.insert_attachment(id, a)?;

@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 
 use super::classify::Classification;
 use super::parse::Bounce;
-use super::thread::Thread;
-use super::{commands, DeskRuntime, Lookup, TicketRef};
-use crate::config::AgentTrust;
+use super::thread::{Thread, Via};
+use super::{commands, Answered, DeskRuntime, Lookup, TicketRef};
+use crate::config::{AgentTrust, RelaySignature};
 use crate::mail::msgid::Signer;
 use crate::mail::{Inbound, Mailbox};
 use crate::model::{MessageKind, Status};
@@ -119,6 +119,21 @@ pub struct Append {
     pub note: Option<String>,
     /// A bounce's reason, recorded as an event on the ticket.
     pub bounce: Option<String>,
+    /// Whether the customer hears that their mail, written outside the
+    /// thread, was added to the ticket.
+    pub receipt: Receipt,
+}
+
+/// Whether a customer's mail that joined a ticket by its tag (a new mail,
+/// not a reply) is confirmed to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    No,
+    Send,
+    /// The sender's rate limit is reached: an event says why.
+    Limited {
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +157,15 @@ pub struct Answer {
     pub remove: Vec<String>,
     /// Command lines not understood, reported back to the agent.
     pub unknown: Vec<String>,
+    /// The customer's message answered, whose author the relay is
+    /// addressed to (the requester when unknown).
+    pub answering: Option<Answered>,
+    /// The answered author is not a participant yet: they join as Cc.
+    pub join: bool,
+    /// Relayed below the answer: the agent's signature, or the desk's.
+    pub signature: Option<String>,
+    /// The reply carried commands: tell the agent what was done.
+    pub confirm: bool,
 }
 
 /// A relay the loop breaker held back.
@@ -186,6 +210,7 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     notify: notifies(i, lookup)?,
                     note: None,
                     bounce: None,
+                    receipt: receipt(i, lookup)?,
                 })
             }
         }
@@ -197,6 +222,7 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
             notify: Notify::No,
             note: bounce.clone(),
             bounce,
+            receipt: Receipt::No,
         }),
         (kind, Thread::New { .. }) => Step::SetAside {
             kind,
@@ -337,6 +363,35 @@ fn notifies<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Notify, L::Error> {
     })
 }
 
+/// A customer's mail that joined by the ticket's tag, not by replying:
+/// they were told a new mail opens a new ticket, so they hear it did not.
+/// At most `max_autoreplies` per sender and `autoreply_window`.
+fn receipt<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Receipt, L::Error> {
+    let d = &i.desk.cfg;
+    let outside = matches!(
+        i.thread,
+        Thread::Existing {
+            via: Via::SubjectTag | Via::BodyTag,
+            ..
+        }
+    );
+    if !outside || !i.class.may_autoreply || i.backlog {
+        return Ok(Receipt::No);
+    }
+    let recent = caused(i, lookup, MessageKind::Receipt, d.autoreply_window)?;
+    Ok(if recent >= d.max_autoreplies {
+        Receipt::Limited {
+            why: format!(
+                "rate limit: {recent} receipts to {} within {}",
+                crate::mail::rate_key(&i.msg.from.address),
+                humantime::format_duration(d.autoreply_window)
+            ),
+        }
+    } else {
+        Receipt::Send
+    })
+}
+
 fn reopenable(t: &TicketRef, i: &Input<'_>) -> bool {
     let Some(closed) = t
         .closed_at
@@ -417,6 +472,13 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         (None, false) => Some(Status::Pending),
         (None, true) => None,
     };
+    let confirm = cmds.internal
+        || cmds.status.is_some()
+        || cmds.assign.is_some()
+        || cmds.priority.is_some()
+        || !cmds.add.is_empty()
+        || !cmds.remove.is_empty()
+        || !cmds.unknown.is_empty();
     let mut relay = (!internal && !direct && !cmds.body.is_empty()).then_some(cmds.body);
     let mut held = None;
     if relay.is_some() {
@@ -436,6 +498,24 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
             });
         }
     }
+    // The answer goes to the author of the message answered (a colleague
+    // the customer forwarded our mail to, say), who joins the ticket: the
+    // agent chose to answer them. Never to an agent or to ourselves.
+    let mut answering = None;
+    let mut join = false;
+    if relay.is_some() {
+        answering = lookup.answered(number, &msg.referenced_ids())?.filter(|a| {
+            !d.is_agent(&a.author.address) && !i.own_addresses.contains(&a.author.address)
+        });
+        join = answering
+            .as_ref()
+            .is_some_and(|a| !customers.contains(&a.author.address));
+    }
+    let signature = match d.relay_signature {
+        _ if relay.is_none() => None,
+        RelaySignature::Agent => msg.signature.clone(),
+        RelaySignature::Desk => Some(d.signature.trim().to_string()).filter(|s| !s.is_empty()),
+    };
     Ok(Some(Step::Answer(Answer {
         ticket: number,
         internal,
@@ -448,6 +528,10 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         add: cmds.add,
         remove: cmds.remove,
         unknown: cmds.unknown,
+        answering,
+        join,
+        signature,
+        confirm,
     })))
 }
 
@@ -471,7 +555,6 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::pipeline::memory::MemoryLookup;
-    use crate::pipeline::thread::Via;
 
     const NOW: &str = "2026-11-29T12:00:00Z";
 
@@ -849,6 +932,99 @@ mod tests {
             .push((5, id, vec!["equipo@agentes.test".into()]));
         f.customers.insert(5, vec!["ana@cliente.test".into()]);
         (c, f)
+    }
+
+    #[test]
+    fn a_mail_that_joined_by_its_tag_is_confirmed_within_the_rate_limit() {
+        let mut c = Case::from("ana@cliente.test");
+        let via = |via| Thread::Existing {
+            ticket: ticket(5, Status::Open, None),
+            via,
+        };
+        for (v, want) in [
+            (Via::BodyTag, Receipt::Send),
+            (Via::SubjectTag, Receipt::Send),
+            (Via::Header, Receipt::No),
+            (Via::SignedHeader, Receipt::No),
+            (Via::ThreadIndex, Receipt::No),
+        ] {
+            c.thread = via(v);
+            assert_eq!(append_of(c.step()).receipt, want, "{v:?}");
+        }
+        c.thread = via(Via::BodyTag);
+        let mut f = MemoryLookup::default();
+        for _ in 0..2 {
+            f.caused
+                .push((MessageKind::Receipt, "ana@cliente.test".into(), now()));
+        }
+        assert!(matches!(
+            append_of(c.run(&f).step).receipt,
+            Receipt::Limited { .. }
+        ));
+        // Old mail and machines hear nothing.
+        c.backlog = true;
+        assert_eq!(append_of(c.step()).receipt, Receipt::No);
+        c.backlog = false;
+        c.class = class(MessageKind::Customer, false);
+        assert_eq!(append_of(c.step()).receipt, Receipt::No);
+    }
+
+    #[test]
+    fn the_answer_goes_to_the_author_answered_who_joins_if_new() {
+        let (c, mut f) = agent_reply("Gracias, Luis.", "");
+        let id = f.to_agents[0].1.clone();
+        let who = |a: &str| Answered {
+            author: Mailbox::new(a, None),
+            message_id: Some("m@cliente.test".into()),
+        };
+        // Unknown: the requester, as before.
+        let a = answer_of(c.run(&f).step);
+        assert_eq!((a.answering, a.join), (None, false));
+        // A colleague who wrote through our acknowledgement.
+        f.answered.push((5, id.clone(), who("pepe@cliente.test")));
+        let a = answer_of(c.run(&f).step);
+        assert_eq!(a.answering, Some(who("pepe@cliente.test")));
+        assert!(a.join);
+        // The requester: no one joins.
+        f.answered[0].2 = who("ana@cliente.test");
+        let a = answer_of(c.run(&f).step);
+        assert_eq!(a.answering, Some(who("ana@cliente.test")));
+        assert!(!a.join);
+        // Never an agent or one of our own addresses.
+        for own in ["eva@agentes.test", "soporte@example.test"] {
+            f.answered[0].2 = who(own);
+            let a = answer_of(c.run(&f).step);
+            assert_eq!((a.answering, a.join), (None, false), "{own}");
+        }
+        // An internal note answers no one.
+        let (c, mut f) = agent_reply("#nota\nllamar mañana", "");
+        let id = f.to_agents[0].1.clone();
+        f.answered.push((5, id, who("pepe@cliente.test")));
+        let a = answer_of(c.run(&f).step);
+        assert_eq!((a.answering, a.join), (None, false));
+    }
+
+    #[test]
+    fn commands_are_confirmed_and_the_agents_signature_relayed() {
+        let (c, f) = agent_reply("Hecho.\n\n-- \nLuis\nExt. 12", "");
+        let a = answer_of(c.run(&f).step);
+        assert!(!a.confirm, "no command, no confirmation");
+        assert_eq!(a.signature.as_deref(), Some("Luis\nExt. 12"));
+        for cmd in [
+            "#cerrar",
+            "#nota",
+            "#prioridad alta",
+            "#asignar x@agentes.test",
+            "#añadir x@y.test",
+            "#quitar x@y.test",
+            "#bailar",
+        ] {
+            let (c, f) = agent_reply(&format!("{cmd}\nHecho."), "");
+            assert!(answer_of(c.run(&f).step).confirm, "{cmd}");
+        }
+        // A note carries no signature anywhere: nothing is relayed.
+        let (c, f) = agent_reply("#nota\nHecho.\n-- \nLuis", "");
+        assert_eq!(answer_of(c.run(&f).step).signature, None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Lookup, TicketRef};
+use super::{Answered, Lookup, TicketRef};
 use crate::model::MessageKind;
 
 #[derive(Debug, Default)]
@@ -26,6 +26,8 @@ pub struct MemoryLookup {
     pub relays: Vec<(i64, DateTime<Utc>)>,
     /// (ticket, kind, when) of events.
     pub events: Vec<(i64, String, DateTime<Utc>)>,
+    /// (ticket, Message-ID, what a reply to it answers).
+    pub answered: Vec<(i64, String, Answered)>,
 }
 
 impl Lookup for MemoryLookup {
@@ -92,5 +94,13 @@ impl Lookup for MemoryLookup {
             .customers
             .get(&ticket)
             .map_or(0, |c| c.len().saturating_sub(1) as u32))
+    }
+    fn answered(&self, ticket: i64, ids: &[&str]) -> Result<Option<Answered>, Self::Error> {
+        Ok(ids.iter().find_map(|id| {
+            self.answered
+                .iter()
+                .find(|(t, i, _)| *t == ticket && i == id)
+                .map(|(_, _, a)| a.clone())
+        }))
     }
 }

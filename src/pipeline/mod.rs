@@ -114,6 +114,13 @@ pub struct TicketRef {
     pub closed_at: Option<String>,
 }
 
+/// The customer's message an agent's reply answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    pub author: crate::mail::Mailbox,
+    pub message_id: Option<String>,
+}
+
 /// Read access to stored tickets, for `thread` and `decide`; implemented by
 /// the store's transaction, faked in memory by unit tests.
 pub trait Lookup {
@@ -155,4 +162,8 @@ pub trait Lookup {
     ) -> Result<bool, Self::Error>;
     /// How many Cc participants `ticket` has.
     fn cc_participants(&self, ticket: i64) -> Result<u32, Self::Error>;
+    /// The received message of `ticket` that a reply referring to `ids`
+    /// (most specific first) answers: the first id naming a customer's
+    /// message, or our notification about one.
+    fn answered(&self, ticket: i64, ids: &[&str]) -> Result<Option<Answered>, Self::Error>;
 }

@@ -33,6 +33,9 @@ pub struct NewMessage<'a> {
     pub draft: Option<&'a str>,
     pub folder: Option<&'a str>,
     pub uid: Option<u32>,
+    /// For our notification: the received message it is about (whose
+    /// author an agent answering it answers).
+    pub about: Option<i64>,
 }
 
 /// Where a desk's intake stands in one folder.
@@ -94,9 +97,9 @@ impl Tx<'_> {
         self.prepare_cached(
             "INSERT INTO messages (ticket_id, desk, direction, kind, dedup_key, message_id,
                 in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, date,
-                body_text, note, raw, folder, uid, created_at, new_text, thread_root, draft)
+                body_text, note, raw, folder, uid, created_at, new_text, thread_root, draft, about)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
         )?
         .execute(params![
             m.ticket,
@@ -123,6 +126,7 @@ impl Tx<'_> {
             m.new_text.filter(|t| *t != m.text),
             m.thread_root,
             m.draft,
+            m.about,
         ])?;
         Ok(self.last_insert_rowid())
     }

@@ -11,7 +11,7 @@ mod tickets;
 mod tokens;
 
 pub use messages::{Checkpoint, NewMessage, QuarantineRow};
-pub use outbox::{OutboxJob, OutboxRow};
+pub use outbox::{OutboxJob, OutboxRow, Queued};
 pub use tickets::{
     AsideView, AttachmentView, MessageView, ParticipantView, TicketFilter, TicketInfo, TicketView,
 };
@@ -45,6 +45,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0007_resync.sql")),
     Migration::Sql(include_str!("migrations/0008_security.sql")),
     Migration::Sql(include_str!("migrations/0009_oauth.sql")),
+    Migration::Sql(include_str!("migrations/0010_about.sql")),
 ];
 
 /// The CHECK constraints of 0001 written as `x IN ('a','b','c')`: SQLite

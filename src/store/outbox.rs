@@ -96,6 +96,23 @@ pub struct OutboxRow {
     pub sent_at: Option<String>,
 }
 
+/// How an outgoing mail is queued (see [`Tx::queue_outgoing`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Queued<'a> {
+    pub desk: &'a str,
+    /// The envelope sender (MAIL FROM).
+    pub envelope_from: &'a str,
+    /// Its ticket; none for a desk's own alert.
+    pub ticket: Option<i64>,
+    pub kind: crate::model::MessageKind,
+    pub expire_after: std::time::Duration,
+    /// The person whose mail caused it (see [`crate::mail::rate_key`]),
+    /// for rate limits.
+    pub rate_key: Option<&'a str>,
+    /// For a notification: the received message it is about.
+    pub about: Option<i64>,
+}
+
 impl Tx<'_> {
     /// Marks the outgoing mail of `desk` with one of these Message-IDs as
     /// undeliverable (a bounce reported it), but only where one of the
@@ -122,24 +139,19 @@ impl Tx<'_> {
     /// Stores an outgoing mail of `desk` (on `ticket`, or on none: a
     /// desk's own alert) and queues it; a mail without bytes yet is
     /// stored as its draft, for the sender to compose.
-    #[allow(clippy::too_many_arguments)]
+    /// Returns the stored message's id.
     pub fn queue_outgoing(
         &self,
-        desk: &str,
-        envelope_from: &str,
-        ticket: Option<i64>,
-        kind: crate::model::MessageKind,
+        q: &Queued<'_>,
         out: &crate::mail::compose::Outgoing,
-        expire_after: std::time::Duration,
-        rate_key: Option<&str>,
     ) -> Result<i64, StoreError> {
         let draft = &out.draft;
         let rcpt = draft.recipients();
         let id = self.insert_message(&super::NewMessage {
-            ticket,
-            desk,
+            ticket: q.ticket,
+            desk: q.desk,
             direction: crate::model::Direction::Out,
-            kind,
+            kind: q.kind,
             dedup_key: draft.message_id.clone(),
             message_id: Some(&draft.message_id),
             in_reply_to: draft.in_reply_to.as_slice(),
@@ -157,8 +169,10 @@ impl Tx<'_> {
             draft: out.raw.is_none().then(|| draft.to_json()).as_deref(),
             folder: None,
             uid: None,
+            about: q.about,
         })?;
-        self.enqueue(id, envelope_from, &rcpt, expire_after, rate_key)
+        self.enqueue(id, q.envelope_from, &rcpt, q.expire_after, q.rate_key)?;
+        Ok(id)
     }
 
     /// How many mails of `kind` that `desk` queued because of the person
@@ -502,6 +516,7 @@ mod tests {
                 draft: None,
                 folder: None,
                 uid: None,
+                about: None,
             })?;
             tx.enqueue(
                 m,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{parse_json_list, ts, Store, StoreError, Tx};
 use crate::mail::Mailbox;
 use crate::model::{MessageKind, Status};
-use crate::pipeline::{Lookup, TicketRef};
+use crate::pipeline::{Answered, Lookup, TicketRef};
 
 /// A ticket as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -459,6 +459,32 @@ impl Lookup for Tx<'_> {
 
     fn cc_participants(&self, ticket: i64) -> Result<u32, StoreError> {
         self.cc_count(ticket)
+    }
+
+    fn answered(&self, ticket: i64, ids: &[&str]) -> Result<Option<Answered>, StoreError> {
+        let mut st = self.prepare_cached(
+            "SELECT COALESCE(a.from_addr, m.from_addr), COALESCE(a.from_name, m.from_name),
+                    CASE WHEN a.id IS NULL THEN m.message_id ELSE a.message_id END
+             FROM messages m LEFT JOIN messages a ON a.id = m.about
+             WHERE m.ticket_id = ?1 AND m.message_id = ?2
+               AND ((m.direction = 'in' AND m.kind = 'customer')
+                    OR (m.kind = 'notification' AND a.kind = 'customer'))
+             ORDER BY m.id DESC LIMIT 1",
+        )?;
+        for id in ids {
+            let hit = st
+                .query_row(params![ticket, id], |r| {
+                    Ok(Answered {
+                        author: Mailbox::new(r.get::<_, String>(0)?, r.get(1)?),
+                        message_id: r.get(2)?,
+                    })
+                })
+                .optional()?;
+            if hit.is_some() {
+                return Ok(hit);
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod idp;
 pub mod proxy;
+pub mod threads;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
