@@ -134,6 +134,7 @@ pub fn check(data: &[u8]) {
         templates: &w.templates,
         signer: &w.signer,
         number: 7,
+        address: &desk.cfg.address,
         ticket_subject: &ticket_subject,
         msg: &msg,
         new_text: &msg.new_text,
@@ -149,6 +150,7 @@ pub fn check(data: &[u8]) {
     // what the sender wrote in its subject, text and signature.
     let ticket = hilo::store::TicketInfo {
         number: 7,
+        address: None,
         subject: ticket_subject.clone(),
         requester: msg.from.clone(),
         status: hilo::model::Status::Open,

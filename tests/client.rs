@@ -320,3 +320,29 @@ async fn a_mutt_forward_keeps_no_wrapper_in_the_subject() {
     let ack = parsed(&wait_mailbox(&customer, 1, WAIT).await[0]);
     assert_eq!(ack.subject, format!("[{}-1] Factura duplicada", w.tag));
 }
+
+#[test]
+fn the_client_threader_links_by_references_and_splits_strangers() {
+    let n = |id: &str, refs: &[&str]| Node {
+        id: id.into(),
+        refs: refs.iter().map(|s| s.to_string()).collect(),
+    };
+    let t = threads(&[
+        n("a", &[]),
+        n("b", &["a"]),
+        n("c", &["a", "x", "b"]),
+        n("d", &[]),
+    ]);
+    assert_eq!(t, vec![vec!["a", "b", "c"], vec!["d"]]);
+    // A message met before its parent is joined when the parent comes.
+    let t = threads(&[n("m2", &[]), n("r", &["m1", "ack", "m2"]), n("m1", &[])]);
+    assert_eq!(t.len(), 1, "{t:?}");
+    // Without the root in its References, a new mail is a thread apart.
+    let t = threads(&[
+        n("m1", &[]),
+        n("ack", &["m1"]),
+        n("m2", &[]),
+        n("r", &["m2"]),
+    ]);
+    assert_eq!(t.len(), 2, "{t:?}");
+}

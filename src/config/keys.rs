@@ -89,6 +89,8 @@ pub const KEYS: &[Key] = &[
     key("intake.command_timeout", "60s", "every IMAP command"),
     key("desk[].name", "", "the desk's name in the CLI (`--desk`) and logs"),
     key("desk[].address", "", "customers write here; our mail comes from here"),
+    key("desk[].addresses", "[]", "the desk's other addresses (aliases): mail to any of them is the desk's, and a ticket answers from the one its customer wrote to"),
+    key("desk[].plus_addressing", "false", "`soporte+algo@` is the desk's too, and its tickets answer from it"),
     key("desk[].display_name", "-", "the name in our From and in templates"),
     key("desk[].tag", "", "the ticket tag in subjects: `SOP` gives `[SOP-42]`"),
     key("desk[].language", "", "`es` or `en`: the templates' language"),

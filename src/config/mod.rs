@@ -345,6 +345,33 @@ password = "hunter2"
     }
 
     #[test]
+    fn aliases_are_the_desks_and_no_other_desks() {
+        let with =
+            |extra: &str| GOOD.replace("language = \"es\"", &format!("language = \"es\"\n{extra}"));
+        let c = Config::from_toml(
+            &with("addresses = [\"Ayuda@Example.test\", \"soporte@example.test\"]\nplus_addressing = true"),
+            no_env(),
+        )
+        .unwrap();
+        let d = &c.desks[0];
+        assert_eq!(d.addresses, ["soporte@example.test", "ayuda@example.test"]);
+        assert!(d.receives_at("ayuda+x@example.test"));
+        assert!(!d.receives_at("otra@example.test"));
+        let e = err_of(&with("addresses = [\"no es\"]"));
+        assert!(e.contains("desk[0].addresses[0]"), "{e}");
+        // An alias of one desk cannot be another's.
+        let two = format!(
+            "{}\n[[desk]]\nname = \"ventas\"\naddress = \"ventas@example.test\"\naddresses = [\"ayuda@example.test\"]\ntag = \"VEN\"\nlanguage = \"es\"\n[desk.imap]\nhost = \"127.0.0.1\"\nport = 10143\nsecurity = \"none\"\nusername = \"v\"\npassword = \"x\"\n",
+            with("addresses = [\"ayuda@example.test\"]")
+        );
+        let e = err_of(&two);
+        assert!(
+            e.contains("desk[1].addresses[0]") && e.contains("another desk"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn clear_text_password_to_remote_host_is_refused() {
         let e = err_of(&GOOD.replace(
             "host = \"127.0.0.1\"\nport = 10143",

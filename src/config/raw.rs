@@ -106,6 +106,10 @@ pub(super) fn default_smtp_timeout() -> Duration {
 pub(super) struct RawDesk {
     pub(super) name: String,
     pub(super) address: String,
+    #[serde(default)]
+    pub(super) addresses: Vec<String>,
+    #[serde(default)]
+    pub(super) plus_addressing: bool,
     pub(super) display_name: Option<String>,
     pub(super) tag: String,
     pub(super) language: Language,

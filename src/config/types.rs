@@ -213,8 +213,15 @@ impl Default for IntakeConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeskConfig {
     pub name: String,
-    /// The support address customers write to, lowercase.
+    /// The support address customers write to, lowercase: the desk's
+    /// main one, used when a ticket's own address is unknown.
     pub address: String,
+    /// Every address of the desk, lowercase: `address` first, then its
+    /// aliases (`addresses`).
+    pub addresses: Vec<String>,
+    /// `soporte+algo@` is the desk's too, and a ticket opened there keeps
+    /// answering from it.
+    pub plus_addressing: bool,
     /// Display name on outgoing mail ("Soporte").
     pub display_name: Option<String>,
     /// Tag in subjects, as written: `SOP` gives `[SOP-42]`.
@@ -333,6 +340,23 @@ impl DeskConfig {
         self.display_name
             .clone()
             .unwrap_or_else(|| self.name.clone())
+    }
+
+    /// Is `address` (lowercase) one the desk receives at: its address, an
+    /// alias, or with `plus_addressing` one of those with `+anything`?
+    pub fn receives_at(&self, address: &str) -> bool {
+        self.addresses.iter().any(|a| a == address)
+            || (self.plus_addressing
+                && crate::mail::base_address(address).is_some_and(|b| self.addresses.contains(&b)))
+    }
+
+    /// The address a new ticket answers from: the first of `written_to`
+    /// the desk receives at, else its main address (a Bcc).
+    pub fn address_for<'a>(&'a self, written_to: impl IntoIterator<Item = &'a str>) -> &'a str {
+        written_to
+            .into_iter()
+            .find(|a| self.receives_at(a))
+            .unwrap_or(&self.address)
     }
 
     /// The domain part of the desk address, used in our Message-IDs.

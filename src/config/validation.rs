@@ -125,6 +125,18 @@ impl RawConfig {
                     "used by another desk",
                 ));
             }
+            let mut all = vec![address.clone()];
+            for (j, a) in d.addresses.iter().enumerate() {
+                let key = format!("{k}.addresses[{j}]");
+                let a = check_address(&key, a)?;
+                if all.contains(&a) {
+                    continue; // the main address listed again: harmless
+                }
+                if !addresses.insert(a.clone()) {
+                    return Err(ConfigError::invalid(key, "used by another desk"));
+                }
+                all.push(a);
+            }
             if !tag_re.is_match(&d.tag) {
                 return Err(ConfigError::invalid(
                     format!("{k}.tag"),
@@ -287,6 +299,8 @@ impl RawConfig {
             desks.push(DeskConfig {
                 name: d.name,
                 address,
+                addresses: all,
+                plus_addressing: d.plus_addressing,
                 display_name: d.display_name,
                 tag: d.tag,
                 language: d.language,

@@ -105,6 +105,21 @@ impl std::fmt::Display for Mailbox {
     }
 }
 
+/// `local@domain` for `local+detail@domain` (plus-addressing); `None` when
+/// the address has no detail.
+pub fn base_address(address: &str) -> Option<String> {
+    let (local, domain) = address.rsplit_once('@')?;
+    let (base, _) = local.split_once('+')?;
+    (!base.is_empty()).then(|| format!("{base}@{domain}"))
+}
+
+/// Is `address` one of `own` (lowercase), or one of them with a
+/// `+detail`? Loop and own-mail rules cover every spelling of our
+/// addresses, whether a desk takes plus-addressed mail or not.
+pub fn is_own(own: &[String], address: &str) -> bool {
+    own.iter().any(|o| o == address) || base_address(address).is_some_and(|b| own.contains(&b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +147,20 @@ mod tests {
             header_text(&long, MAX_SUBJECT_CHARS).chars().count(),
             MAX_SUBJECT_CHARS + 1
         );
+    }
+
+    #[test]
+    fn plus_addresses_are_ours_whatever_the_detail() {
+        assert_eq!(
+            base_address("soporte+x@ex.test").as_deref(),
+            Some("soporte@ex.test")
+        );
+        assert_eq!(base_address("soporte@ex.test"), None);
+        assert_eq!(base_address("+x@ex.test"), None);
+        let own = vec!["soporte@ex.test".to_string()];
+        assert!(is_own(&own, "soporte@ex.test"));
+        assert!(is_own(&own, "soporte+facturas@ex.test"));
+        assert!(!is_own(&own, "soporte2@ex.test"));
+        assert!(!is_own(&own, "ana+soporte@ex.test"));
     }
 }

@@ -61,6 +61,8 @@ pub struct AckInput<'a> {
     pub templates: &'a Templates,
     pub signer: &'a Signer,
     pub number: i64,
+    /// The desk address the customer wrote to: the acknowledgement comes from it.
+    pub address: &'a str,
     pub ticket_subject: &'a str,
     pub msg: &'a Inbound,
     /// The customer's new text (quoted history removed), for the summary.
@@ -85,7 +87,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         ("requester_name", requester_name),
         ("requester", i.msg.from.address.clone()),
         ("desk", desk_name.clone()),
-        ("desk_address", i.desk.address.clone()),
+        ("desk_address", i.address.to_string()),
         ("status", Status::New.as_str().to_string()),
         ("summary", summary(i.new_text)),
     ]);
@@ -121,7 +123,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         }
     }
     Outgoing::new(Draft {
-        from: Mailbox::new(&i.desk.address, Some(desk_name)),
+        from: Mailbox::new(i.address, Some(desk_name)),
         to: vec![i.msg.from.clone()],
         subject: i.tags.tagged_subject(i.number, i.ticket_subject),
         text,

@@ -152,7 +152,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         ),
         ("requester", i.from.address.clone()),
         ("desk", d.shown_name()),
-        ("desk_address", d.address.clone()),
+        ("desk_address", i.ticket.answers_from(d).to_string()),
         (
             "status",
             super::status_word(i.ticket.status, d.language).to_string(),
@@ -175,10 +175,10 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     let text = i.templates.get(&d.name, d.language, "notify").render(&vars);
     // The bare address: a display name here makes some clients (mutt)
     // ask on every reply which address to use.
-    let desk_box = Mailbox::new(&d.address, None);
+    let desk_box = Mailbox::new(i.ticket.answers_from(d), None);
     Outgoing::new(Draft {
         from: Mailbox::new(
-            &d.address,
+            i.ticket.answers_from(d),
             Some(format!(
                 "{} ({})",
                 i.from.name.as_deref().unwrap_or(&i.from.address),
@@ -228,7 +228,7 @@ pub fn alert(
         )
     };
     Outgoing::new(Draft {
-        from: Mailbox::new(&d.address, Some(d.shown_name())),
+        from: Mailbox::new(ticket.answers_from(d), Some(d.shown_name())),
         to: d.notify.iter().map(|a| Mailbox::new(a, None)).collect(),
         cc: Vec::new(),
         reply_to: None,
@@ -277,7 +277,7 @@ pub fn receipt(i: ReceiptInput<'_>) -> Result<Outgoing, ComposeError> {
         ),
         ("requester", i.msg.from.address.clone()),
         ("desk", d.shown_name()),
-        ("desk_address", d.address.clone()),
+        ("desk_address", i.ticket.answers_from(d).to_string()),
     ]);
     let text = i
         .templates
@@ -293,7 +293,7 @@ pub fn receipt(i: ReceiptInput<'_>) -> Result<Outgoing, ComposeError> {
         }
     }
     Outgoing::new(Draft {
-        from: Mailbox::new(&d.address, Some(d.shown_name())),
+        from: Mailbox::new(i.ticket.answers_from(d), Some(d.shown_name())),
         to: vec![i.msg.from.clone()],
         cc: Vec::new(),
         reply_to: None,

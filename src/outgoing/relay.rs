@@ -45,7 +45,7 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
         ("tag", tag),
         ("number", i.ticket.number.to_string()),
         ("desk", d.shown_name()),
-        ("desk_address", d.address.clone()),
+        ("desk_address", i.ticket.answers_from(d).to_string()),
         ("subject", super::shown_subject(&i.ticket.subject)),
         ("signature", signature),
     ]);
@@ -84,7 +84,7 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
         i.ticket
             .cc
             .iter()
-            .filter(|a| !d.is_agent(a) && **a != d.address && **a != to.address)
+            .filter(|a| !d.is_agent(a) && !d.receives_at(a) && **a != to.address)
             .map(|a| Mailbox::new(a, None)),
     );
     let in_reply_to = i
@@ -92,7 +92,7 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
         .and_then(|a| a.message_id.clone())
         .or_else(|| i.ticket.last_customer_id.clone());
     Outgoing::new(Draft {
-        from: Mailbox::new(&d.address, Some(shown)),
+        from: Mailbox::new(i.ticket.answers_from(d), Some(shown)),
         to: vec![to],
         cc,
         reply_to: None,
@@ -231,7 +231,7 @@ pub fn report(i: ReportInput<'_>) -> Result<Outgoing, ComposeError> {
         .render(&vars);
     let signer = i.signer;
     Outgoing::new(Draft {
-        from: Mailbox::new(&desk.address, Some(desk.shown_name())),
+        from: Mailbox::new(ticket.answers_from(desk), Some(desk.shown_name())),
         to: vec![i.agent.clone()],
         cc: Vec::new(),
         reply_to: None,

@@ -89,7 +89,7 @@ impl Writer<'_, '_> {
 
     fn open(&self, m: &Message<'_>, o: Open) -> Result<Outcome, StoreError> {
         let (tx, msg, d) = (self.tx, m.msg, &m.desk.cfg);
-        let number = tx.create_ticket(&d.name, &o.subject, &msg.from, o.linked_to)?;
+        let number = tx.create_ticket(&d.name, &o.address, &o.subject, &msg.from, o.linked_to)?;
         let row = self.record(m, Some(number), m.kind, None)?;
         for cc in &o.cc {
             tx.add_participant(number, cc, "cc", "in To/Cc of the first message")?;
@@ -115,6 +115,7 @@ impl Writer<'_, '_> {
                     templates: &self.settings.templates,
                     signer: self.signer,
                     number,
+                    address: &o.address,
                     ticket_subject: &o.subject,
                     msg,
                     new_text: m.new_text,
@@ -383,7 +384,7 @@ impl Writer<'_, '_> {
         let rate_key = cause.map(crate::mail::rate_key);
         let q = crate::store::Queued {
             desk: &d.name,
-            envelope_from: &d.address,
+            envelope_from: &out.draft.from.address,
             ticket: Some(ticket),
             kind,
             expire_after: self.settings.expire_after,

@@ -21,7 +21,8 @@ pub struct Classification {
 
 /// What classification needs to know about this installation.
 pub struct Context<'a> {
-    /// Every desk address of this installation, lowercase.
+    /// Every desk address (and alias) of this installation, lowercase;
+    /// their plus-addressed spellings are ours too.
     pub own_addresses: &'a [String],
     pub signer: &'a Signer,
 }
@@ -218,7 +219,7 @@ pub fn classify(msg: &Inbound, ctx: &Context<'_>) -> Classification {
     let lower = |v: &Option<String>| v.as_deref().map(str::to_ascii_lowercase);
 
     // Our own mail first: whatever else it looks like, it must never loop.
-    if ctx.own_addresses.iter().any(|o| o == from) {
+    if crate::mail::is_own(ctx.own_addresses, from) {
         return verdict(MessageKind::Own, "sent from a desk address");
     }
     if a.loop_marker.is_some() {

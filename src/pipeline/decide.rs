@@ -73,6 +73,9 @@ pub enum Step {
 pub struct Open {
     /// The ticket's subject: the message's, without tags and reply prefixes.
     pub subject: String,
+    /// The desk address the customer wrote to (an alias, a plus-address):
+    /// all mail about the ticket goes from it.
+    pub address: String,
     /// A ticket the message refers to but may not join.
     pub linked_to: Option<i64>,
     /// The message's other recipients, who become Cc participants (at most
@@ -239,7 +242,7 @@ fn earlier_desk<'a>(i: &Input<'a>) -> Option<&'a DeskRuntime> {
             .to
             .iter()
             .chain(&i.msg.cc)
-            .any(|m| m.address == d.cfg.address)
+            .any(|m| d.cfg.receives_at(&m.address))
     };
     i.desks
         .iter()
@@ -282,7 +285,7 @@ fn open<L: Lookup>(
     let mut cc: Vec<Mailbox> = Vec::new();
     let mut cc_left_out = 0;
     for m in msg.to.iter().chain(&msg.cc) {
-        let ours = i.own_addresses.contains(&m.address)
+        let ours = crate::mail::is_own(i.own_addresses, &m.address)
             || d.comment_address.as_deref() == Some(&m.address);
         if ours || m.address == msg.from.address || cc.iter().any(|c| c.address == m.address) {
             continue;
@@ -309,8 +312,12 @@ fn open<L: Lookup>(
             Ack::Send { closed_before }
         }
     };
+    let address = d
+        .address_for(msg.to.iter().chain(&msg.cc).map(|m| m.address.as_str()))
+        .to_string();
     Ok(Step::Open(Open {
         subject,
+        address,
         linked_to,
         cc,
         cc_left_out,
@@ -505,7 +512,8 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
     let mut join = false;
     if relay.is_some() {
         answering = lookup.answered(number, &msg.referenced_ids())?.filter(|a| {
-            !d.is_agent(&a.author.address) && !i.own_addresses.contains(&a.author.address)
+            !d.is_agent(&a.author.address)
+                && !crate::mail::is_own(i.own_addresses, &a.author.address)
         });
         join = answering
             .as_ref()
@@ -525,7 +533,12 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         status,
         relay,
         held,
-        add: cmds.add,
+        // Never one of our own addresses: a relay to ourselves is a loop.
+        add: cmds
+            .add
+            .into_iter()
+            .filter(|a| !crate::mail::is_own(i.own_addresses, a))
+            .collect(),
         remove: cmds.remove,
         unknown: cmds.unknown,
         answering,
@@ -571,7 +584,7 @@ mod tests {
         let toml = format!(
             "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
              [[desk]]\nname = \"ventas\"\naddress = \"ventas@example.test\"\ntag = \"VEN\"\nlanguage = \"es\"\n{imap}\
-             [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n\
+             [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\naddresses = [\"ayuda@example.test\"]\nplus_addressing = true\ntag = \"SOP\"\nlanguage = \"es\"\n\
              agents = [\"@agentes.test\", \"eva@agentes.test\"]\nagent_trust = \"{trust}\"\nauthserv_ids = [\"mx.example.test\"]\nnotify = [\"equipo@agentes.test\"]\nnotify_lists = [\"equipo@agentes.test\"]\n\
              max_participants = 3\nmax_notifications = 2\nnotify_window = \"1h\"\nloop_max_relays = 3\nloop_window = \"10m\"\n\
              comment_address = \"soporte+nota@example.test\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"\n\
@@ -643,6 +656,7 @@ mod tests {
             let own = vec![
                 "ventas@example.test".to_string(),
                 "soporte@example.test".to_string(),
+                "ayuda@example.test".to_string(),
                 "soporte+nota@example.test".to_string(),
             ];
             let msg = crate::mail::parse(self.raw.as_bytes()).unwrap();
@@ -725,6 +739,36 @@ mod tests {
         let c = Case::new(
             "From: ana@cliente.test\r\nTo: soporte@example.test, jefe@cliente.test\r\n\
              Cc: ana@cliente.test, soporte+nota@example.test\r\nSubject: x",
+            "x",
+        );
+        let cc: Vec<String> = open_of(c.step())
+            .cc
+            .into_iter()
+            .map(|m| m.address)
+            .collect();
+        assert_eq!(cc, ["jefe@cliente.test"]);
+    }
+
+    #[test]
+    fn a_ticket_remembers_the_desk_address_written_to() {
+        let to = |to: &str| {
+            let c = Case::new(
+                &format!("From: ana@cliente.test\r\nTo: {to}\r\nSubject: x"),
+                "x",
+            );
+            open_of(c.step()).address
+        };
+        assert_eq!(to("soporte@example.test"), "soporte@example.test");
+        assert_eq!(to("Ayuda <AYUDA@example.test>"), "ayuda@example.test");
+        assert_eq!(
+            to("ayuda+facturas@example.test"),
+            "ayuda+facturas@example.test"
+        );
+        // Bcc: the desk is in no header.
+        assert_eq!(to("otro@cliente.test"), "soporte@example.test");
+        // An alias and a plus-address in Cc are ours, not participants.
+        let c = Case::new(
+            "From: ana@cliente.test\r\nTo: ayuda@example.test\r\nCc: soporte+x@example.test, jefe@cliente.test\r\nSubject: x",
             "x",
         );
         let cc: Vec<String> = open_of(c.step())

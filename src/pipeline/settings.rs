@@ -29,7 +29,7 @@ pub struct Settings {
     /// In the order the configuration lists them (the first listed desk
     /// handles mail sent to several).
     pub desks: Vec<DeskRuntime>,
-    /// Every desk and comment address, lowercase.
+    /// Every desk address, alias and comment address, lowercase.
     pub own_addresses: Vec<String>,
     pub templates: Templates,
     /// How long queued mail may wait for the relay.
@@ -43,7 +43,7 @@ impl Settings {
             own_addresses: config
                 .desks
                 .iter()
-                .flat_map(|d| std::iter::once(d.address.clone()).chain(d.comment_address.clone()))
+                .flat_map(|d| d.addresses.iter().cloned().chain(d.comment_address.clone()))
                 .collect(),
             templates,
             expire_after: config.outbox.expire_after,

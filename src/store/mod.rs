@@ -46,6 +46,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0008_security.sql")),
     Migration::Sql(include_str!("migrations/0009_oauth.sql")),
     Migration::Sql(include_str!("migrations/0010_about.sql")),
+    Migration::Sql(include_str!("migrations/0011_address.sql")),
 ];
 
 /// The CHECK constraints of 0001 written as `x IN ('a','b','c')`: SQLite

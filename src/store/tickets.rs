@@ -29,6 +29,9 @@ pub struct TicketView {
     pub closed_at: Option<String>,
     pub priority: String,
     pub assignee: Option<String>,
+    /// The desk address its customer wrote to, which our mail comes from
+    /// (`None`: the desk's main address).
+    pub address: Option<String>,
     /// Number of messages on the ticket.
     pub messages: i64,
 }
@@ -85,7 +88,7 @@ const TICKET_COLUMNS: &str = "t.id, t.desk, t.status, t.subject, t.requester, t.
     t.linked_to, t.created_at, t.updated_at,
     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id),
     (SELECT group_concat(l.id) FROM tickets l WHERE l.linked_to = t.id), t.closed_at,
-    t.priority, t.assignee";
+    t.priority, t.assignee, t.address";
 
 fn status_of(s: String) -> Result<Status, StoreError> {
     Status::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("unknown ticket status {s:?}")))
@@ -112,6 +115,7 @@ fn ticket_row(r: &Row<'_>) -> rusqlite::Result<(TicketView, String)> {
             closed_at: r.get(11)?,
             priority: r.get(12)?,
             assignee: r.get(13)?,
+            address: r.get(14)?,
         },
         r.get(2)?,
     ))
@@ -125,9 +129,12 @@ fn finish(pair: (TicketView, String)) -> Result<TicketView, StoreError> {
 
 impl Tx<'_> {
     /// Opens a ticket with its requester as first participant.
+    /// A new ticket of `desk`, answering from `address` (the desk address
+    /// its customer wrote to).
     pub fn create_ticket(
         &self,
         desk: &str,
+        address: &str,
         subject: &str,
         requester: &Mailbox,
         linked_to: Option<i64>,
@@ -135,8 +142,8 @@ impl Tx<'_> {
         let at = self.stamp();
         self.prepare_cached(
             "INSERT INTO tickets (desk, status, subject, requester, requester_name, linked_to,
-                created_at, updated_at)
-             VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?6, ?6)",
+                created_at, updated_at, address)
+             VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
         )?
         .execute(params![
             desk,
@@ -144,7 +151,8 @@ impl Tx<'_> {
             requester.address,
             requester.name,
             linked_to,
-            at
+            at,
+            address
         ])?;
         let number = self.last_insert_rowid();
         self.add_participant(number, requester, "requester", "wrote the first message")?;
@@ -247,16 +255,17 @@ impl Tx<'_> {
     /// What relays and notifications need to know about a ticket.
     pub fn ticket_info(&self, ticket: i64) -> Result<TicketInfo, StoreError> {
         #[allow(clippy::type_complexity)]
-        let (subject, requester, requester_name, status, priority, assignee): (
+        let (subject, requester, requester_name, status, priority, assignee, address): (
             String,
             String,
             Option<String>,
             String,
             String,
+            Option<String>,
             Option<String>,
         ) = self
             .prepare_cached(
-                "SELECT subject, requester, requester_name, status, priority, assignee
+                "SELECT subject, requester, requester_name, status, priority, assignee, address
                  FROM tickets WHERE id = ?1",
             )?
             .query_row([ticket], |r| {
@@ -267,6 +276,7 @@ impl Tx<'_> {
                     r.get::<_, String>(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 ))
             })
             .optional()?
@@ -319,6 +329,7 @@ impl Tx<'_> {
             .collect::<Result<_, _>>()?;
         Ok(TicketInfo {
             number: ticket,
+            address,
             subject,
             requester: Mailbox::new(requester, requester_name),
             status: status_of(status)?,
@@ -495,6 +506,9 @@ pub const THREAD_RECENT: i64 = 8;
 #[derive(Debug, Clone)]
 pub struct TicketInfo {
     pub number: i64,
+    /// The desk address its customer wrote to; `None` for tickets of
+    /// before hilo remembered it (see [`TicketInfo::answers_from`]).
+    pub address: Option<String>,
     pub subject: String,
     pub requester: Mailbox,
     pub status: Status,
@@ -508,6 +522,14 @@ pub struct TicketInfo {
     pub thread_refs: Vec<String>,
     /// Our notifications on this ticket, oldest first (at most the last 20).
     pub notifications: Vec<String>,
+}
+
+impl TicketInfo {
+    /// The address all mail about the ticket goes from: the one its
+    /// customer wrote to, else the desk's main address.
+    pub fn answers_from<'a>(&'a self, desk: &'a crate::config::DeskConfig) -> &'a str {
+        self.address.as_deref().unwrap_or(&desk.address)
+    }
 }
 
 /// A message stored without a ticket (a machine's mail that matched none).

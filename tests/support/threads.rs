@@ -69,29 +69,3 @@ pub fn threads(nodes: &[Node]) -> Vec<Vec<String>> {
     }
     by_root.into_iter().map(|(_, v)| v).collect()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn n(id: &str, refs: &[&str]) -> Node {
-        Node {
-            id: id.into(),
-            refs: refs.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-
-    #[test]
-    fn links_by_references_and_splits_strangers() {
-        let t = threads(&[
-            n("a", &[]),
-            n("b", &["a"]),
-            n("c", &["a", "x", "b"]),
-            n("d", &[]),
-        ]);
-        assert_eq!(t, vec![vec!["a", "b", "c"], vec!["d"]]);
-        // A message met before its parent is joined when the parent comes.
-        let t = threads(&[n("m2", &[]), n("r", &["m1", "ack", "m2"]), n("m1", &[])]);
-        assert_eq!(t.len(), 1, "{t:?}");
-    }
-}
