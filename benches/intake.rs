@@ -229,7 +229,7 @@ async fn growth(stored: usize, n: usize) {
                     for i in chunk * 10_000..((chunk + 1) * 10_000).min(stored) {
                         let id = format!("old{i}@cliente.test");
                         let raw = format!("From: antiguo@cliente.test\r\nSubject: consulta {i}\r\nMessage-ID: <{id}>\r\n\r\nUna consulta antigua, la número {i}.\r\n");
-                        let ticket = tx.create_ticket("soporte", "soporte@example.test", &format!("consulta {i}"), &from, None)?;
+                        let ticket = tx.create_ticket("soporte", Some("soporte@example.test"), &format!("consulta {i}"), &from, None)?;
                         tx.insert_message(&NewMessage {
                             ticket: Some(ticket),
                             desk: "soporte",

@@ -27,10 +27,22 @@ impl Lookup for Found {
             desk: "soporte".into(),
             status: hilo::model::Status::Open,
             closed_at: None,
+            merged_into: None,
         }))
     }
     fn ticket_by_message_ids(&self, _: &str, ids: &[&str]) -> Result<Option<i64>, Self::Error> {
         Ok(ids.iter().any(|i| i.starts_with('7')).then_some(7))
+    }
+    fn message_tickets(
+        &self,
+        _: &str,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, i64>, Self::Error> {
+        Ok(ids
+            .iter()
+            .filter(|i| i.starts_with('7'))
+            .map(|i| (i.to_string(), 7))
+            .collect())
     }
     fn is_participant(&self, _: i64, _: &str) -> Result<bool, Self::Error> {
         Ok(true)
@@ -64,6 +76,7 @@ impl Lookup for Found {
     }
     fn answered(&self, _: i64, ids: &[&str]) -> Result<Option<Answered>, Self::Error> {
         Ok(ids.first().map(|id| Answered {
+            message: 1,
             author: hilo::mail::Mailbox::new("otro@cliente.test", None),
             message_id: Some(id.to_string()),
         }))

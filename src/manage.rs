@@ -1,6 +1,6 @@
 //! What happens to tickets outside the flow of mail: an administrator's
 //! actions from the command line (close, reopen, assign, note, reply,
-//! participants) and
+//! participants, merge, unmerge, split) and
 //! the housekeeping that closes resolved tickets. Each in one transaction;
 //! a reply is queued like an agent's relayed answer.
 
@@ -9,7 +9,7 @@ use crate::model::{Direction, MessageKind, Status};
 use crate::outgoing::relay;
 use crate::pipeline::apply::Writer;
 use crate::pipeline::{DeskRuntime, Intake, Lookup};
-use crate::store::{NewMessage, StoreError, Tx};
+use crate::store::{Merged, NewMessage, Split, StoreError, Tx, Unmerged};
 
 /// What an administrator does to a ticket from the command line.
 #[derive(Debug, Clone)]
@@ -93,6 +93,32 @@ impl Intake {
                     tx.add_event(ticket, who, "participant_removed", Some(&a))
                 }
             }
+        })
+    }
+
+    /// Merges ticket `from` into `into` (see [`Tx::merge`]); nobody is mailed.
+    pub fn merge(&self, from: i64, into: i64, actor: &Mailbox) -> Result<Merged, StoreError> {
+        self.store()
+            .write(|tx| tx.merge(from, into, &actor.address))
+    }
+
+    /// Undoes the last merge of `from` (see [`Tx::unmerge`]).
+    pub fn unmerge(&self, from: i64, actor: &Mailbox) -> Result<Unmerged, StoreError> {
+        self.store().write(|tx| tx.unmerge(from, &actor.address))
+    }
+
+    /// Splits `message` and its sub-thread off `ticket` into a new ticket
+    /// (see [`Tx::split`]), named by the message's subject without tags
+    /// and prefixes.
+    pub fn split(&self, ticket: i64, message: i64, actor: &Mailbox) -> Result<Split, StoreError> {
+        self.store().write(|tx| {
+            let t = tx.ticket(ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
+            let tags = self
+                .desk(&t.desk)
+                .map(|d| d.tags.clone())
+                .unwrap_or_else(|| crate::mail::subject::TagMatcher::new("X"));
+            let clean = |s: &str| tags.clean_subject(s).into_owned();
+            tx.split(ticket, message, &clean, &actor.address)
         })
     }
 

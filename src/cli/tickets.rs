@@ -1,4 +1,5 @@
-//! `hilo tickets list|show`.
+//! `hilo tickets`: list, show, act on one (close, reply, participants…),
+//! merge, unmerge and split.
 
 use std::path::Path;
 
@@ -71,6 +72,32 @@ pub enum TicketsCommand {
     Participant {
         #[command(subcommand)]
         command: ParticipantCommand,
+    },
+    /// Merge ticket FROM into INTO: its messages, attachments and
+    /// participants move to INTO, FROM closes as merged, and later mail
+    /// for FROM lands on INTO. Nobody is mailed. Undo with `unmerge`.
+    Merge {
+        from: i64,
+        into: i64,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Undo the last merge of FROM: what it moved goes back; mail that
+    /// reached the target since stays there.
+    Unmerge {
+        from: i64,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Move a customer's message, and everything after it in its
+    /// sub-thread, into a new ticket (a new topic in an old thread).
+    Split {
+        number: i64,
+        /// The message's id, from `hilo tickets show NUMBER --json`.
+        #[arg(long = "from", value_name = "MESSAGE")]
+        message: i64,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// List the attachments of a ticket's messages.
     Attachments {
@@ -191,6 +218,28 @@ fn act(
     }
 }
 
+/// Prints what a merge, unmerge or split did, or why it was refused.
+fn moved<T>(
+    r: Result<T, crate::store::StoreError>,
+    say: impl Fn(&T) -> String,
+) -> anyhow::Result<u8> {
+    match r {
+        Ok(t) => {
+            println!("{}", say(&t));
+            Ok(exit::OK)
+        }
+        Err(crate::store::StoreError::NoSuchTicket(n)) => {
+            eprintln!("hilo: no ticket {n}");
+            Ok(exit::ERROR)
+        }
+        Err(e @ crate::store::StoreError::Refused(_)) => {
+            eprintln!("hilo: {e}");
+            Ok(exit::ERROR)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn parse_status(s: &str) -> Result<Status, String> {
     Status::parse(s).ok_or_else(|| "expected new, open, pending, resolved or closed".to_string())
 }
@@ -275,6 +324,13 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                 let from: Vec<String> = ticket.linked_from.iter().map(|n| tag_of(*n)).collect();
                 println!("linked from: {}", from.join(", "));
             }
+            if let Some(into) = ticket.merged_into {
+                println!("merged into: {} (its mail goes there)", tag_of(into));
+            }
+            if !ticket.merged_from.is_empty() {
+                let from: Vec<String> = ticket.merged_from.iter().map(|n| tag_of(*n)).collect();
+                println!("merged from: {}", from.join(", "));
+            }
             println!("participants (the requester and Cc receive the answers):");
             for p in &participants {
                 let who = match &p.name {
@@ -299,7 +355,8 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                     .map(|d| format!(" [{d}]"))
                     .unwrap_or_default();
                 println!(
-                    "--- {} {} from {} to {}{}",
+                    "--- #{} {} {} from {} to {}{}",
+                    m.id,
                     m.direction,
                     m.kind,
                     line(&m.from),
@@ -325,6 +382,40 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                 }
             }
             Ok(exit::OK)
+        }
+        TicketsCommand::Merge { from, into, actor } => {
+            let intake = Intake::new(&config, store, Templates::load(&config)?);
+            moved(intake.merge(from, into, &actor.mailbox()), |m| {
+                format!(
+                    "merged ticket {} into {}: {} messages, {} participants added",
+                    m.from,
+                    m.into,
+                    m.messages,
+                    m.participants.len()
+                )
+            })
+        }
+        TicketsCommand::Unmerge { from, actor } => {
+            let intake = Intake::new(&config, store, Templates::load(&config)?);
+            moved(intake.unmerge(from, &actor.mailbox()), |u| {
+                format!(
+                    "unmerged ticket {} from {}: {} messages and {} participants back; {} messages that arrived since stay on {}",
+                    u.from, u.into, u.messages, u.participants, u.stayed, u.into
+                )
+            })
+        }
+        TicketsCommand::Split {
+            number,
+            message,
+            actor,
+        } => {
+            let intake = Intake::new(&config, store, Templates::load(&config)?);
+            moved(intake.split(number, message, &actor.mailbox()), |s| {
+                format!(
+                    "split {} messages of ticket {} into new ticket {}",
+                    s.messages, s.from, s.into
+                )
+            })
         }
         TicketsCommand::Close { number, actor } => {
             act(&config, store, number, &actor, Action::Close, "closed")

@@ -108,6 +108,23 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
     })
 }
 
+/// What a merge or split command did, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moved {
+    Merged {
+        from: i64,
+        into: i64,
+        messages: usize,
+    },
+    Split {
+        from: i64,
+        into: i64,
+        messages: usize,
+    },
+    /// Refused by the store, with why.
+    Refused(String),
+}
+
 pub struct ReportInput<'a> {
     pub desk: &'a DeskConfig,
     pub tags: &'a TagMatcher,
@@ -117,12 +134,47 @@ pub struct ReportInput<'a> {
     pub agent: &'a Mailbox,
     /// What the agent's reply asked for, and what became of it.
     pub answer: &'a Answer,
+    /// What its merge or split did.
+    pub moved: &'a [Moved],
 }
 
 /// The lines of a report saying what the commands did.
-fn done_lines(a: &Answer, lang: Language) -> Vec<String> {
+fn done_lines(a: &Answer, moved: &[Moved], tags: &TagMatcher, lang: Language) -> Vec<String> {
     let es = lang == Language::Es;
     let mut out = Vec::new();
+    for m in moved {
+        out.push(match (m, es) {
+            (Moved::Merged { from, into, messages }, true) => format!(
+                "{} fusionada en {}: {messages} mensajes movidos; el cliente no recibe nada (deshacer: hilo tickets unmerge {from})",
+                tags.format(*from),
+                tags.format(*into)
+            ),
+            (Moved::Merged { from, into, messages }, false) => format!(
+                "{} merged into {}: {messages} messages moved; the customer gets nothing (undo: hilo tickets unmerge {from})",
+                tags.format(*from),
+                tags.format(*into)
+            ),
+            (Moved::Split { from, into, messages }, true) => format!(
+                "separada de {}: nueva solicitud {} con {messages} mensajes",
+                tags.format(*from),
+                tags.format(*into)
+            ),
+            (Moved::Split { from, into, messages }, false) => format!(
+                "split from {}: new ticket {} with {messages} messages",
+                tags.format(*from),
+                tags.format(*into)
+            ),
+            (Moved::Refused(why), true) => format!("no hecho: {why}"),
+            (Moved::Refused(why), false) => format!("not done: {why}"),
+        });
+    }
+    for why in &a.refused {
+        out.push(if es {
+            format!("no hecho: {why}")
+        } else {
+            format!("not done: {why}")
+        });
+    }
     if a.internal {
         out.push(
             if es {
@@ -201,7 +253,7 @@ pub fn report(i: ReportInput<'_>) -> Result<Outgoing, ComposeError> {
             .join("\n")
     };
     let es = desk.language == Language::Es;
-    let done = done_lines(i.answer, desk.language);
+    let done = done_lines(i.answer, i.moved, tags, desk.language);
     let done = if done.is_empty() {
         String::new()
     } else {

@@ -83,13 +83,19 @@ impl Writer<'_, '_> {
                 tx.add_event(ticket, agent, "unverified_agent_mail", None)?;
                 Outcome::Appended { ticket }
             }
-            Step::Answer(a) => self.answer(m, a)?,
+            Step::Answer(a) => self.answer(m, *a)?,
         })
     }
 
     fn open(&self, m: &Message<'_>, o: Open) -> Result<Outcome, StoreError> {
         let (tx, msg, d) = (self.tx, m.msg, &m.desk.cfg);
-        let number = tx.create_ticket(&d.name, &o.address, &o.subject, &msg.from, o.linked_to)?;
+        let number = tx.create_ticket(
+            &d.name,
+            Some(&o.address),
+            &o.subject,
+            &msg.from,
+            o.linked_to,
+        )?;
         let row = self.record(m, Some(number), m.kind, None)?;
         for cc in &o.cc {
             tx.add_participant(number, cc, "cc", "in To/Cc of the first message")?;
@@ -182,7 +188,50 @@ impl Writer<'_, '_> {
 
     fn answer(&self, m: &Message<'_>, a: Answer) -> Result<Outcome, StoreError> {
         let (tx, msg, d) = (self.tx, m.msg, &m.desk.cfg);
-        let (ticket, agent) = (a.ticket, msg.from.address.as_str());
+        let (mut ticket, agent) = (a.ticket, msg.from.address.as_str());
+        // A merge or split first: the answer belongs where it leads.
+        let mut moved = Vec::new();
+        if let Some(into) = a.merge_into {
+            match tx.merge(ticket, into, agent) {
+                Ok(r) => {
+                    info!(
+                        from = ticket,
+                        into,
+                        messages = r.messages,
+                        "merged by {agent}"
+                    );
+                    moved.push(relay::Moved::Merged {
+                        from: ticket,
+                        into,
+                        messages: r.messages,
+                    });
+                    ticket = into;
+                }
+                Err(StoreError::Refused(why)) => moved.push(relay::Moved::Refused(why)),
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(row) = a.split {
+            let clean = |s: &str| m.desk.tags.clean_subject(s).into_owned();
+            match tx.split(ticket, row, &clean, agent) {
+                Ok(r) => {
+                    info!(
+                        from = ticket,
+                        into = r.into,
+                        messages = r.messages,
+                        "split by {agent}"
+                    );
+                    moved.push(relay::Moved::Split {
+                        from: ticket,
+                        into: r.into,
+                        messages: r.messages,
+                    });
+                    ticket = r.into;
+                }
+                Err(StoreError::Refused(why)) => moved.push(relay::Moved::Refused(why)),
+                Err(e) => return Err(e),
+            }
+        }
         let kind = if a.internal {
             MessageKind::Note
         } else {
@@ -268,6 +317,7 @@ impl Writer<'_, '_> {
                 ticket: &info,
                 agent: &msg.from,
                 answer: &a,
+                moved: &moved,
             });
             // A report that cannot be composed is not worth an event.
             if let Ok(out) = out {

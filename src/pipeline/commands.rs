@@ -18,6 +18,11 @@ pub struct Commands {
     pub add: Vec<String>,
     /// `#quitar dirección` / `#remove address`: a Cc participant to remove.
     pub remove: Vec<String>,
+    /// `#fusionar SOP-41` / `#merge SOP-41`: merge this ticket into the
+    /// one named (as written: the desk's tag decides what it names).
+    pub merge: Option<String>,
+    /// `#separar` / `#split`: the message answered starts a new ticket.
+    pub split: bool,
     /// Lines that looked like commands but were not understood.
     pub unknown: Vec<String>,
     /// The reply without its command lines.
@@ -91,6 +96,8 @@ pub fn parse(text: &str) -> Commands {
                 let room = MAX_COMMANDS.saturating_sub(c.remove.len());
                 c.remove.extend(address(&arg).into_iter().take(room));
             }
+            "fusionar" | "unir" | "merge" if arg.len() == 1 => c.merge = Some(arg[0].to_string()),
+            "separar" | "dividir" | "split" if arg.is_empty() => c.split = true,
             "prioridad" | "priority" if arg.len() == 1 && priority(arg[0]).is_some() => {
                 c.priority = priority(arg[0]).map(str::to_string)
             }
@@ -132,6 +139,16 @@ mod tests {
         assert_eq!(c.unknown, vec!["#cerar", "#prioridad máxima"]);
         assert_eq!(c.body, "Texto");
         assert_eq!(parse("Sin órdenes").body, "Sin órdenes");
+    }
+
+    #[test]
+    fn merge_and_split() {
+        let c = parse("#fusionar [SOP-41]\nSon la misma consulta.");
+        assert_eq!(c.merge.as_deref(), Some("[SOP-41]"));
+        assert_eq!(c.body, "Son la misma consulta.");
+        assert!(parse("#split\nx").split);
+        assert_eq!(parse("#merge\nx").unknown, ["#merge"]);
+        assert_eq!(parse("#separar ya\nx").unknown, ["#separar ya"]);
     }
 
     #[test]

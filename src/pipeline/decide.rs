@@ -65,8 +65,8 @@ pub enum Step {
     /// An agent's mail on `ticket` without proof of origin: recorded on
     /// it, relayed to no one, and an event says so.
     Unverified { ticket: i64 },
-    /// A trusted agent's answer or internal note.
-    Answer(Answer),
+    /// A trusted agent's answer or internal note (boxed: the largest step).
+    Answer(Box<Answer>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +169,14 @@ pub struct Answer {
     pub signature: Option<String>,
     /// The reply carried commands: tell the agent what was done.
     pub confirm: bool,
+    /// `#fusionar`: merge the ticket into this one first (the answer, if
+    /// any, is then recorded and relayed there).
+    pub merge_into: Option<i64>,
+    /// `#separar`: split this message (the customer's message answered)
+    /// and its sub-thread off into a new ticket first; the answer goes there.
+    pub split: Option<i64>,
+    /// Commands refused, and why (reported to the agent).
+    pub refused: Vec<String>,
 }
 
 /// A relay the loop breaker held back.
@@ -441,7 +449,9 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
     // names in `notify_lists`.
     let mut signed_reply = false;
     for id in msg.referenced_ids() {
-        if i.signer.verify(id) != Some(number) {
+        // Ours, and (below) stored on this ticket now: a merge or split
+        // moves our notifications with the messages they are about.
+        if i.signer.verify(id).is_none() {
             continue;
         }
         if let Some(rcpts) = lookup.agent_mail_recipients(number, id)? {
@@ -480,6 +490,8 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         (None, true) => None,
     };
     let confirm = cmds.internal
+        || cmds.merge.is_some()
+        || cmds.split
         || cmds.status.is_some()
         || cmds.assign.is_some()
         || cmds.priority.is_some()
@@ -510,8 +522,29 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
     // agent chose to answer them. Never to an agent or to ourselves.
     let mut answering = None;
     let mut join = false;
+    let mut refused = Vec::new();
+    let answered = if relay.is_some() || cmds.split {
+        lookup.answered(number, &msg.referenced_ids())?
+    } else {
+        None
+    };
+    let split = match (&answered, cmds.split, &cmds.merge) {
+        (_, false, _) => None,
+        (_, true, Some(_)) => {
+            refused.push("#separar: one of #fusionar and #separar at a time".to_string());
+            None
+        }
+        (Some(a), true, None) => Some(a.message),
+        (None, true, None) => {
+            refused.push(
+                "#separar: reply to the notification of the customer's message that starts the new topic"
+                    .to_string(),
+            );
+            None
+        }
+    };
     if relay.is_some() {
-        answering = lookup.answered(number, &msg.referenced_ids())?.filter(|a| {
+        answering = answered.filter(|a| {
             !d.is_agent(&a.author.address)
                 && !crate::mail::is_own(i.own_addresses, &a.author.address)
         });
@@ -519,12 +552,22 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
             .as_ref()
             .is_some_and(|a| !customers.contains(&a.author.address));
     }
+    let merge_into = match &cmds.merge {
+        None => None,
+        Some(arg) => match merge_target(i, lookup, number, arg)? {
+            Ok(n) => Some(n),
+            Err(why) => {
+                refused.push(format!("#fusionar {arg}: {why}"));
+                None
+            }
+        },
+    };
     let signature = match d.relay_signature {
         _ if relay.is_none() => None,
         RelaySignature::Agent => msg.signature.clone(),
         RelaySignature::Desk => Some(d.signature.trim().to_string()).filter(|s| !s.is_empty()),
     };
-    Ok(Some(Step::Answer(Answer {
+    Ok(Some(Step::Answer(Box::new(Answer {
         ticket: number,
         internal,
         note,
@@ -545,7 +588,37 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         join,
         signature,
         confirm,
-    })))
+        merge_into,
+        split,
+        refused,
+    }))))
+}
+
+/// The ticket `#fusionar ARG` names: `SOP-41`, `[SOP-41]` or `41`, of this
+/// desk, now (a merged one stands for its target), other than `number`.
+fn merge_target<L: Lookup>(
+    i: &Input<'_>,
+    lookup: &L,
+    number: i64,
+    arg: &str,
+) -> Result<Result<i64, String>, L::Error> {
+    let bare = arg.trim_matches(['[', ']', '#']);
+    let named = match bare.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => i.desk.tags.find(&format!("[{bare}]")),
+    };
+    let Some(n) = named else {
+        return Ok(Err(format!(
+            "not a ticket of this desk (write {})",
+            i.desk.tags.format(41)
+        )));
+    };
+    Ok(match super::thread::current(lookup, n)? {
+        Some(t) if t.desk != i.desk.cfg.name => Err("a ticket of another desk".to_string()),
+        Some(t) if t.number == number => Err("that is this ticket".to_string()),
+        Some(t) => Ok(t.number),
+        None => Err("no such ticket".to_string()),
+    })
 }
 
 /// The first ticket of this desk that the subject, else the body, names.
@@ -556,8 +629,8 @@ fn named_ticket<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<i64>, L::
         .into_iter()
         .chain(tags.find_in_text(&i.msg.text));
     for n in named {
-        if lookup.ticket(n)?.is_some_and(|t| t.desk == i.desk.cfg.name) {
-            return Ok(Some(n));
+        if let Some(t) = super::thread::current(lookup, n)?.filter(|t| t.desk == i.desk.cfg.name) {
+            return Ok(Some(t.number));
         }
     }
     Ok(None)
@@ -600,6 +673,7 @@ mod tests {
             desk: "soporte".into(),
             status,
             closed_at: closed_at.map(str::to_string),
+            merged_into: None,
         }
     }
 
@@ -697,7 +771,7 @@ mod tests {
 
     fn answer_of(s: Step) -> Answer {
         match s {
-            Step::Answer(a) => a,
+            Step::Answer(a) => *a,
             other => panic!("expected Answer, got {other:?}"),
         }
     }
@@ -1018,6 +1092,7 @@ mod tests {
         let (c, mut f) = agent_reply("Gracias, Luis.", "");
         let id = f.to_agents[0].1.clone();
         let who = |a: &str| Answered {
+            message: 9,
             author: Mailbox::new(a, None),
             message_id: Some("m@cliente.test".into()),
         };

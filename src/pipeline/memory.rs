@@ -38,6 +38,12 @@ impl Lookup for MemoryLookup {
     fn ticket_by_message_ids(&self, _: &str, ids: &[&str]) -> Result<Option<i64>, Self::Error> {
         Ok(ids.iter().find_map(|i| self.ids.get(*i).copied()))
     }
+    fn message_tickets(&self, _: &str, ids: &[&str]) -> Result<HashMap<String, i64>, Self::Error> {
+        Ok(ids
+            .iter()
+            .filter_map(|i| Some((i.to_string(), *self.ids.get(*i)?)))
+            .collect())
+    }
     fn is_participant(&self, n: i64, a: &str) -> Result<bool, Self::Error> {
         Ok(self.participants.iter().any(|(t, p)| *t == n && p == a))
     }

@@ -112,11 +112,15 @@ pub struct TicketRef {
     pub status: Status,
     /// When it was last closed (stored timestamp), for the reopen policy.
     pub closed_at: Option<String>,
+    /// The ticket it was merged into: mail for it goes there.
+    pub merged_into: Option<i64>,
 }
 
 /// The customer's message an agent's reply answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answered {
+    /// The stored message's row.
+    pub message: i64,
     pub author: crate::mail::Mailbox,
     pub message_id: Option<String>,
 }
@@ -128,6 +132,14 @@ pub trait Lookup {
     fn ticket(&self, number: i64) -> Result<Option<TicketRef>, Self::Error>;
     /// The ticket of the most recent stored message (of this desk) with one of these Message-IDs.
     fn ticket_by_message_ids(&self, desk: &str, ids: &[&str]) -> Result<Option<i64>, Self::Error>;
+    /// For each of these Message-IDs stored on a ticket of this desk, the
+    /// ticket its most recent such message is on now (merges and splits
+    /// move messages).
+    fn message_tickets(
+        &self,
+        desk: &str,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, i64>, Self::Error>;
     fn is_participant(&self, number: i64, address: &str) -> Result<bool, Self::Error>;
     /// The ticket of the most recent stored message of this Outlook conversation.
     fn ticket_by_thread_root(&self, desk: &str, root: &str) -> Result<Option<i64>, Self::Error>;

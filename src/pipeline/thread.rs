@@ -1,12 +1,15 @@
 //! Which ticket a message belongs to, in this order:
-//! 1. In-Reply-To/References (and, for a bounce, the Message-ID it reports)
-//!    name one of our signed Message-IDs;
-//! 2. they name a stored message of the desk, from a participant (or an
-//!    agent, whose mail must prove itself anyway);
-//! 3. Outlook's Thread-Index names a conversation of a ticket, from a participant;
-//! 4. the desk's tag in the subject, from a participant;
-//! 5. the tag in the body ("mi caso SOP-42", or quoted), from a participant;
-//! 6. else a new ticket.
+//! 1. In-Reply-To/References (and, for a bounce, the Message-ID it reports),
+//!    most specific first: the first that is one of our signed Message-IDs,
+//!    or a stored message of the desk when the sender is a participant (or
+//!    an agent, whose mail must prove itself anyway), names the ticket that
+//!    message is on now (merges and splits move messages);
+//! 2. Outlook's Thread-Index names a conversation of a ticket, from a participant;
+//! 3. the desk's tag in the subject, from a participant;
+//! 4. the tag in the body ("mi caso SOP-42", or quoted), from a participant;
+//! 5. else a new ticket.
+//!
+//! A ticket merged into another stands for that one throughout.
 //!
 //! A tag is easy to guess and a Message-ID easy to learn (anyone in Cc of
 //! one mail has it), so neither joins a ticket for a stranger: only a
@@ -47,8 +50,31 @@ pub enum Thread {
     },
 }
 
+/// Most merges followed from a ticket to the one it now lives in (a
+/// merge into a merged ticket is refused, so one is the usual count).
+pub const MAX_MERGE_HOPS: usize = 16;
+
+/// The ticket `number` is now: itself, or the ticket it was merged into.
+pub fn current<L: Lookup>(lookup: &L, number: i64) -> Result<Option<TicketRef>, L::Error> {
+    let mut t = lookup.ticket(number)?;
+    for _ in 0..MAX_MERGE_HOPS {
+        match t.as_ref().and_then(|t| t.merged_into) {
+            Some(into) => t = lookup.ticket(into)?,
+            None => break,
+        }
+    }
+    Ok(t)
+}
+
 /// Finds the ticket of `msg`. `reported` are extra Message-IDs to follow:
 /// those a bounce reports. `agent`: the sender is one of the desk's agents.
+///
+/// The referenced ids are read most specific first (In-Reply-To, then
+/// References from the last): the message answered decides, so a reply in
+/// a part of a thread split off into another ticket lands there. Each id
+/// names the ticket its stored message is on now (merges and splits move
+/// messages); a signed id of ours not stored names the ticket it was made
+/// for; a merged ticket stands for the one it was merged into.
 pub fn resolve<L: Lookup>(
     lookup: &L,
     desk: &str,
@@ -63,34 +89,34 @@ pub fn resolve<L: Lookup>(
     let ours = |t: Option<TicketRef>| t.filter(|t| t.desk == desk);
     let participant = |n: i64| lookup.is_participant(n, &msg.from.address);
 
+    let stored = lookup.message_tickets(desk, &ids)?;
+    let mut linked_to = None;
     for id in &ids {
+        let here = stored.get(*id).copied();
         if let Some(number) = signer.verify(id) {
-            if let Some(ticket) = ours(lookup.ticket(number)?) {
+            if let Some(ticket) = ours(current(lookup, here.unwrap_or(number))?) {
                 return Ok(Thread::Existing {
                     ticket,
                     via: Via::SignedHeader,
                 });
             }
+            continue;
         }
-    }
-    let mut linked_to = None;
-    if !ids.is_empty() {
-        if let Some(number) = lookup.ticket_by_message_ids(desk, &ids)? {
-            if let Some(ticket) = ours(lookup.ticket(number)?) {
-                if agent || participant(number)? {
-                    return Ok(Thread::Existing {
-                        ticket,
-                        via: Via::Header,
-                    });
-                }
-                linked_to = Some(number);
+        let Some(number) = here else { continue };
+        if let Some(ticket) = ours(current(lookup, number)?) {
+            if agent || participant(ticket.number)? {
+                return Ok(Thread::Existing {
+                    ticket,
+                    via: Via::Header,
+                });
             }
+            linked_to.get_or_insert(ticket.number);
         }
     }
     if let Some(root) = &msg.thread_root {
         if let Some(number) = lookup.ticket_by_thread_root(desk, root)? {
-            if let Some(ticket) = ours(lookup.ticket(number)?) {
-                if participant(number)? {
+            if let Some(ticket) = ours(current(lookup, number)?) {
+                if participant(ticket.number)? {
                     return Ok(Thread::Existing {
                         ticket,
                         via: Via::ThreadIndex,
@@ -101,21 +127,21 @@ pub fn resolve<L: Lookup>(
     }
     if let Some(number) = tags.find(&msg.subject) {
         // A tag with our prefix but an unknown number (or another desk's) is no tag.
-        if let Some(ticket) = ours(lookup.ticket(number)?) {
-            if participant(number)? {
+        if let Some(ticket) = ours(current(lookup, number)?) {
+            if participant(ticket.number)? {
                 return Ok(Thread::Existing {
                     ticket,
                     via: Via::SubjectTag,
                 });
             }
             return Ok(Thread::New {
-                linked_to: Some(number),
+                linked_to: Some(ticket.number),
             });
         }
     }
     for number in tags.find_in_text(&msg.text) {
-        if let Some(ticket) = ours(lookup.ticket(number)?) {
-            if participant(number)? {
+        if let Some(ticket) = ours(current(lookup, number)?) {
+            if participant(ticket.number)? {
                 return Ok(Thread::Existing {
                     ticket,
                     via: Via::BodyTag,
@@ -141,6 +167,7 @@ mod tests {
                 desk: "soporte".into(),
                 status: Status::Open,
                 closed_at: None,
+                merged_into: None,
             },
         );
         f.ids.insert("c1@cliente.test".into(), 42);

@@ -5,11 +5,13 @@
 //! and `IMMEDIATE` write transactions. Callers on async threads go through
 //! `spawn_blocking`. Migrations are embedded and run by [`Store::open`].
 
+mod merge;
 mod messages;
 mod outbox;
 mod tickets;
 mod tokens;
 
+pub use merge::{Merged, Split, Unmerged};
 pub use messages::{Checkpoint, NewMessage, QuarantineRow};
 pub use outbox::{OutboxJob, OutboxRow, Queued};
 pub use tickets::{
@@ -47,6 +49,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0009_oauth.sql")),
     Migration::Sql(include_str!("migrations/0010_about.sql")),
     Migration::Sql(include_str!("migrations/0011_address.sql")),
+    Migration::Sql(include_str!("migrations/0012_merge.sql")),
 ];
 
 /// The CHECK constraints of 0001 written as `x IN ('a','b','c')`: SQLite
@@ -108,6 +111,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("ticket {0} does not exist")]
     NoSuchTicket(i64),
+    /// A merge, unmerge or split that cannot be done, and why.
+    #[error("{0}")]
+    Refused(String),
     #[error(
         "{address} is not a Cc participant of ticket {ticket} (the requester and agents stay)"
     )]

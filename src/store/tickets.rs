@@ -32,6 +32,11 @@ pub struct TicketView {
     /// The desk address its customer wrote to, which our mail comes from
     /// (`None`: the desk's main address).
     pub address: Option<String>,
+    /// The ticket this one was merged into (it is closed, and its mail
+    /// goes there).
+    pub merged_into: Option<i64>,
+    /// Tickets merged into this one.
+    pub merged_from: Vec<i64>,
     /// Number of messages on the ticket.
     pub messages: i64,
 }
@@ -39,6 +44,8 @@ pub struct TicketView {
 /// A message of a ticket, as shown.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageView {
+    /// Its row: what `hilo tickets split --from` takes.
+    pub id: i64,
     pub direction: String,
     pub kind: String,
     pub from: String,
@@ -88,7 +95,8 @@ const TICKET_COLUMNS: &str = "t.id, t.desk, t.status, t.subject, t.requester, t.
     t.linked_to, t.created_at, t.updated_at,
     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id),
     (SELECT group_concat(l.id) FROM tickets l WHERE l.linked_to = t.id), t.closed_at,
-    t.priority, t.assignee, t.address";
+    t.priority, t.assignee, t.address, t.merged_into,
+    (SELECT group_concat(x.id) FROM tickets x WHERE x.merged_into = t.id)";
 
 fn status_of(s: String) -> Result<Status, StoreError> {
     Status::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("unknown ticket status {s:?}")))
@@ -116,6 +124,11 @@ fn ticket_row(r: &Row<'_>) -> rusqlite::Result<(TicketView, String)> {
             priority: r.get(12)?,
             assignee: r.get(13)?,
             address: r.get(14)?,
+            merged_into: r.get(15)?,
+            merged_from: r
+                .get::<_, Option<String>>(16)?
+                .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
+                .unwrap_or_default(),
         },
         r.get(2)?,
     ))
@@ -134,7 +147,7 @@ impl Tx<'_> {
     pub fn create_ticket(
         &self,
         desk: &str,
-        address: &str,
+        address: Option<&str>,
         subject: &str,
         requester: &Mailbox,
         linked_to: Option<i64>,
@@ -366,19 +379,51 @@ impl Lookup for Tx<'_> {
     type Error = StoreError;
 
     fn ticket(&self, number: i64) -> Result<Option<TicketRef>, StoreError> {
-        let row: Option<(String, String, Option<String>)> = self
-            .prepare_cached("SELECT desk, status, closed_at FROM tickets WHERE id = ?1")?
-            .query_row([number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let row: Option<(String, String, Option<String>, Option<i64>)> = self
+            .prepare_cached(
+                "SELECT desk, status, closed_at, merged_into FROM tickets WHERE id = ?1",
+            )?
+            .query_row([number], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?;
-        row.map(|(desk, status, closed_at)| {
+        row.map(|(desk, status, closed_at, merged_into)| {
             Ok(TicketRef {
                 number,
                 desk,
                 status: status_of(status)?,
                 closed_at,
+                merged_into,
             })
         })
         .transpose()
+    }
+
+    fn message_tickets(
+        &self,
+        desk: &str,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let marks = vec!["?"; ids.len()].join(",");
+        // Oldest first, so the most recent row of an id wins.
+        let sql = format!(
+            "SELECT message_id, ticket_id FROM messages
+             WHERE desk = ? AND ticket_id IS NOT NULL AND message_id IN ({marks})
+               AND kind <> 'unverified'
+             ORDER BY id"
+        );
+        let args = std::iter::once(desk).chain(ids.iter().copied());
+        let mut st = self.prepare_cached(&sql)?;
+        let rows = st.query_map(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        for row in rows {
+            let (id, ticket): (String, i64) = row?;
+            out.insert(id, ticket);
+        }
+        Ok(out)
     }
 
     fn ticket_by_message_ids(&self, desk: &str, ids: &[&str]) -> Result<Option<i64>, StoreError> {
@@ -475,7 +520,8 @@ impl Lookup for Tx<'_> {
     fn answered(&self, ticket: i64, ids: &[&str]) -> Result<Option<Answered>, StoreError> {
         let mut st = self.prepare_cached(
             "SELECT COALESCE(a.from_addr, m.from_addr), COALESCE(a.from_name, m.from_name),
-                    CASE WHEN a.id IS NULL THEN m.message_id ELSE a.message_id END
+                    CASE WHEN a.id IS NULL THEN m.message_id ELSE a.message_id END,
+                    COALESCE(a.id, m.id)
              FROM messages m LEFT JOIN messages a ON a.id = m.about
              WHERE m.ticket_id = ?1 AND m.message_id = ?2
                AND ((m.direction = 'in' AND m.kind = 'customer')
@@ -486,6 +532,7 @@ impl Lookup for Tx<'_> {
             let hit = st
                 .query_row(params![ticket, id], |r| {
                     Ok(Answered {
+                        message: r.get(3)?,
                         author: Mailbox::new(r.get::<_, String>(0)?, r.get(1)?),
                         message_id: r.get(2)?,
                     })
@@ -659,7 +706,7 @@ impl Store {
                 "SELECT m.direction, m.kind, m.from_addr, m.to_addrs, m.cc_addrs, m.subject,
                         m.message_id, m.in_reply_to, m.date, m.body_text,
                         (SELECT o.status FROM outbox o WHERE o.message_id = m.id),
-                        coalesce(m.new_text, m.body_text), m.note
+                        coalesce(m.new_text, m.body_text), m.note, m.id
                  FROM messages m WHERE m.ticket_id = ?1 ORDER BY m.id",
             )?;
             let msgs = st
@@ -678,6 +725,7 @@ impl Store {
                         delivery: r.get(10)?,
                         new_text: r.get(11)?,
                         note: r.get(12)?,
+                        id: r.get(13)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
