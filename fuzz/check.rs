@@ -74,6 +74,21 @@ impl Lookup for Found {
     fn cc_participants(&self, _: i64) -> Result<u32, Self::Error> {
         Ok(0)
     }
+    fn open_tickets(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<hilo::pipeline::OpenTicket>, Self::Error> {
+        // The fuzzer's text against a ticket of its own: every rule runs.
+        Ok(vec![hilo::pipeline::OpenTicket {
+            number: 7,
+            subject: "La impresora no imprime".into(),
+            status: hilo::model::Status::Open,
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            updated_at: "2999-01-01T00:00:00.000Z".into(),
+            text: "La impresora de la segunda planta no imprime desde ayer.".into(),
+        }])
+    }
     fn answered(&self, _: i64, ids: &[&str]) -> Result<Option<Answered>, Self::Error> {
         Ok(ids.first().map(|id| Answered {
             message: 1,
@@ -123,7 +138,7 @@ pub fn check(data: &[u8]) {
     let t = thread::resolve(&Found, "soporte", &desk.tags, &w.signer, &msg, &bounce.reported, agent)
         .unwrap();
     // Found finds a ticket for every rule and proves every signed reply.
-    let _ = decide(
+    let plan = decide(
         &Input {
             desk,
             desks: &w.desks,
@@ -138,7 +153,13 @@ pub fn check(data: &[u8]) {
             now: Utc::now(),
         },
         &Found,
-    );
+    )
+    .unwrap();
+    // The open tickets a new ticket's mail lists, as the decision found them.
+    let related = match &plan.step {
+        hilo::pipeline::decide::Step::Open(o) => o.related.clone(),
+        _ => Vec::new(),
+    };
     let _ = hilo::mail::parse::content_digest(data);
     let ticket_subject = desk.tags.clean_subject(&msg.subject).into_owned();
     let ack = hilo::outgoing::ack::acknowledgement(hilo::outgoing::ack::AckInput {
@@ -152,6 +173,7 @@ pub fn check(data: &[u8]) {
         msg: &msg,
         new_text: &msg.new_text,
         closed_before: None,
+        related: &related,
     });
     let Ok(out) = ack else {
         return; // an address lettre refuses: the row would fail, not panic
@@ -197,6 +219,7 @@ pub fn check(data: &[u8]) {
         signature: msg.signature.as_deref(),
         attachments: &msg.attachments,
         cc_left_out: 0,
+        how: hilo::outgoing::notify::How::Opened { related: &related },
     });
     if let Ok(out) = notification {
         composed(out);

@@ -38,6 +38,7 @@ pub mod outgoing;
 pub mod pipeline;
 pub mod sender;
 pub mod store;
+pub mod text;
 pub mod watcher;
 
 /// An error with its causes, `outer: inner: innermost`, for logs and stored

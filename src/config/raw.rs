@@ -154,6 +154,12 @@ pub(super) struct RawDesk {
     pub(super) comment_address: Option<String>,
     #[serde(default = "default_relay_name")]
     pub(super) relay_name: String,
+    #[serde(default)]
+    pub(super) auto_link_duplicates: bool,
+    #[serde(default = "default_auto_link_threshold")]
+    pub(super) auto_link_threshold: f64,
+    #[serde(default = "default_auto_link_days")]
+    pub(super) auto_link_days: u32,
     #[serde(default = "default_relay_signature")]
     pub(super) relay_signature: RelaySignature,
     #[serde(default)]
@@ -188,6 +194,14 @@ pub(super) fn default_notify_attachments_max() -> u64 {
 
 pub(super) fn default_agent_trust() -> AgentTrust {
     AgentTrust::SignedReply
+}
+
+pub(super) fn default_auto_link_threshold() -> f64 {
+    0.6
+}
+
+pub(super) fn default_auto_link_days() -> u32 {
+    7
 }
 
 pub(super) fn default_relay_signature() -> RelaySignature {

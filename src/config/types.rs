@@ -274,6 +274,12 @@ pub struct DeskConfig {
     pub comment_address: Option<String>,
     /// Display name of relayed agent replies: `{agent}` and `{desk}`.
     pub relay_name: String,
+    /// A new mail this similar (see [`crate::text`]) to an open ticket of
+    /// its requester opened within `auto_link_window` joins that ticket
+    /// instead of opening one.
+    pub auto_link_duplicates: bool,
+    pub auto_link_threshold: f64,
+    pub auto_link_window: Duration,
     /// Whose signature relayed answers carry.
     pub relay_signature: RelaySignature,
     /// The desk's signature, for `relay_signature = "desk"`.

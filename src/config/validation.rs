@@ -342,6 +342,20 @@ impl RawConfig {
                 notify_lists,
                 comment_address,
                 relay_name: d.relay_name,
+                auto_link_duplicates: d.auto_link_duplicates,
+                auto_link_threshold: if d.auto_link_threshold > 0.0 && d.auto_link_threshold <= 1.0
+                {
+                    d.auto_link_threshold
+                } else {
+                    return Err(ConfigError::invalid(
+                        format!("{k}.auto_link_threshold"),
+                        format!(
+                            "{}: expected a similarity above 0 and at most 1",
+                            d.auto_link_threshold
+                        ),
+                    ));
+                },
+                auto_link_window: Duration::from_secs(u64::from(d.auto_link_days) * 86_400),
                 relay_signature: d.relay_signature,
                 signature: d.signature,
                 close_after: Duration::from_secs(u64::from(d.close_after_days) * 86_400),

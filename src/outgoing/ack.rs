@@ -69,6 +69,42 @@ pub struct AckInput<'a> {
     pub new_text: &'a str,
     /// A closed ticket this one follows (the acknowledgement says so).
     pub closed_before: Option<i64>,
+    /// The requester's other open tickets: listed, with how to continue one.
+    pub related: &'a [crate::pipeline::decide::Related],
+}
+
+/// The requester's other open tickets, and how to continue one of them.
+fn open_tickets(i: &AckInput<'_>) -> String {
+    if i.related.is_empty() {
+        return String::new();
+    }
+    let es = i.desk.language == crate::config::Language::Es;
+    let lines: Vec<String> = i
+        .related
+        .iter()
+        .map(|r| {
+            let date = r.created_at.get(..10).unwrap_or(&r.created_at);
+            let subject = super::shown_subject(&r.subject);
+            if es {
+                format!("  {} «{subject}», del {date}", i.tags.format(r.number))
+            } else {
+                format!("  {} \"{subject}\", of {date}", i.tags.format(r.number))
+            }
+        })
+        .collect();
+    let example = i.tags.format(i.related[0].number);
+    let example = example.trim_matches(['[', ']']);
+    if es {
+        format!(
+            "Tiene otras solicitudes abiertas con nosotros:\n{}\nSi su mensaje trata de una de ellas, conteste al correo de esa solicitud, o conteste a este indicando su número (por ejemplo, {example}) y lo uniremos a ella.\n\n",
+            lines.join("\n")
+        )
+    } else {
+        format!(
+            "You have other open requests with us:\n{}\nIf your message is about one of them, reply to that request's email, or reply to this one with its number (for example, {example}) and we will join them.\n\n",
+            lines.join("\n")
+        )
+    }
 }
 
 pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
@@ -90,6 +126,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         ("desk_address", i.address.to_string()),
         ("status", Status::New.as_str().to_string()),
         ("summary", summary(i.new_text)),
+        ("open_tickets", open_tickets(&i)),
     ]);
     if let Some(prev) = i.closed_before {
         vars.insert("previous_tag", i.tags.format(prev));

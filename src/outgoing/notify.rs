@@ -9,13 +9,14 @@
 
 use std::collections::HashMap;
 
-use crate::config::DeskConfig;
+use crate::config::{DeskConfig, Language};
 use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
 use crate::mail::msgid::Signer;
 use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
 use crate::mail::Mailbox;
 use crate::outgoing::templates::Templates;
+use crate::pipeline::decide::Related;
 use crate::store::TicketInfo;
 
 /// Longest customer text a notification carries, in characters; the whole
@@ -37,6 +38,76 @@ pub struct NotifyInput<'a> {
     pub attachments: &'a [Attachment],
     /// Addresses of the first mail not made participants (over the cap).
     pub cc_left_out: usize,
+    /// How the message came to this ticket.
+    pub how: How<'a>,
+}
+
+/// How a customer's message came to its ticket, as the notification
+/// tells the agents.
+#[derive(Debug, Clone, Copy)]
+pub enum How<'a> {
+    /// A reply, or a tag: nothing to add.
+    Reply,
+    /// It opened the ticket; the requester's other open tickets, most
+    /// similar first.
+    Opened { related: &'a [Related] },
+    /// It joined this open ticket by similarity (`auto_link_duplicates`).
+    AutoLinked(&'a Related),
+    /// It answered the acknowledgement of ticket `from` naming this one,
+    /// and `from` was merged here.
+    Merged { from: i64 },
+}
+
+/// A similarity in thousandths, as shown: "0.42".
+fn score(s: u32) -> String {
+    format!("{}.{:02}", s / 1000, (s % 1000) / 10)
+}
+
+/// What the notification says of how the message came.
+fn how_text(how: How<'_>, tags: &TagMatcher, lang: Language) -> String {
+    let es = lang == Language::Es;
+    match how {
+        How::Reply => String::new(),
+        How::Opened { related: [] } => String::new(),
+        How::Opened { related } => {
+            let head = if es {
+                "Posible duplicado de (otras solicitudes abiertas del mismo cliente; parecido de 0 a 1):"
+            } else {
+                "Possible duplicate of (other open tickets of the same requester; similarity 0 to 1):"
+            };
+            let lines: Vec<String> = related
+                .iter()
+                .map(|r| {
+                    format!(
+                        "  {} «{}» ({}; {})",
+                        tags.format(r.number),
+                        super::shown_subject(&r.subject),
+                        super::status_word(r.status, lang),
+                        score(r.score)
+                    )
+                })
+                .collect();
+            format!("{head}\n{}\n", lines.join("\n"))
+        }
+        How::AutoLinked(r) if es => format!(
+            "Añadido a esta solicitud por su parecido ({}) con ella: era un correo nuevo del mismo cliente (auto_link_duplicates).\n",
+            score(r.score)
+        ),
+        How::AutoLinked(r) => format!(
+            "Added to this ticket for its similarity ({}) to it: it was a new mail of the same requester (auto_link_duplicates).\n",
+            score(r.score)
+        ),
+        How::Merged { from } if es => format!(
+            "El cliente contestó al acuse de {} indicando esta solicitud: {} se ha fusionado aquí (deshacer: hilo tickets unmerge {from}).\n",
+            tags.format(from),
+            tags.format(from)
+        ),
+        How::Merged { from } => format!(
+            "The customer answered the acknowledgement of {} naming this ticket: {} was merged here (undo: hilo tickets unmerge {from}).\n",
+            tags.format(from),
+            tags.format(from)
+        ),
+    }
 }
 
 fn size(n: usize) -> String {
@@ -142,6 +213,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         ("tag", i.tags.format(i.ticket.number)),
         ("subject", super::shown_subject(&i.ticket.subject)),
         ("message_subject", message_subject),
+        ("related", how_text(i.how, i.tags, d.language)),
         ("signature", signature),
         (
             "requester_name",

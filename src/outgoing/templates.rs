@@ -31,6 +31,8 @@ pub const PLACEHOLDERS: &[&str] = &[
     "message_subject",
     "signature",
     "done",
+    "open_tickets",
+    "related",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -126,6 +126,7 @@ impl Writer<'_, '_> {
                     msg,
                     new_text: m.new_text,
                     closed_before,
+                    related: &o.related,
                 });
                 self.queue_or_event(
                     d,
@@ -137,7 +138,10 @@ impl Writer<'_, '_> {
                 )?
             }
         };
-        self.notify(m, number, row, &o.notify, o.cc_left_out)?;
+        let how = notify::How::Opened {
+            related: &o.related,
+        };
+        self.notify(m, number, row, &o.notify, o.cc_left_out, how)?;
         Ok(Outcome::Opened {
             ticket: number,
             acknowledged,
@@ -147,6 +151,24 @@ impl Writer<'_, '_> {
     fn append(&self, m: &Message<'_>, a: Append) -> Result<Outcome, StoreError> {
         let tx = self.tx;
         let ticket = a.ticket;
+        if let Some(from) = a.merge_from {
+            // As the acknowledgement offered: the customer's word merges.
+            match tx.merge(from, ticket, &m.msg.from.address) {
+                Ok(r) => info!(
+                    from,
+                    into = ticket,
+                    messages = r.messages,
+                    "merged at the customer's word"
+                ),
+                // Decided on what the store said a moment ago: only a
+                // change in between refuses; the mail still lands here.
+                Err(StoreError::Refused(why)) => {
+                    warn!(from, into = ticket, "{why}");
+                    tx.add_event(ticket, "hilo", "merge_refused", Some(&why))?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let row = self.record(m, Some(ticket), a.kind, a.note.as_deref())?;
         if let Some(reason) = &a.bounce {
             tx.add_event(ticket, &m.msg.from.address, "bounce", Some(reason))?;
@@ -182,7 +204,12 @@ impl Writer<'_, '_> {
                 )?;
             }
         }
-        self.notify(m, ticket, row, &a.notify, 0)?;
+        let how = match (&a.auto_linked, a.merge_from) {
+            (Some(r), _) => notify::How::AutoLinked(r),
+            (None, Some(from)) => notify::How::Merged { from },
+            (None, None) => notify::How::Reply,
+        };
+        self.notify(m, ticket, row, &a.notify, 0, how)?;
         Ok(Outcome::Appended { ticket })
     }
 
@@ -337,6 +364,7 @@ impl Writer<'_, '_> {
         about: i64,
         notify: &Notify,
         cc_left_out: usize,
+        how: notify::How<'_>,
     ) -> Result<(), StoreError> {
         let d = &m.desk.cfg;
         match notify {
@@ -362,6 +390,7 @@ impl Writer<'_, '_> {
             signature: m.msg.signature.as_deref(),
             attachments: &m.msg.attachments,
             cc_left_out,
+            how,
         });
         match out {
             Ok(out) => {

@@ -83,9 +83,28 @@ pub struct Open {
     pub cc: Vec<Mailbox>,
     /// Recipients past `max_participants`, left out.
     pub cc_left_out: usize,
+    /// The requester's other open tickets, most similar first: the
+    /// acknowledgement lists them, the notification calls them possible
+    /// duplicates.
+    pub related: Vec<Related>,
     pub ack: Ack,
     pub notify: Notify,
 }
+
+/// One of a requester's open tickets, with its similarity to a new mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub number: i64,
+    pub subject: String,
+    pub status: Status,
+    pub created_at: String,
+    /// Jaccard's index of the stems of subject and text (see
+    /// [`crate::text`]), in thousandths.
+    pub score: u32,
+}
+
+/// Open tickets listed in an acknowledgement or notification, at most.
+pub const MAX_RELATED: usize = 5;
 
 /// Whether the desk's agents hear of a customer's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +144,12 @@ pub struct Append {
     /// Whether the customer hears that their mail, written outside the
     /// thread, was added to the ticket.
     pub receipt: Receipt,
+    /// It joined this ticket by being this similar to it
+    /// (`auto_link_duplicates`).
+    pub auto_linked: Option<Related>,
+    /// The customer answered the acknowledgement of this new ticket naming
+    /// the ticket above: this one is merged into it first.
+    pub merge_from: Option<i64>,
 }
 
 /// Whether a customer's mail that joined a ticket by its tag (a new mail,
@@ -209,19 +234,57 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
     }
     let bounce = i.bounce.map(|b| b.reason.clone());
     Ok(match (class.kind, i.thread) {
-        (MessageKind::Customer, Thread::New { linked_to }) => open(i, lookup, *linked_to, None)?,
-        (MessageKind::Customer, Thread::Existing { ticket, .. }) => {
+        (MessageKind::Customer, Thread::New { linked_to }) => {
+            let related = related(i, lookup)?;
+            match auto_link(i, &related) {
+                Some(best) => Step::Append(Append {
+                    ticket: best.number,
+                    kind: MessageKind::Customer,
+                    status: customer_reply_status(best.status),
+                    notify: notifies(i, lookup)?,
+                    note: Some(format!(
+                        "joined by similarity {:.2} to this open ticket (auto_link_duplicates)",
+                        f64::from(best.score) / 1000.0
+                    )),
+                    bounce: None,
+                    receipt: receipt(i, lookup, true)?,
+                    auto_linked: Some(best),
+                    merge_from: None,
+                }),
+                None => open(i, lookup, *linked_to, None, related)?,
+            }
+        }
+        (MessageKind::Customer, Thread::Existing { ticket, via }) => {
             if ticket.status == Status::Closed && !reopenable(ticket, i) {
-                open(i, lookup, Some(ticket.number), Some(ticket.number))?
+                let related = related(i, lookup)?;
+                open(i, lookup, Some(ticket.number), Some(ticket.number), related)?
+            } else if let Some(into) = customer_merge(i, lookup, ticket, *via)? {
+                Step::Append(Append {
+                    ticket: into.number,
+                    kind: MessageKind::Customer,
+                    status: customer_reply_status(into.status),
+                    notify: notifies(i, lookup)?,
+                    note: Some(format!(
+                        "the customer answered the acknowledgement of ticket {} naming this one: merged here",
+                        ticket.number
+                    )),
+                    bounce: None,
+                    receipt: receipt(i, lookup, true)?,
+                    auto_linked: None,
+                    merge_from: Some(ticket.number),
+                })
             } else {
+                let outside = matches!(via, Via::SubjectTag | Via::BodyTag);
                 Step::Append(Append {
                     ticket: ticket.number,
                     kind: MessageKind::Customer,
-                    status: customer_reply_status(ticket),
+                    status: customer_reply_status(ticket.status),
                     notify: notifies(i, lookup)?,
                     note: None,
                     bounce: None,
-                    receipt: receipt(i, lookup)?,
+                    receipt: receipt(i, lookup, outside)?,
+                    auto_linked: None,
+                    merge_from: None,
                 })
             }
         }
@@ -234,6 +297,8 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
             note: bounce.clone(),
             bounce,
             receipt: Receipt::No,
+            auto_linked: None,
+            merge_from: None,
         }),
         (kind, Thread::New { .. }) => Step::SetAside {
             kind,
@@ -277,12 +342,94 @@ fn other_desk<L: Lookup>(i: &Input<'_>, first: &DeskRuntime, lookup: &L) -> Resu
     Ok(Step::OtherDesk { note })
 }
 
+/// The requester's open tickets on this desk, most similar to this mail
+/// first (ties: the most recent), at most [`MAX_RELATED`].
+fn related<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Vec<Related>, L::Error> {
+    let open = lookup.open_tickets(&i.desk.cfg.name, &i.msg.from.address)?;
+    if open.is_empty() {
+        return Ok(Vec::new());
+    }
+    let subject = i.desk.tags.clean_subject(&i.msg.subject);
+    let mine = crate::text::stems(&format!("{subject}\n{}", i.new_text));
+    let mut out: Vec<Related> = open
+        .into_iter()
+        .map(|t| {
+            let theirs = crate::text::stems(&format!("{}\n{}", t.subject, t.text));
+            Related {
+                number: t.number,
+                subject: t.subject,
+                status: t.status,
+                created_at: t.created_at,
+                score: (crate::text::jaccard(&mine, &theirs) * 1000.0).round() as u32,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.cmp(&a.score).then(b.number.cmp(&a.number)));
+    out.truncate(MAX_RELATED);
+    Ok(out)
+}
+
+/// With `auto_link_duplicates`, the open ticket a new mail joins: the most
+/// similar, when at least `auto_link_threshold` and changed within
+/// `auto_link_window`. Never for old mail being imported.
+fn auto_link(i: &Input<'_>, related: &[Related]) -> Option<Related> {
+    let d = &i.desk.cfg;
+    if !d.auto_link_duplicates || i.backlog {
+        return None;
+    }
+    let best = related.first()?;
+    let threshold = (d.auto_link_threshold * 1000.0).round() as u32;
+    (best.score >= threshold && changed_within(best, i, d.auto_link_window)).then(|| best.clone())
+}
+
+/// Whether `t` was opened within `window` of now: a ticket opened long ago
+/// and still open is no fresh duplicate.
+fn changed_within(t: &Related, i: &Input<'_>, window: std::time::Duration) -> bool {
+    DateTime::parse_from_rfc3339(&t.created_at)
+        .is_ok_and(|c| c.with_timezone(&Utc) >= since(i.now, window))
+}
+
+/// The requester of a new ticket answering its acknowledgement and naming
+/// another of their open tickets ("es sobre SOP-41"), as the
+/// acknowledgement invites: that ticket, which this one merges into.
+/// Only while nobody has acted on the new ticket (status `new`).
+fn customer_merge<L: Lookup>(
+    i: &Input<'_>,
+    lookup: &L,
+    ticket: &TicketRef,
+    via: Via,
+) -> Result<Option<Related>, L::Error> {
+    if via != Via::SignedHeader || ticket.status != Status::New || i.backlog {
+        return Ok(None);
+    }
+    let named = i.desk.tags.find_in_text(i.new_text);
+    if named.iter().all(|n| *n == ticket.number) {
+        return Ok(None);
+    }
+    let open = lookup.open_tickets(&i.desk.cfg.name, &i.msg.from.address)?;
+    if !open.iter().any(|t| t.number == ticket.number) {
+        return Ok(None); // not the requester of the new ticket
+    }
+    Ok(named.iter().find_map(|n| {
+        open.iter()
+            .find(|t| t.number == *n && t.number != ticket.number)
+            .map(|t| Related {
+                number: t.number,
+                subject: t.subject.clone(),
+                status: t.status,
+                created_at: t.created_at.clone(),
+                score: 0,
+            })
+    }))
+}
+
 /// A new ticket; `closed_before` is the long-closed one it follows.
 fn open<L: Lookup>(
     i: &Input<'_>,
     lookup: &L,
     linked_to: Option<i64>,
     closed_before: Option<i64>,
+    related: Vec<Related>,
 ) -> Result<Step, L::Error> {
     let (msg, d) = (i.msg, &i.desk.cfg);
     let cleaned = i.desk.tags.clean_subject(&msg.subject);
@@ -329,6 +476,7 @@ fn open<L: Lookup>(
         linked_to,
         cc,
         cc_left_out,
+        related,
         ack,
         notify: notifies(i, lookup)?,
     }))
@@ -378,18 +526,13 @@ fn notifies<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Notify, L::Error> {
     })
 }
 
-/// A customer's mail that joined by the ticket's tag, not by replying:
-/// they were told a new mail opens a new ticket, so they hear it did not.
+/// A customer's mail that joined a ticket other than the one its thread
+/// leads to (by the ticket's tag, by similarity, by naming it in answer to
+/// an acknowledgement): they were told a new mail opens a new ticket, so
+/// they hear where it went.
 /// At most `max_autoreplies` per sender and `autoreply_window`.
-fn receipt<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Receipt, L::Error> {
+fn receipt<L: Lookup>(i: &Input<'_>, lookup: &L, outside: bool) -> Result<Receipt, L::Error> {
     let d = &i.desk.cfg;
-    let outside = matches!(
-        i.thread,
-        Thread::Existing {
-            via: Via::SubjectTag | Via::BodyTag,
-            ..
-        }
-    );
     if !outside || !i.class.may_autoreply || i.backlog {
         return Ok(Receipt::No);
     }
@@ -421,8 +564,8 @@ fn reopenable(t: &TicketRef, i: &Input<'_>) -> bool {
 }
 
 /// A customer writing again puts the ticket back in the agents' court.
-fn customer_reply_status(t: &TicketRef) -> Option<Status> {
-    match t.status {
+fn customer_reply_status(s: Status) -> Option<Status> {
+    match s {
         Status::New | Status::Open => None,
         Status::Pending | Status::Resolved | Status::Closed => Some(Status::Open),
     }
@@ -652,7 +795,7 @@ mod tests {
 
     /// Two desks, `ventas` listed before `soporte`; `soporte` has agents,
     /// notifications, a comment address and room for 2 acknowledgements.
-    fn desks(trust: &str) -> Vec<DeskRuntime> {
+    fn desks(trust: &str, settings: &str) -> Vec<DeskRuntime> {
         let imap = "[desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n";
         let toml = format!(
             "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
@@ -661,7 +804,7 @@ mod tests {
              agents = [\"@agentes.test\", \"eva@agentes.test\"]\nagent_trust = \"{trust}\"\nauthserv_ids = [\"mx.example.test\"]\nnotify = [\"equipo@agentes.test\"]\nnotify_lists = [\"equipo@agentes.test\"]\n\
              max_participants = 3\nmax_notifications = 2\nnotify_window = \"1h\"\nloop_max_relays = 3\nloop_window = \"10m\"\n\
              comment_address = \"soporte+nota@example.test\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"\n\
-             reopen_days = 30\n{imap}"
+             reopen_days = 30\n{settings}\n{imap}"
         );
         let config = Config::from_toml(&toml, Vec::<(String, String)>::new()).unwrap();
         config.desks.iter().map(DeskRuntime::new).collect()
@@ -704,6 +847,8 @@ mod tests {
         bounce: Option<Bounce>,
         backlog: bool,
         trust: &'static str,
+        /// Extra keys for desk `soporte`.
+        settings: &'static str,
     }
 
     impl Case {
@@ -715,6 +860,7 @@ mod tests {
                 bounce: None,
                 backlog: false,
                 trust: "signed-reply",
+                settings: "",
             }
         }
 
@@ -726,7 +872,7 @@ mod tests {
         }
 
         fn run(&self, lookup: &MemoryLookup) -> Plan {
-            let desks = desks(self.trust);
+            let desks = desks(self.trust, self.settings);
             let own = vec![
                 "ventas@example.test".to_string(),
                 "soporte@example.test".to_string(),
@@ -821,6 +967,121 @@ mod tests {
             .map(|m| m.address)
             .collect();
         assert_eq!(cc, ["jefe@cliente.test"]);
+    }
+
+    fn open_ticket(
+        number: i64,
+        subject: &str,
+        text: &str,
+        days_ago: i64,
+    ) -> crate::pipeline::OpenTicket {
+        let at = crate::store::ts(now() - chrono::Duration::days(days_ago));
+        crate::pipeline::OpenTicket {
+            number,
+            subject: subject.into(),
+            status: Status::Open,
+            created_at: at.clone(),
+            updated_at: at,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn a_new_ticket_knows_the_requesters_open_ones_most_similar_first() {
+        let c = Case::new(
+            "From: ana@cliente.test\r\nTo: soporte@example.test\r\nSubject: La impresora sigue sin imprimir",
+            "La impresora de la planta 2 no imprime.",
+        );
+        let mut f = MemoryLookup::default();
+        f.open.insert(
+            "ana@cliente.test".into(),
+            vec![
+                open_ticket(9, "Factura duplicada", "Me cobraron dos veces.", 1),
+                open_ticket(
+                    8,
+                    "No imprime",
+                    "La impresora de la planta 2 no imprime nada.",
+                    2,
+                ),
+            ],
+        );
+        let o = open_of(c.run(&f).step);
+        let order: Vec<i64> = o.related.iter().map(|r| r.number).collect();
+        assert_eq!(order, [8, 9]);
+        assert!(o.related[0].score > 400, "{:?}", o.related[0]);
+        assert_eq!(o.related[1].score, 0);
+        // Off by default: the mail still opens its own ticket.
+        assert!(matches!(c.run(&f).step, Step::Open(_)));
+    }
+
+    #[test]
+    fn auto_link_joins_only_a_similar_recent_ticket() {
+        let mut c = Case::new(
+            "From: ana@cliente.test\r\nTo: soporte@example.test\r\nSubject: La impresora no imprime",
+            "La impresora de la planta 2 no imprime nada.",
+        );
+        let with = |days| {
+            let mut f = MemoryLookup::default();
+            f.open.insert(
+                "ana@cliente.test".into(),
+                vec![open_ticket(
+                    8,
+                    "No imprime",
+                    "La impresora de la planta 2 no imprime nada.",
+                    days,
+                )],
+            );
+            f
+        };
+        c.settings = "auto_link_duplicates = true\nauto_link_threshold = 0.5\nauto_link_days = 7";
+        let a = append_of(c.run(&with(2)).step);
+        assert_eq!(a.ticket, 8);
+        assert!(a.auto_linked.is_some());
+        assert_eq!(a.receipt, Receipt::Send, "the customer hears where it went");
+        // Opened too long ago: a new ticket.
+        assert!(matches!(c.run(&with(30)).step, Step::Open(_)));
+        // Not similar enough: a new ticket.
+        c.raw = c.raw.replace(
+            "Subject: La impresora no imprime",
+            "Subject: Y la factura 12 duplicada",
+        );
+        c.settings = "auto_link_duplicates = true\nauto_link_threshold = 0.7";
+        assert!(matches!(c.run(&with(2)).step, Step::Open(_)));
+    }
+
+    #[test]
+    fn a_customer_naming_an_open_ticket_in_answer_to_an_acknowledgement_merges() {
+        let mut c = Case::new(
+            "From: ana@cliente.test\r\nTo: soporte@example.test\r\nSubject: Re: [SOP-9] Impresora",
+            "Es sobre SOP-8, perdón.",
+        );
+        let mut f = MemoryLookup::default();
+        f.open.insert(
+            "ana@cliente.test".into(),
+            vec![
+                open_ticket(9, "Impresora", "x", 0),
+                open_ticket(8, "No imprime", "y", 1),
+            ],
+        );
+        let signed = |status| Thread::Existing {
+            ticket: ticket(9, status, None),
+            via: Via::SignedHeader,
+        };
+        c.thread = signed(Status::New);
+        let a = append_of(c.run(&f).step);
+        assert_eq!((a.ticket, a.merge_from), (8, Some(9)));
+        // Once an agent acted (not new), or by a tag only, or naming a
+        // ticket that is not hers: no merge.
+        c.thread = signed(Status::Pending);
+        assert_eq!(append_of(c.run(&f).step).merge_from, None);
+        c.thread = Thread::Existing {
+            ticket: ticket(9, Status::New, None),
+            via: Via::SubjectTag,
+        };
+        assert_eq!(append_of(c.run(&f).step).merge_from, None);
+        c.thread = signed(Status::New);
+        f.open.get_mut("ana@cliente.test").unwrap().pop();
+        assert_eq!(append_of(c.run(&f).step).merge_from, None);
     }
 
     #[test]

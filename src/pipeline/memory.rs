@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Answered, Lookup, TicketRef};
+use super::{Answered, Lookup, OpenTicket, TicketRef};
 use crate::model::MessageKind;
 
 #[derive(Debug, Default)]
@@ -28,6 +28,8 @@ pub struct MemoryLookup {
     pub events: Vec<(i64, String, DateTime<Utc>)>,
     /// (ticket, Message-ID, what a reply to it answers).
     pub answered: Vec<(i64, String, Answered)>,
+    /// Requester → their open tickets, most recent first.
+    pub open: HashMap<String, Vec<OpenTicket>>,
 }
 
 impl Lookup for MemoryLookup {
@@ -100,6 +102,9 @@ impl Lookup for MemoryLookup {
             .customers
             .get(&ticket)
             .map_or(0, |c| c.len().saturating_sub(1) as u32))
+    }
+    fn open_tickets(&self, _: &str, address: &str) -> Result<Vec<OpenTicket>, Self::Error> {
+        Ok(self.open.get(address).cloned().unwrap_or_default())
     }
     fn answered(&self, ticket: i64, ids: &[&str]) -> Result<Option<Answered>, Self::Error> {
         Ok(ids.iter().find_map(|id| {

@@ -116,6 +116,24 @@ pub struct TicketRef {
     pub merged_into: Option<i64>,
 }
 
+/// A requester's ticket that is not resolved or closed (nor merged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenTicket {
+    pub number: i64,
+    pub subject: String,
+    pub status: Status,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The new text of its first customer message, at most
+    /// [`OPEN_TICKET_TEXT`] characters.
+    pub text: String,
+}
+
+/// Characters of an open ticket's first message compared with a new mail.
+pub const OPEN_TICKET_TEXT: usize = 4000;
+/// Open tickets of one requester looked at, the most recent first.
+pub const MAX_OPEN_TICKETS: usize = 20;
+
 /// The customer's message an agent's reply answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answered {
@@ -174,6 +192,10 @@ pub trait Lookup {
     ) -> Result<bool, Self::Error>;
     /// How many Cc participants `ticket` has.
     fn cc_participants(&self, ticket: i64) -> Result<u32, Self::Error>;
+    /// The tickets of `desk` whose requester is `address` and that are new,
+    /// open or pending (not merged): at most [`MAX_OPEN_TICKETS`], the
+    /// most recent first.
+    fn open_tickets(&self, desk: &str, address: &str) -> Result<Vec<OpenTicket>, Self::Error>;
     /// The received message of `ticket` that a reply referring to `ids`
     /// (most specific first) answers: the first id naming a customer's
     /// message, or our notification about one.

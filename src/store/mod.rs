@@ -50,6 +50,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0010_about.sql")),
     Migration::Sql(include_str!("migrations/0011_address.sql")),
     Migration::Sql(include_str!("migrations/0012_merge.sql")),
+    Migration::Sql(include_str!("migrations/0013_requester.sql")),
 ];
 
 /// The CHECK constraints of 0001 written as `x IN ('a','b','c')`: SQLite

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use super::{parse_json_list, ts, Store, StoreError, Tx};
 use crate::mail::Mailbox;
 use crate::model::{MessageKind, Status};
-use crate::pipeline::{Answered, Lookup, TicketRef};
+use crate::pipeline::{
+    Answered, Lookup, OpenTicket, TicketRef, MAX_OPEN_TICKETS, OPEN_TICKET_TEXT,
+};
 
 /// A ticket as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -515,6 +517,52 @@ impl Lookup for Tx<'_> {
 
     fn cc_participants(&self, ticket: i64) -> Result<u32, StoreError> {
         self.cc_count(ticket)
+    }
+
+    fn open_tickets(&self, desk: &str, address: &str) -> Result<Vec<OpenTicket>, StoreError> {
+        let rows: Vec<(i64, String, String, String, String, Option<String>)> = self
+            .prepare_cached(
+                "SELECT t.id, t.subject, t.status, t.created_at, t.updated_at,
+                        (SELECT substr(coalesce(m.new_text, m.body_text), 1, ?4)
+                         FROM messages m WHERE m.ticket_id = t.id AND m.kind = 'customer'
+                         ORDER BY m.id LIMIT 1)
+                 FROM tickets t INDEXED BY tickets_requester
+                 WHERE t.requester = ?2 AND t.desk = ?1
+                   AND (t.status = 'new' OR t.status = 'open' OR t.status = 'pending')
+                   AND t.merged_into IS NULL
+                 ORDER BY t.id DESC LIMIT ?3",
+            )?
+            .query_map(
+                params![
+                    desk,
+                    address.to_ascii_lowercase(),
+                    MAX_OPEN_TICKETS as i64,
+                    OPEN_TICKET_TEXT as i64
+                ],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(number, subject, status, created_at, updated_at, text)| {
+                Ok(OpenTicket {
+                    number,
+                    subject,
+                    status: status_of(status)?,
+                    created_at,
+                    updated_at,
+                    text: text.unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     fn answered(&self, ticket: i64, ids: &[&str]) -> Result<Option<Answered>, StoreError> {
