@@ -74,6 +74,9 @@ impl Lookup for Found {
     fn cc_participants(&self, _: i64) -> Result<u32, Self::Error> {
         Ok(0)
     }
+    fn faq_acks(&self, _: i64) -> Result<Vec<String>, Self::Error> {
+        Ok(vec!["7@ack".into()])
+    }
     fn open_tickets(
         &self,
         _: &str,
@@ -156,9 +159,9 @@ pub fn check(data: &[u8]) {
     )
     .unwrap();
     // The open tickets a new ticket's mail lists, as the decision found them.
-    let related = match &plan.step {
-        hilo::pipeline::decide::Step::Open(o) => o.related.clone(),
-        _ => Vec::new(),
+    let (related, answers) = match &plan.step {
+        hilo::pipeline::decide::Step::Open(o) => (o.related.clone(), o.answers.clone()),
+        _ => (Vec::new(), Vec::new()),
     };
     let _ = hilo::mail::parse::content_digest(data);
     let ticket_subject = desk.tags.clean_subject(&msg.subject).into_owned();
@@ -174,6 +177,8 @@ pub fn check(data: &[u8]) {
         new_text: &msg.new_text,
         closed_before: None,
         related: &related,
+        answers: &answers,
+        faq: desk.cfg.faq.as_deref(),
     });
     let Ok(out) = ack else {
         return; // an address lettre refuses: the row would fail, not panic
@@ -219,7 +224,10 @@ pub fn check(data: &[u8]) {
         signature: msg.signature.as_deref(),
         attachments: &msg.attachments,
         cc_left_out: 0,
-        how: hilo::outgoing::notify::How::Opened { related: &related },
+        how: hilo::outgoing::notify::How::Opened {
+            related: &related,
+            answers: &answers,
+        },
     });
     if let Ok(out) = notification {
         composed(out);

@@ -28,6 +28,7 @@ pub mod clock;
 pub mod config;
 pub mod corpus;
 pub mod daemon;
+pub mod faq;
 pub mod fault;
 pub mod mail;
 pub mod manage;

@@ -67,15 +67,19 @@ pub fn stems_of(word: &str) -> [String; 2] {
     [ES.stem(word).into_owned(), EN.stem(word).into_owned()]
 }
 
+/// Is a folded word content: neither a stop word nor one letter?
+pub fn is_content(w: &str) -> bool {
+    w.chars().count() >= 2 && !STOP.contains(w)
+}
+
 /// The content of `s`: its words less stop words and one-letter words,
 /// each as its Spanish and English stems.
 pub fn stems(s: &str) -> HashSet<String> {
     let mut out = HashSet::new();
     for w in words(s) {
-        if w.chars().count() < 2 || STOP.contains(w.as_str()) {
-            continue;
+        if is_content(&w) {
+            out.extend(stems_of(&w));
         }
-        out.extend(stems_of(&w));
     }
     out
 }

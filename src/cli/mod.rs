@@ -4,6 +4,7 @@
 mod aside;
 mod auth;
 mod check;
+mod faq;
 mod import;
 mod ingest;
 mod outbox;
@@ -123,6 +124,12 @@ pub enum Command {
         #[command(subcommand)]
         command: auth::AuthCommand,
     },
+    /// A desk's knowledge file: what it answers to a text, and its
+    /// precision and recall on a labelled set.
+    Faq {
+        #[command(subcommand)]
+        command: faq::FaqCommand,
+    },
     /// For developers: how often the new text of the `.eml` files under DIR
     /// matches the `new_text` of their `.expect.toml`, by class.
     Corpus {
@@ -214,6 +221,7 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
         Command::Quarantine { command } => quarantine::quarantine(&cli.config, command),
         Command::Aside { command } => aside::aside(&cli.config, command),
         Command::Auth { command } => auth::auth(&cli.config, command),
+        Command::Faq { command } => faq::faq(&cli.config, command),
         Command::Corpus { dir, misses } => {
             let summary = crate::corpus::run(&dir)?;
             if misses {

@@ -154,6 +154,13 @@ pub(super) struct RawDesk {
     pub(super) comment_address: Option<String>,
     #[serde(default = "default_relay_name")]
     pub(super) relay_name: String,
+    pub(super) faq: Option<PathBuf>,
+    #[serde(default = "default_faq_threshold")]
+    pub(super) faq_threshold: u32,
+    #[serde(default = "default_faq_max_answers")]
+    pub(super) faq_max_answers: u32,
+    #[serde(default = "default_resolved_phrases")]
+    pub(super) resolved_phrases: Vec<String>,
     #[serde(default)]
     pub(super) auto_link_duplicates: bool,
     #[serde(default = "default_auto_link_threshold")]
@@ -194,6 +201,37 @@ pub(super) fn default_notify_attachments_max() -> u64 {
 
 pub(super) fn default_agent_trust() -> AgentTrust {
     AgentTrust::SignedReply
+}
+
+pub(super) fn default_faq_threshold() -> u32 {
+    3
+}
+
+pub(super) fn default_faq_max_answers() -> u32 {
+    2
+}
+
+pub(super) fn default_resolved_phrases() -> Vec<String> {
+    [
+        "#resuelto",
+        "#resuelta",
+        "#solucionado",
+        "#resolved",
+        "#solved",
+        "ya está resuelto",
+        "ya está resuelta",
+        "ya está solucionado",
+        "problema resuelto",
+        "queda resuelto",
+        "me ha servido",
+        "problem solved",
+        "it is solved",
+        "that solved it",
+        "that worked",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 pub(super) fn default_auto_link_threshold() -> f64 {

@@ -274,6 +274,17 @@ pub struct DeskConfig {
     pub comment_address: Option<String>,
     /// Display name of relayed agent replies: `{agent}` and `{desk}`.
     pub relay_name: String,
+    /// The desk's knowledge file, loaded: answers offered in acknowledgements.
+    pub faq: Option<std::sync::Arc<crate::faq::Faq>>,
+    /// Where it was loaded from.
+    pub faq_path: Option<PathBuf>,
+    /// An entry matches from this score (see [`crate::faq`]).
+    pub faq_threshold: u32,
+    /// Most answers in one acknowledgement.
+    pub faq_max_answers: u32,
+    /// A short reply saying one of these to an acknowledgement that
+    /// carried answers resolves the ticket.
+    pub resolved_phrases: Vec<String>,
     /// A new mail this similar (see [`crate::text`]) to an open ticket of
     /// its requester opened within `auto_link_window` joins that ticket
     /// instead of opening one.

@@ -197,6 +197,13 @@ impl RawConfig {
                     "must name a folder other than the watched one (quarantined mail would be read again)",
                 ));
             }
+            let faq = match &d.faq {
+                None => None,
+                Some(p) => Some(std::sync::Arc::new(
+                    crate::faq::Faq::load(p, &d.name)
+                        .map_err(|e| ConfigError::invalid(format!("{k}.faq"), e.to_string()))?,
+                )),
+            };
             let mut agents = Vec::new();
             for (j, a) in d.agents.iter().enumerate() {
                 let a = a.trim().to_ascii_lowercase();
@@ -342,6 +349,17 @@ impl RawConfig {
                 notify_lists,
                 comment_address,
                 relay_name: d.relay_name,
+                faq,
+                faq_path: d.faq.clone(),
+                faq_threshold: match d.faq_threshold {
+                    0 => return Err(ConfigError::invalid(
+                        format!("{k}.faq_threshold"),
+                        "0 would answer every mail with every entry: at least 1 (3 is the default)",
+                    )),
+                    n => n,
+                },
+                faq_max_answers: d.faq_max_answers.min(10),
+                resolved_phrases: d.resolved_phrases.clone(),
                 auto_link_duplicates: d.auto_link_duplicates,
                 auto_link_threshold: if d.auto_link_threshold > 0.0 && d.auto_link_threshold <= 1.0
                 {

@@ -71,6 +71,36 @@ pub struct AckInput<'a> {
     pub closed_before: Option<i64>,
     /// The requester's other open tickets: listed, with how to continue one.
     pub related: &'a [crate::pipeline::decide::Related],
+    /// Knowledge-file entries to offer, and the file holding their text.
+    pub answers: &'a [crate::faq::Match],
+    pub faq: Option<&'a crate::faq::Faq>,
+}
+
+/// The knowledge-file answers, and how to say they solved it.
+fn answers(i: &AckInput<'_>) -> String {
+    let Some(faq) = i.faq else {
+        return String::new();
+    };
+    let entries: Vec<&crate::faq::Entry> =
+        i.answers.iter().filter_map(|a| faq.entry(&a.id)).collect();
+    if entries.is_empty() {
+        return String::new();
+    }
+    let es = i.desk.language == crate::config::Language::Es;
+    let mut out = String::from(if es {
+        "Quizá esto le ayude:\n\n"
+    } else {
+        "This may help:\n\n"
+    });
+    for e in entries {
+        out.push_str(&format!("* {}\n\n{}\n\n", e.title, e.answer));
+    }
+    out.push_str(if es {
+        "Si con esto queda resuelta su consulta, conteste a este correo con «#resuelto» y cerraremos la solicitud. Si no, no hace falta que haga nada: le atenderemos igualmente.\n\n"
+    } else {
+        "If this solves your question, reply to this email with \"#resolved\" and we will close the request. If not, there is nothing to do: we will get back to you anyway.\n\n"
+    });
+    out
 }
 
 /// The requester's other open tickets, and how to continue one of them.
@@ -127,6 +157,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         ("status", Status::New.as_str().to_string()),
         ("summary", summary(i.new_text)),
         ("open_tickets", open_tickets(&i)),
+        ("answers", answers(&i)),
     ]);
     if let Some(prev) = i.closed_before {
         vars.insert("previous_tag", i.tags.format(prev));

@@ -49,8 +49,14 @@ pub enum How<'a> {
     /// A reply, or a tag: nothing to add.
     Reply,
     /// It opened the ticket; the requester's other open tickets, most
-    /// similar first.
-    Opened { related: &'a [Related] },
+    /// similar first, and the knowledge-file answers the acknowledgement
+    /// carried.
+    Opened {
+        related: &'a [Related],
+        answers: &'a [crate::faq::Match],
+    },
+    /// It says an answer from the knowledge file solved it: resolved.
+    Solved,
     /// It joined this open ticket by similarity (`auto_link_duplicates`).
     AutoLinked(&'a Related),
     /// It answered the acknowledgement of ticket `from` naming this one,
@@ -63,31 +69,52 @@ fn score(s: u32) -> String {
     format!("{}.{:02}", s / 1000, (s % 1000) / 10)
 }
 
+/// The requester's other open tickets, as possible duplicates.
+fn opened_related(related: &[Related], tags: &TagMatcher, lang: Language) -> String {
+    let es = lang == Language::Es;
+    let head = if es {
+        "Posible duplicado de (otras solicitudes abiertas del mismo cliente; parecido de 0 a 1):"
+    } else {
+        "Possible duplicate of (other open tickets of the same requester; similarity 0 to 1):"
+    };
+    let lines: Vec<String> = related
+        .iter()
+        .map(|r| {
+            format!(
+                "  {} «{}» ({}; {})",
+                tags.format(r.number),
+                super::shown_subject(&r.subject),
+                super::status_word(r.status, lang),
+                score(r.score)
+            )
+        })
+        .collect();
+    format!("{head}\n{}\n", lines.join("\n"))
+}
+
 /// What the notification says of how the message came.
 fn how_text(how: How<'_>, tags: &TagMatcher, lang: Language) -> String {
     let es = lang == Language::Es;
     match how {
         How::Reply => String::new(),
-        How::Opened { related: [] } => String::new(),
-        How::Opened { related } => {
-            let head = if es {
-                "Posible duplicado de (otras solicitudes abiertas del mismo cliente; parecido de 0 a 1):"
-            } else {
-                "Possible duplicate of (other open tickets of the same requester; similarity 0 to 1):"
-            };
-            let lines: Vec<String> = related
-                .iter()
-                .map(|r| {
-                    format!(
-                        "  {} «{}» ({}; {})",
-                        tags.format(r.number),
-                        super::shown_subject(&r.subject),
-                        super::status_word(r.status, lang),
-                        score(r.score)
-                    )
-                })
-                .collect();
-            format!("{head}\n{}\n", lines.join("\n"))
+        How::Solved if es => "El cliente dice que la respuesta de la FAQ que recibió en el acuse lo ha resuelto: la solicitud queda resuelta (se cerrará sola; si vuelve a escribir, se reabre).\n".to_string(),
+        How::Solved => "The customer says the FAQ answer in the acknowledgement solved it: the ticket is resolved (it closes by itself; if they write again, it reopens).\n".to_string(),
+        How::Opened { related, answers } => {
+            let mut out = String::new();
+            if !answers.is_empty() {
+                out.push_str(if es {
+                    "Respuestas de la FAQ enviadas en el acuse de recibo:\n"
+                } else {
+                    "FAQ answers sent in the acknowledgement:\n"
+                });
+                for a in answers {
+                    out.push_str(&format!("  «{}» ({}; {})\n", a.title, a.id, a.score));
+                }
+            }
+            if !related.is_empty() {
+                out.push_str(&opened_related(related, tags, lang));
+            }
+            out
         }
         How::AutoLinked(r) if es => format!(
             "Añadido a esta solicitud por su parecido ({}) con ella: era un correo nuevo del mismo cliente (auto_link_duplicates).\n",

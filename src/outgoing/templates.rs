@@ -33,6 +33,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "done",
     "open_tickets",
     "related",
+    "answers",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -327,7 +328,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ack.es.txt"), "común {tag}").unwrap();
         std::fs::create_dir(dir.path().join("helpdesk")).unwrap();
-        std::fs::write(dir.path().join("helpdesk/ack.en.txt"), "own {tag}").unwrap();
+        std::fs::write(dir.path().join("helpdesk/ack.es.txt"), "own {tag}").unwrap();
         let text = crate::config::example_config().replace(
             "# dir = \"/etc/hilo/templates\"",
             &format!("dir = \"{}\"", dir.path().display()),
@@ -340,15 +341,15 @@ mod tests {
             "común [X-1]"
         );
         assert_eq!(
-            t.get("helpdesk", Language::En, "ack").render(&vars),
+            t.get("helpdesk", Language::Es, "ack").render(&vars),
             "own [X-1]"
         );
         assert!(t
-            .get("helpdesk", Language::En, "notify")
+            .get("helpdesk", Language::Es, "notify")
             .render(&vars)
             .contains("[X-1]"));
-        std::fs::write(dir.path().join("helpdesk/notify.en.txt"), "line\n{oops}").unwrap();
+        std::fs::write(dir.path().join("helpdesk/notify.es.txt"), "line\n{oops}").unwrap();
         let e = Templates::load(&config).unwrap_err().to_string();
-        assert!(e.contains("helpdesk/notify.en.txt, line 2"), "{e}");
+        assert!(e.contains("helpdesk/notify.es.txt, line 2"), "{e}");
     }
 }

@@ -127,19 +127,28 @@ impl Writer<'_, '_> {
                     new_text: m.new_text,
                     closed_before,
                     related: &o.related,
+                    answers: &o.answers,
+                    faq: d.faq.as_deref(),
                 });
-                self.queue_or_event(
+                let row = self.queue_or_event(
                     d,
                     number,
                     MessageKind::Ack,
                     out,
                     "ack_skipped",
                     Some(&msg.from.address),
-                )?
+                )?;
+                if let Some(row) = row.filter(|_| !o.answers.is_empty()) {
+                    let ids: Vec<&str> = o.answers.iter().map(|a| a.id.as_str()).collect();
+                    tx.set_faq_sent(row, &ids)?;
+                }
+                row.is_some()
             }
         };
+        let answers: &[crate::faq::Match] = if acknowledged { &o.answers } else { &[] };
         let how = notify::How::Opened {
             related: &o.related,
+            answers,
         };
         self.notify(m, number, row, &o.notify, o.cc_left_out, how)?;
         Ok(Outcome::Opened {
@@ -205,6 +214,7 @@ impl Writer<'_, '_> {
             }
         }
         let how = match (&a.auto_linked, a.merge_from) {
+            _ if a.solved_by_faq => notify::How::Solved,
             (Some(r), _) => notify::How::AutoLinked(r),
             (None, Some(from)) => notify::How::Merged { from },
             (None, None) => notify::How::Reply,
@@ -331,7 +341,10 @@ impl Writer<'_, '_> {
                 answering: a.answering.as_ref(),
                 attachments: &msg.attachments,
             });
-            if self.queue_or_event(d, ticket, MessageKind::Relay, out, "relay_failed", None)? {
+            if self
+                .queue_or_event(d, ticket, MessageKind::Relay, out, "relay_failed", None)?
+                .is_some()
+            {
                 info!(ticket, agent = %agent, "agent reply relayed to the customer");
             }
         }
@@ -419,17 +432,14 @@ impl Writer<'_, '_> {
         out: Result<Outgoing, ComposeError>,
         event: &str,
         cause: Option<&str>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         match out {
-            Ok(out) => {
-                self.queue(d, ticket, kind, &out, cause)?;
-                Ok(true)
-            }
+            Ok(out) => Ok(Some(self.queue_about(d, ticket, kind, &out, cause, None)?)),
             Err(e) => {
                 let why = crate::report(&e).to_string();
                 warn!(ticket, error = %why, "no {}", kind.as_str());
                 self.tx.add_event(ticket, "hilo", event, Some(&why))?;
-                Ok(false)
+                Ok(None)
             }
         }
     }
@@ -448,9 +458,11 @@ impl Writer<'_, '_> {
         cause: Option<&str>,
     ) -> Result<(), StoreError> {
         self.queue_about(d, ticket, kind, out, cause, None)
+            .map(drop)
     }
 
-    /// [`Writer::queue`], for a mail about the received message `about`.
+    /// [`Writer::queue`], for a mail about the received message `about`;
+    /// returns the stored message's row.
     fn queue_about(
         &self,
         d: &DeskConfig,
@@ -459,7 +471,7 @@ impl Writer<'_, '_> {
         out: &Outgoing,
         cause: Option<&str>,
         about: Option<i64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<i64, StoreError> {
         let rate_key = cause.map(crate::mail::rate_key);
         let q = crate::store::Queued {
             desk: &d.name,
@@ -470,8 +482,7 @@ impl Writer<'_, '_> {
             rate_key: rate_key.as_deref(),
             about,
         };
-        self.tx.queue_outgoing(&q, out)?;
-        Ok(())
+        self.tx.queue_outgoing(&q, out)
     }
 
     /// Stores the received message with the kind and note the plan gives it.

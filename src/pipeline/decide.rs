@@ -87,6 +87,9 @@ pub struct Open {
     /// acknowledgement lists them, the notification calls them possible
     /// duplicates.
     pub related: Vec<Related>,
+    /// Knowledge-file answers the acknowledgement offers (none when there
+    /// is no acknowledgement).
+    pub answers: Vec<crate::faq::Match>,
     pub ack: Ack,
     pub notify: Notify,
 }
@@ -150,6 +153,9 @@ pub struct Append {
     /// The customer answered the acknowledgement of this new ticket naming
     /// the ticket above: this one is merged into it first.
     pub merge_from: Option<i64>,
+    /// The customer says an answer from the knowledge file solved it: the
+    /// ticket is resolved, and the agents told.
+    pub solved_by_faq: bool,
 }
 
 /// Whether a customer's mail that joined a ticket by its tag (a new mail,
@@ -250,6 +256,7 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     receipt: receipt(i, lookup, true)?,
                     auto_linked: Some(best),
                     merge_from: None,
+                    solved_by_faq: false,
                 }),
                 None => open(i, lookup, *linked_to, None, related)?,
             }
@@ -258,6 +265,19 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
             if ticket.status == Status::Closed && !reopenable(ticket, i) {
                 let related = related(i, lookup)?;
                 open(i, lookup, Some(ticket.number), Some(ticket.number), related)?
+            } else if solved_by_faq(i, lookup, ticket, *via)? {
+                Step::Append(Append {
+                    ticket: ticket.number,
+                    kind: MessageKind::Customer,
+                    status: Some(Status::Resolved),
+                    notify: notifies(i, lookup)?,
+                    note: Some("the customer says the knowledge-file answer solved it".into()),
+                    bounce: None,
+                    receipt: Receipt::No,
+                    auto_linked: None,
+                    merge_from: None,
+                    solved_by_faq: true,
+                })
             } else if let Some(into) = customer_merge(i, lookup, ticket, *via)? {
                 Step::Append(Append {
                     ticket: into.number,
@@ -272,6 +292,7 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     receipt: receipt(i, lookup, true)?,
                     auto_linked: None,
                     merge_from: Some(ticket.number),
+                    solved_by_faq: false,
                 })
             } else {
                 let outside = matches!(via, Via::SubjectTag | Via::BodyTag);
@@ -285,6 +306,7 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     receipt: receipt(i, lookup, outside)?,
                     auto_linked: None,
                     merge_from: None,
+                    solved_by_faq: false,
                 })
             }
         }
@@ -299,6 +321,7 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
             receipt: Receipt::No,
             auto_linked: None,
             merge_from: None,
+            solved_by_faq: false,
         }),
         (kind, Thread::New { .. }) => Step::SetAside {
             kind,
@@ -389,6 +412,28 @@ fn changed_within(t: &Related, i: &Input<'_>, window: std::time::Duration) -> bo
         .is_ok_and(|c| c.with_timezone(&Utc) >= since(i.now, window))
 }
 
+/// A short reply saying it is solved (`resolved_phrases`) to an
+/// acknowledgement that carried knowledge-file answers, on a ticket no
+/// agent has answered yet (new or open).
+fn solved_by_faq<L: Lookup>(
+    i: &Input<'_>,
+    lookup: &L,
+    ticket: &TicketRef,
+    via: Via,
+) -> Result<bool, L::Error> {
+    if via != Via::SignedHeader
+        || !matches!(ticket.status, Status::New | Status::Open)
+        || !crate::faq::says_resolved(i.new_text, &i.desk.cfg.resolved_phrases)
+    {
+        return Ok(false);
+    }
+    let acks = lookup.faq_acks(ticket.number)?;
+    Ok(i.msg
+        .referenced_ids()
+        .iter()
+        .any(|id| acks.iter().any(|a| a == id)))
+}
+
 /// The requester of a new ticket answering its acknowledgement and naming
 /// another of their open tickets ("es sobre SOP-41"), as the
 /// acknowledgement invites: that ticket, which this one merges into.
@@ -470,6 +515,15 @@ fn open<L: Lookup>(
     let address = d
         .address_for(msg.to.iter().chain(&msg.cc).map(|m| m.address.as_str()))
         .to_string();
+    // Answers from the knowledge file ride on the acknowledgement only.
+    let answers = match (&d.faq, &ack) {
+        (Some(faq), Ack::Send { .. }) => faq.matches(
+            &format!("{cleaned}\n{}", i.new_text),
+            d.faq_threshold,
+            d.faq_max_answers as usize,
+        ),
+        _ => Vec::new(),
+    };
     Ok(Step::Open(Open {
         subject,
         address,
@@ -477,6 +531,7 @@ fn open<L: Lookup>(
         cc,
         cc_left_out,
         related,
+        answers,
         ack,
         notify: notifies(i, lookup)?,
     }))

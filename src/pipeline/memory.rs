@@ -30,6 +30,8 @@ pub struct MemoryLookup {
     pub answered: Vec<(i64, String, Answered)>,
     /// Requester → their open tickets, most recent first.
     pub open: HashMap<String, Vec<OpenTicket>>,
+    /// (ticket, Message-ID) of acknowledgements that carried answers.
+    pub faq_acks: Vec<(i64, String)>,
 }
 
 impl Lookup for MemoryLookup {
@@ -102,6 +104,14 @@ impl Lookup for MemoryLookup {
             .customers
             .get(&ticket)
             .map_or(0, |c| c.len().saturating_sub(1) as u32))
+    }
+    fn faq_acks(&self, ticket: i64) -> Result<Vec<String>, Self::Error> {
+        Ok(self
+            .faq_acks
+            .iter()
+            .filter(|(t, _)| *t == ticket)
+            .map(|(_, id)| id.clone())
+            .collect())
     }
     fn open_tickets(&self, _: &str, address: &str) -> Result<Vec<OpenTicket>, Self::Error> {
         Ok(self.open.get(address).cloned().unwrap_or_default())

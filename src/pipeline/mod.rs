@@ -192,6 +192,9 @@ pub trait Lookup {
     ) -> Result<bool, Self::Error>;
     /// How many Cc participants `ticket` has.
     fn cc_participants(&self, ticket: i64) -> Result<u32, Self::Error>;
+    /// The Message-IDs of `ticket`'s acknowledgements that carried
+    /// knowledge-file answers.
+    fn faq_acks(&self, ticket: i64) -> Result<Vec<String>, Self::Error>;
     /// The tickets of `desk` whose requester is `address` and that are new,
     /// open or pending (not merged): at most [`MAX_OPEN_TICKETS`], the
     /// most recent first.

@@ -51,6 +51,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0011_address.sql")),
     Migration::Sql(include_str!("migrations/0012_merge.sql")),
     Migration::Sql(include_str!("migrations/0013_requester.sql")),
+    Migration::Sql(include_str!("migrations/0014_faq.sql")),
 ];
 
 /// The CHECK constraints of 0001 written as `x IN ('a','b','c')`: SQLite

@@ -369,6 +369,14 @@ impl Tx<'_> {
         Ok(ids.len())
     }
 
+    /// Records which knowledge-file answers the acknowledgement `message`
+    /// carried.
+    pub fn set_faq_sent(&self, message: i64, ids: &[&str]) -> Result<(), StoreError> {
+        self.prepare_cached("UPDATE messages SET faq = ?2 WHERE id = ?1")?
+            .execute(params![message, super::json_list(ids)])?;
+        Ok(())
+    }
+
     /// Marks a ticket as changed now.
     pub fn touch_ticket(&self, ticket: i64) -> Result<(), StoreError> {
         self.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
@@ -517,6 +525,16 @@ impl Lookup for Tx<'_> {
 
     fn cc_participants(&self, ticket: i64) -> Result<u32, StoreError> {
         self.cc_count(ticket)
+    }
+
+    fn faq_acks(&self, ticket: i64) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT message_id FROM messages
+                 WHERE ticket_id = ?1 AND kind = 'ack' AND faq IS NOT NULL AND message_id IS NOT NULL",
+            )?
+            .query_map([ticket], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
     }
 
     fn open_tickets(&self, desk: &str, address: &str) -> Result<Vec<OpenTicket>, StoreError> {
