@@ -606,4 +606,49 @@ desks = ["helpdesk"]
             assert!(readme.contains(&line), "README.md must report: {line}");
         }
     }
+
+    /// The similarity of `crate::text` on pairs of the labelled questions:
+    /// same entry (one topic, written by different people) against
+    /// different entries. The README reports these figures.
+    #[test]
+    fn similarity_of_questions_on_one_topic_and_on_different_ones() {
+        let mut q = Vec::new();
+        for file in ["questions.toml", "heldout.toml"] {
+            let path = format!("{}/fixtures/faq/{file}", env!("CARGO_MANIFEST_DIR"));
+            q.extend(questions(&std::fs::read_to_string(path).unwrap()).unwrap());
+        }
+        q.retain(|q| !q.expect.is_empty());
+        let stems: Vec<_> = q.iter().map(|q| text::stems(&q.text)).collect();
+        let (mut same, mut other) = (Vec::new(), Vec::new());
+        for a in 0..q.len() {
+            for b in a + 1..q.len() {
+                let j = text::jaccard(&stems[a], &stems[b]);
+                if q[a].expect == q[b].expect {
+                    same.push(j);
+                } else {
+                    other.push(j);
+                }
+            }
+        }
+        let pct = |v: &mut Vec<f64>, p: f64| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            v[((v.len() - 1) as f64 * p).round() as usize]
+        };
+        let line = format!(
+            "{} pairs on one topic: median {:.2}, 90th percentile {:.2}, highest {:.2}; {} pairs on different topics: median {:.2}, 90th percentile {:.2}, highest {:.2}",
+            same.len(),
+            pct(&mut same, 0.5),
+            pct(&mut same, 0.9),
+            pct(&mut same, 1.0),
+            other.len(),
+            pct(&mut other, 0.5),
+            pct(&mut other, 0.9),
+            pct(&mut other, 1.0),
+        );
+        println!("{line}");
+        assert!(
+            include_str!("../README.md").contains(&line),
+            "README.md must report: {line}"
+        );
+    }
 }
