@@ -201,23 +201,22 @@ pub fn check(data: &[u8]) {
         thread_refs: msg.references.clone(),
         notifications: Vec::new(),
     };
-    let receipt = hilo::outgoing::notify::receipt(hilo::outgoing::notify::ReceiptInput {
+    let about = hilo::outgoing::About {
         desk: &desk.cfg,
         tags: &desk.tags,
         templates: &w.templates,
         signer: &w.signer,
         ticket: &ticket,
+    };
+    let receipt = hilo::outgoing::notify::receipt(hilo::outgoing::notify::ReceiptInput {
+        about,
         msg: &msg,
     });
     if let Ok(out) = receipt {
         assert_eq!(composed(out).to.len(), 1, "one recipient");
     }
     let notification = hilo::outgoing::notify::notification(hilo::outgoing::notify::NotifyInput {
-        desk: &desk.cfg,
-        tags: &desk.tags,
-        templates: &w.templates,
-        signer: &w.signer,
-        ticket: &ticket,
+        about,
         from: &msg.from,
         subject: &msg.subject,
         new_text: &msg.new_text,

@@ -59,11 +59,13 @@ impl Intake {
                         .then(|| desk.cfg.signature.trim())
                         .filter(|s| !s.is_empty());
                     let out = relay::relay(relay::RelayInput {
-                        desk: &desk.cfg,
-                        tags: &desk.tags,
-                        templates: &settings.templates,
-                        signer: self.store().signer(),
-                        ticket: &info,
+                        about: crate::outgoing::About {
+                            desk: &desk.cfg,
+                            tags: &desk.tags,
+                            templates: &settings.templates,
+                            signer: self.store().signer(),
+                            ticket: &info,
+                        },
                         agent: actor,
                         body: &body,
                         signature,

@@ -3,10 +3,27 @@
 //! mail with attachments) from the desk's templates. Nothing here reads
 //! or writes the store, or sends: the pipeline queues what these return.
 
+use crate::config::DeskConfig;
+use crate::mail::msgid::Signer;
+use crate::mail::subject::TagMatcher;
+use crate::store::TicketInfo;
+use templates::Templates;
+
 pub mod ack;
 pub mod notify;
 pub mod relay;
 pub mod templates;
+
+/// What every mail about an existing ticket is written from: its desk
+/// (with tag and templates), the signer of our Message-IDs, the ticket.
+#[derive(Debug, Clone, Copy)]
+pub struct About<'a> {
+    pub desk: &'a DeskConfig,
+    pub tags: &'a TagMatcher,
+    pub templates: &'a Templates,
+    pub signer: &'a Signer,
+    pub ticket: &'a TicketInfo,
+}
 
 /// Longest ticket subject written into the text of a mail we send, in
 /// characters (the Subject header has its own cap, `mail::MAX_SUBJECT_CHARS`).

@@ -9,26 +9,19 @@
 
 use std::collections::HashMap;
 
-use crate::config::{DeskConfig, Language};
+use crate::config::Language;
 use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
-use crate::mail::msgid::Signer;
 use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
 use crate::mail::Mailbox;
-use crate::outgoing::templates::Templates;
 use crate::pipeline::decide::Related;
-use crate::store::TicketInfo;
 
 /// Longest customer text a notification carries, in characters; the whole
 /// text stays on the ticket (`hilo tickets show`).
 pub const MAX_TEXT_CHARS: usize = 64 * 1024;
 
 pub struct NotifyInput<'a> {
-    pub desk: &'a DeskConfig,
-    pub tags: &'a TagMatcher,
-    pub templates: &'a Templates,
-    pub signer: &'a Signer,
-    pub ticket: &'a TicketInfo,
+    pub about: super::About<'a>,
     /// Who wrote, under what subject, and what is new.
     pub from: &'a Mailbox,
     pub subject: &'a str,
@@ -146,7 +139,7 @@ fn size(n: usize) -> String {
 }
 
 pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
-    let d = i.desk;
+    let d = i.about.desk;
     let es = d.language == crate::config::Language::Es;
     let total: usize = i.attachments.iter().map(|a| a.data.len()).sum();
     let attach = total as u64 <= d.notify_attachments_max;
@@ -164,7 +157,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
                 )
             })
             .collect();
-        let n = i.ticket.number;
+        let n = i.about.ticket.number;
         let head = match (es, attach) {
             (true, true) => "Adjuntos (incluidos en este correo):".to_string(),
             (true, false) => format!(
@@ -186,8 +179,8 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     let mut recipients: Vec<&str> = Vec::new();
     let customer_side = std::iter::once(&i.from.address)
         .filter(|a| !d.is_agent(a))
-        .chain(std::iter::once(&i.ticket.requester.address))
-        .chain(&i.ticket.cc);
+        .chain(std::iter::once(&i.about.ticket.requester.address))
+        .chain(&i.about.ticket.cc);
     for a in customer_side {
         if !recipients.contains(&a.as_str()) {
             recipients.push(a);
@@ -214,9 +207,9 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     };
     // A mail that joined by its tag may be about something else: the
     // agents see what the customer called it.
-    let own_subject = i.tags.clean_subject(i.subject);
+    let own_subject = i.about.tags.clean_subject(i.subject);
     let message_subject =
-        if own_subject.is_empty() || own_subject.eq_ignore_ascii_case(&i.ticket.subject) {
+        if own_subject.is_empty() || own_subject.eq_ignore_ascii_case(&i.about.ticket.subject) {
             String::new()
         } else if es {
             format!(
@@ -236,11 +229,11 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         .map(|s| format!("\n-- \n{}\n", s.trim_end()))
         .unwrap_or_default();
     let vars = HashMap::from([
-        ("number", i.ticket.number.to_string()),
-        ("tag", i.tags.format(i.ticket.number)),
-        ("subject", super::shown_subject(&i.ticket.subject)),
+        ("number", i.about.ticket.number.to_string()),
+        ("tag", i.about.tags.format(i.about.ticket.number)),
+        ("subject", super::shown_subject(&i.about.ticket.subject)),
         ("message_subject", message_subject),
-        ("related", how_text(i.how, i.tags, d.language)),
+        ("related", how_text(i.how, i.about.tags, d.language)),
         ("signature", signature),
         (
             "requester_name",
@@ -251,18 +244,19 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         ),
         ("requester", i.from.address.clone()),
         ("desk", d.shown_name()),
-        ("desk_address", i.ticket.answers_from(d).to_string()),
+        ("desk_address", i.about.ticket.answers_from(d).to_string()),
         (
             "status",
-            super::status_word(i.ticket.status, d.language).to_string(),
+            super::status_word(i.about.ticket.status, d.language).to_string(),
         ),
         (
             "priority",
-            super::priority_word(&i.ticket.priority, d.language),
+            super::priority_word(&i.about.ticket.priority, d.language),
         ),
         (
             "assignee",
-            i.ticket
+            i.about
+                .ticket
                 .assignee
                 .clone()
                 .unwrap_or_else(|| none.to_string()),
@@ -271,13 +265,17 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         ("attachments", attachments),
         ("recipients", recipients),
     ]);
-    let text = i.templates.get(&d.name, d.language, "notify").render(&vars);
+    let text = i
+        .about
+        .templates
+        .get(&d.name, d.language, "notify")
+        .render(&vars);
     // The bare address: a display name here makes some clients (mutt)
     // ask on every reply which address to use.
-    let desk_box = Mailbox::new(i.ticket.answers_from(d), None);
+    let desk_box = Mailbox::new(i.about.ticket.answers_from(d), None);
     Outgoing::new(Draft {
         from: Mailbox::new(
-            i.ticket.answers_from(d),
+            i.about.ticket.answers_from(d),
             Some(format!(
                 "{} ({})",
                 i.from.name.as_deref().unwrap_or(&i.from.address),
@@ -287,11 +285,14 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         to: d.notify.iter().map(|a| Mailbox::new(a, None)).collect(),
         cc: Vec::new(),
         reply_to: Some(desk_box),
-        subject: i.tags.tagged_subject(i.ticket.number, &i.ticket.subject),
+        subject: i
+            .about
+            .tags
+            .tagged_subject(i.about.ticket.number, &i.about.ticket.subject),
         text,
-        message_id: i.signer.new_id(i.ticket.number, d.domain()),
-        in_reply_to: i.ticket.notifications.last().cloned(),
-        references: i.ticket.notifications.clone(),
+        message_id: i.about.signer.new_id(i.about.ticket.number, d.domain()),
+        in_reply_to: i.about.ticket.notifications.last().cloned(),
+        references: i.about.ticket.notifications.clone(),
         auto_submitted: Some(AutoSubmitted::Generated),
         loop_marker: d.address.clone(),
         attachments: if attach {
@@ -303,13 +304,14 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
 }
 
 /// Tells the agents that the loop breaker stopped relaying on a ticket.
-pub fn alert(
-    d: &DeskConfig,
-    tags: &TagMatcher,
-    signer: &Signer,
-    ticket: &TicketInfo,
-    why: &str,
-) -> Result<Outgoing, ComposeError> {
+pub fn alert(about: super::About<'_>, why: &str) -> Result<Outgoing, ComposeError> {
+    let super::About {
+        desk: d,
+        tags,
+        signer,
+        ticket,
+        ..
+    } = about;
     let tag = tags.format(ticket.number);
     let text = if d.language == crate::config::Language::Es {
         format!(
@@ -343,11 +345,7 @@ pub fn alert(
 }
 
 pub struct ReceiptInput<'a> {
-    pub desk: &'a DeskConfig,
-    pub tags: &'a TagMatcher,
-    pub templates: &'a Templates,
-    pub signer: &'a Signer,
-    pub ticket: &'a TicketInfo,
+    pub about: super::About<'a>,
     /// The customer's mail that joined the ticket.
     pub msg: &'a crate::mail::Inbound,
 }
@@ -356,15 +354,15 @@ pub struct ReceiptInput<'a> {
 /// to it rather than opening another; threaded under their mail and the
 /// ticket's conversation, so that replying to it stays in the thread.
 pub fn receipt(i: ReceiptInput<'_>) -> Result<Outgoing, ComposeError> {
-    let d = i.desk;
-    let tag = i.tags.format(i.ticket.number);
+    let d = i.about.desk;
+    let tag = i.about.tags.format(i.about.ticket.number);
     let vars = HashMap::from([
-        ("number", i.ticket.number.to_string()),
+        ("number", i.about.ticket.number.to_string()),
         ("tag", tag),
-        ("subject", super::shown_subject(&i.ticket.subject)),
+        ("subject", super::shown_subject(&i.about.ticket.subject)),
         (
             "message_subject",
-            super::shown_subject(&i.tags.clean_subject(&i.msg.subject)),
+            super::shown_subject(&i.about.tags.clean_subject(&i.msg.subject)),
         ),
         (
             "requester_name",
@@ -376,29 +374,33 @@ pub fn receipt(i: ReceiptInput<'_>) -> Result<Outgoing, ComposeError> {
         ),
         ("requester", i.msg.from.address.clone()),
         ("desk", d.shown_name()),
-        ("desk_address", i.ticket.answers_from(d).to_string()),
+        ("desk_address", i.about.ticket.answers_from(d).to_string()),
     ]);
     let text = i
+        .about
         .templates
         .get(&d.name, d.language, "receipt")
         .render(&vars);
     // The ticket's conversation, less any id of ours that the customer's
     // mail does not already carry: thread_refs hold only mail the
     // customer-side addresses received.
-    let mut references = i.ticket.thread_refs.clone();
+    let mut references = i.about.ticket.thread_refs.clone();
     if let Some(id) = &i.msg.message_id {
         if !references.contains(id) {
             references.push(id.clone());
         }
     }
     Outgoing::new(Draft {
-        from: Mailbox::new(i.ticket.answers_from(d), Some(d.shown_name())),
+        from: Mailbox::new(i.about.ticket.answers_from(d), Some(d.shown_name())),
         to: vec![i.msg.from.clone()],
         cc: Vec::new(),
         reply_to: None,
-        subject: i.tags.tagged_subject(i.ticket.number, &i.ticket.subject),
+        subject: i
+            .about
+            .tags
+            .tagged_subject(i.about.ticket.number, &i.about.ticket.subject),
         text,
-        message_id: i.signer.new_id(i.ticket.number, d.domain()),
+        message_id: i.about.signer.new_id(i.about.ticket.number, d.domain()),
         in_reply_to: i.msg.message_id.clone(),
         references,
         auto_submitted: Some(AutoSubmitted::Replied),

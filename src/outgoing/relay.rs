@@ -6,23 +6,17 @@
 
 use std::collections::HashMap;
 
-use crate::config::{DeskConfig, Language};
+use crate::config::Language;
 use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
-use crate::mail::msgid::Signer;
 use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
 use crate::mail::Mailbox;
-use crate::outgoing::templates::{Template, Templates};
+use crate::outgoing::templates::Template;
 use crate::pipeline::decide::Answer;
 use crate::pipeline::Answered;
-use crate::store::TicketInfo;
 
 pub struct RelayInput<'a> {
-    pub desk: &'a DeskConfig,
-    pub tags: &'a TagMatcher,
-    pub templates: &'a Templates,
-    pub signer: &'a Signer,
-    pub ticket: &'a TicketInfo,
+    pub about: super::About<'a>,
     pub agent: &'a Mailbox,
     /// The answer, commands and quoted history already removed.
     pub body: &'a str,
@@ -35,21 +29,22 @@ pub struct RelayInput<'a> {
 
 /// The agent's answer to the customer.
 pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
-    let d = i.desk;
-    let tag = i.tags.format(i.ticket.number);
+    let d = i.about.desk;
+    let tag = i.about.tags.format(i.about.ticket.number);
     let signature = i
         .signature
         .map(|s| format!("{}\n\n", s.trim_end()))
         .unwrap_or_default();
     let vars = HashMap::from([
         ("tag", tag),
-        ("number", i.ticket.number.to_string()),
+        ("number", i.about.ticket.number.to_string()),
         ("desk", d.shown_name()),
-        ("desk_address", i.ticket.answers_from(d).to_string()),
-        ("subject", super::shown_subject(&i.ticket.subject)),
+        ("desk_address", i.about.ticket.answers_from(d).to_string()),
+        ("subject", super::shown_subject(&i.about.ticket.subject)),
         ("signature", signature),
     ]);
     let footer = i
+        .about
         .templates
         .get(&d.name, d.language, "relay_footer")
         .render(&vars);
@@ -69,19 +64,20 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
     // The thread's root and its recent customer-facing mail: never the
     // References of anyone's mail, which may hold ids of our mail to the
     // agents (proof for them, not for the customer).
-    let references = i.ticket.thread_refs.clone();
+    let references = i.about.ticket.thread_refs.clone();
     // To the author of the message answered; everyone else on the
     // customer's side in Cc, so each sees who else got the answer.
     let to = i
         .answering
         .map(|a| a.author.clone())
-        .unwrap_or_else(|| i.ticket.requester.clone());
+        .unwrap_or_else(|| i.about.ticket.requester.clone());
     let mut cc: Vec<Mailbox> = Vec::new();
-    if to.address != i.ticket.requester.address {
-        cc.push(i.ticket.requester.clone());
+    if to.address != i.about.ticket.requester.address {
+        cc.push(i.about.ticket.requester.clone());
     }
     cc.extend(
-        i.ticket
+        i.about
+            .ticket
             .cc
             .iter()
             .filter(|a| !d.is_agent(a) && !d.receives_at(a) && **a != to.address)
@@ -90,15 +86,18 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
     let in_reply_to = i
         .answering
         .and_then(|a| a.message_id.clone())
-        .or_else(|| i.ticket.last_customer_id.clone());
+        .or_else(|| i.about.ticket.last_customer_id.clone());
     Outgoing::new(Draft {
-        from: Mailbox::new(i.ticket.answers_from(d), Some(shown)),
+        from: Mailbox::new(i.about.ticket.answers_from(d), Some(shown)),
         to: vec![to],
         cc,
         reply_to: None,
-        subject: i.tags.tagged_subject(i.ticket.number, &i.ticket.subject),
+        subject: i
+            .about
+            .tags
+            .tagged_subject(i.about.ticket.number, &i.about.ticket.subject),
         text: format!("{}\n{}", i.body.trim_end(), footer),
-        message_id: i.signer.new_id(i.ticket.number, d.domain()),
+        message_id: i.about.signer.new_id(i.about.ticket.number, d.domain()),
         in_reply_to,
         references,
         // A person's answer, not an automatic one: vacation responders may reply.
@@ -126,11 +125,7 @@ pub enum Moved {
 }
 
 pub struct ReportInput<'a> {
-    pub desk: &'a DeskConfig,
-    pub tags: &'a TagMatcher,
-    pub templates: &'a Templates,
-    pub signer: &'a Signer,
-    pub ticket: &'a TicketInfo,
+    pub about: super::About<'a>,
     pub agent: &'a Mailbox,
     /// What the agent's reply asked for, and what became of it.
     pub answer: &'a Answer,
@@ -244,7 +239,7 @@ fn done_lines(a: &Answer, moved: &[Moved], tags: &TagMatcher, lang: Language) ->
 /// Tells an agent what the commands of their reply did, and which were
 /// not understood.
 pub fn report(i: ReportInput<'_>) -> Result<Outgoing, ComposeError> {
-    let (desk, tags, ticket) = (i.desk, i.tags, i.ticket);
+    let (desk, tags, ticket) = (i.about.desk, i.about.tags, i.about.ticket);
     let list = |lines: Vec<String>| {
         lines
             .iter()
@@ -278,10 +273,11 @@ pub fn report(i: ReportInput<'_>) -> Result<Outgoing, ComposeError> {
         ("desk", desk.shown_name()),
     ]);
     let text = i
+        .about
         .templates
         .get(&desk.name, desk.language, "report")
         .render(&vars);
-    let signer = i.signer;
+    let signer = i.about.signer;
     Outgoing::new(Draft {
         from: Mailbox::new(ticket.answers_from(desk), Some(desk.shown_name())),
         to: vec![i.agent.clone()],

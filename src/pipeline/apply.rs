@@ -17,7 +17,7 @@ use crate::mail::msgid::Signer;
 use crate::mail::{Inbound, Mailbox};
 use crate::model::{Direction, MessageKind};
 use crate::outgoing::ack::{acknowledgement, AckInput};
-use crate::outgoing::{notify, relay};
+use crate::outgoing::{notify, relay, About};
 use crate::store::{NewMessage, StoreError, Tx};
 
 /// A received message as it is recorded.
@@ -44,6 +44,17 @@ pub struct Writer<'a, 'c> {
 }
 
 impl Writer<'_, '_> {
+    /// What mail about `info`'s ticket is written from.
+    fn about<'b>(&'b self, m: &Message<'b>, info: &'b crate::store::TicketInfo) -> About<'b> {
+        About {
+            desk: &m.desk.cfg,
+            tags: &m.desk.tags,
+            templates: &self.settings.templates,
+            signer: self.signer,
+            ticket: info,
+        }
+    }
+
     /// Carries out `plan` for `m`.
     pub fn apply(&self, m: &Message<'_>, plan: Plan) -> Result<Outcome, StoreError> {
         let tx = self.tx;
@@ -196,11 +207,7 @@ impl Writer<'_, '_> {
                 let d = &m.desk.cfg;
                 let info = tx.ticket_info(ticket)?;
                 let out = notify::receipt(notify::ReceiptInput {
-                    desk: d,
-                    tags: &m.desk.tags,
-                    templates: &self.settings.templates,
-                    signer: self.signer,
-                    ticket: &info,
+                    about: self.about(m, &info),
                     msg: m.msg,
                 });
                 self.queue_or_event(
@@ -304,7 +311,7 @@ impl Writer<'_, '_> {
             tx.add_event(ticket, "hilo", "loop_breaker", Some(&held.why))?;
             if held.alert {
                 let info = tx.ticket_info(ticket)?;
-                let out = notify::alert(&m.desk.cfg, &m.desk.tags, self.signer, &info, &held.why);
+                let out = notify::alert(self.about(m, &info), &held.why);
                 self.queue_or_event(
                     d,
                     ticket,
@@ -330,11 +337,7 @@ impl Writer<'_, '_> {
         let info = tx.ticket_info(ticket)?;
         if let Some(body) = &a.relay {
             let out = relay::relay(relay::RelayInput {
-                desk: d,
-                tags: &m.desk.tags,
-                templates: &self.settings.templates,
-                signer: self.signer,
-                ticket: &info,
+                about: self.about(m, &info),
                 agent: &msg.from,
                 body,
                 signature: a.signature.as_deref(),
@@ -350,11 +353,7 @@ impl Writer<'_, '_> {
         }
         if a.confirm {
             let out = relay::report(relay::ReportInput {
-                desk: d,
-                tags: &m.desk.tags,
-                templates: &self.settings.templates,
-                signer: self.signer,
-                ticket: &info,
+                about: self.about(m, &info),
                 agent: &msg.from,
                 answer: &a,
                 moved: &moved,
@@ -392,11 +391,7 @@ impl Writer<'_, '_> {
         }
         let info = self.tx.ticket_info(ticket)?;
         let out = notify::notification(notify::NotifyInput {
-            desk: d,
-            tags: &m.desk.tags,
-            templates: &self.settings.templates,
-            signer: self.signer,
-            ticket: &info,
+            about: self.about(m, &info),
             from: &m.msg.from,
             subject: &m.msg.subject,
             new_text: m.new_text,
