@@ -49,16 +49,7 @@ async fn an_answer_in_the_acknowledgement_and_resuelto_resolves() {
     );
 
     // "#resuelto" in answer to that acknowledgement resolves the ticket.
-    let p = parsed(&ack[0]);
-    let id = p.message_id.unwrap();
-    let reply = mail(
-        &ana,
-        &w.desk,
-        &format!("Re: {}", p.subject),
-        &format!("{}@cliente.test", uid()),
-        &format!("In-Reply-To: <{id}>\r\nReferences: <{id}>\r\n"),
-        "#resuelto, gracias",
-    );
+    let reply = reply_to(&ana, &w.desk, &ack[0], "#resuelto, gracias");
     send(&ana, &[&w.desk], &reply).await;
     wait_mailbox(&w.desk, 2, WAIT).await;
     w.ok(&["run", "--once"]).await;
@@ -101,14 +92,10 @@ async fn a_reply_that_is_not_a_resolution_leaves_the_ticket_open() {
     w.ok(&["run", "--once"]).await;
     let ack = wait_mailbox(&ana, 1, WAIT).await;
     assert!(text(&ack[0]).contains("Navegadores recomendados"));
-    let p = parsed(&ack[0]);
-    let id = p.message_id.unwrap();
-    let reply = mail(
+    let reply = reply_to(
         &ana,
         &w.desk,
-        &format!("Re: {}", p.subject),
-        &format!("{}@cliente.test", uid()),
-        &format!("In-Reply-To: <{id}>\r\n"),
+        &ack[0],
         "Ya está resuelto lo del navegador, pero sigo sin ver los informes.",
     );
     send(&ana, &[&w.desk], &reply).await;

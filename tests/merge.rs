@@ -48,18 +48,7 @@ impl Desk {
 
     /// Ana replies to `to` (a mail she got).
     async fn ana_replies(&self, to: &[u8], body: &str) {
-        let p = parsed(to);
-        let id = p.message_id.unwrap();
-        let mut refs: Vec<String> = p.references.iter().map(|r| format!("<{r}>")).collect();
-        refs.push(format!("<{id}>"));
-        let raw = mail(
-            &self.ana,
-            &self.w.desk,
-            &format!("Re: {}", p.subject),
-            &format!("{}@cliente.test", uid()),
-            &format!("In-Reply-To: <{id}>\r\nReferences: {}\r\n", refs.join(" ")),
-            body,
-        );
+        let raw = reply_to(&self.ana, &self.w.desk, to, body);
         self.deliver(&self.ana, &raw).await;
     }
 

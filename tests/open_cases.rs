@@ -103,14 +103,10 @@ async fn a_customer_hears_of_her_open_case_and_joins_it_by_answering() {
     assert!(score > 0.4, "{line}");
 
     // Ana answers the second acknowledgement: "it is about SOP-1".
-    let a2 = parsed(&acks[1]);
-    let id = a2.message_id.unwrap();
-    let reply = mail(
+    let reply = reply_to(
         &d.ana,
         &w.desk,
-        &format!("Re: {}", a2.subject),
-        &format!("{}@cliente.test", uid()),
-        &format!("In-Reply-To: <{id}>\r\nReferences: <{id}>\r\n"),
+        &acks[1],
         &format!("Perdón, es sobre {}-1.", w.tag),
     );
     d.deliver(&reply).await;

@@ -499,17 +499,17 @@ fn open<L: Lookup>(
     let ack = if !i.class.may_autoreply || i.backlog {
         Ack::No
     } else {
-        let recent = caused(i, lookup, MessageKind::Ack, d.autoreply_window)?;
-        if recent >= d.max_autoreplies {
-            Ack::Limited {
-                why: format!(
-                    "rate limit: {recent} acknowledgements to {} within {}",
-                    crate::mail::rate_key(&msg.from.address),
-                    humantime::format_duration(d.autoreply_window)
-                ),
-            }
-        } else {
-            Ack::Send { closed_before }
+        let (max, window) = (d.max_autoreplies, d.autoreply_window);
+        match over_limit(
+            i,
+            lookup,
+            MessageKind::Ack,
+            max,
+            window,
+            "acknowledgements to",
+        )? {
+            Some(why) => Ack::Limited { why },
+            None => Ack::Send { closed_before },
         }
     };
     let address = d
@@ -567,18 +567,34 @@ fn notifies<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Notify, L::Error> {
     if i.backlog || d.notify.is_empty() {
         return Ok(Notify::No);
     }
-    let recent = caused(i, lookup, MessageKind::Notification, d.notify_window)?;
-    Ok(if recent >= d.max_notifications {
-        Notify::Limited {
-            why: format!(
-                "rate limit: {recent} notifications about mail from {} within {}",
-                crate::mail::rate_key(&i.msg.from.address),
-                humantime::format_duration(d.notify_window)
-            ),
-        }
-    } else {
-        Notify::Yes
-    })
+    let (max, window) = (d.max_notifications, d.notify_window);
+    let what = "notifications about mail from";
+    Ok(
+        match over_limit(i, lookup, MessageKind::Notification, max, window, what)? {
+            Some(why) => Notify::Limited { why },
+            None => Notify::Yes,
+        },
+    )
+}
+
+/// Why the sender's limit of `max` mails of `kind` per `window` is
+/// reached, if it is.
+fn over_limit<L: Lookup>(
+    i: &Input<'_>,
+    lookup: &L,
+    kind: MessageKind,
+    max: u32,
+    window: std::time::Duration,
+    what: &str,
+) -> Result<Option<String>, L::Error> {
+    let recent = caused(i, lookup, kind, window)?;
+    Ok((recent >= max).then(|| {
+        format!(
+            "rate limit: {recent} {what} {} within {}",
+            crate::mail::rate_key(&i.msg.from.address),
+            humantime::format_duration(window)
+        )
+    }))
 }
 
 /// A customer's mail that joined a ticket other than the one its thread
@@ -591,18 +607,13 @@ fn receipt<L: Lookup>(i: &Input<'_>, lookup: &L, outside: bool) -> Result<Receip
     if !outside || !i.class.may_autoreply || i.backlog {
         return Ok(Receipt::No);
     }
-    let recent = caused(i, lookup, MessageKind::Receipt, d.autoreply_window)?;
-    Ok(if recent >= d.max_autoreplies {
-        Receipt::Limited {
-            why: format!(
-                "rate limit: {recent} receipts to {} within {}",
-                crate::mail::rate_key(&i.msg.from.address),
-                humantime::format_duration(d.autoreply_window)
-            ),
-        }
-    } else {
-        Receipt::Send
-    })
+    let (max, window) = (d.max_autoreplies, d.autoreply_window);
+    Ok(
+        match over_limit(i, lookup, MessageKind::Receipt, max, window, "receipts to")? {
+            Some(why) => Receipt::Limited { why },
+            None => Receipt::Send,
+        },
+    )
 }
 
 fn reopenable(t: &TicketRef, i: &Input<'_>) -> bool {

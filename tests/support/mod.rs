@@ -318,6 +318,23 @@ pub fn mail(
     .into_bytes()
 }
 
+/// `from`'s reply to `to` about `original` (a mail they received), as a
+/// mail client writes it: `Re:` subject, In-Reply-To, References.
+pub fn reply_to(from: &str, to: &str, original: &[u8], body: &str) -> Vec<u8> {
+    let p = parsed(original);
+    let id = p.message_id.expect("the original has a Message-ID");
+    let mut refs: Vec<String> = p.references.iter().map(|r| format!("<{r}>")).collect();
+    refs.push(format!("<{id}>"));
+    mail(
+        from,
+        to,
+        &format!("Re: {}", p.subject),
+        &format!("{}@cliente.test", uid()),
+        &format!("In-Reply-To: <{id}>\r\nReferences: {}\r\n", refs.join(" ")),
+        body,
+    )
+}
+
 /// A simple customer mail with a fresh Message-ID.
 pub fn customer_mail(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
     mail(
