@@ -80,7 +80,8 @@ fn encoded_word(s: &[u8]) -> Option<(String, usize)> {
         .position(|b| *b == b' ' || *b == b'\t')
         .unwrap_or(s.len().min(1024));
     let word = &s[..end];
-    let close = word.windows(2).rposition(|w| w == b"?=")?;
+    // The closing `?=` comes after the opening `=?`: in `=?=` they overlap.
+    let close = 2 + word.get(2..)?.windows(2).rposition(|w| w == b"?=")?;
     let inner = std::str::from_utf8(&word[2..close]).ok()?;
     let mut parts = inner.splitn(3, '?');
     let charset = parts.next()?;
@@ -175,5 +176,9 @@ mod tests {
             "=?utf-8?q?sin_cierre"
         );
         assert_eq!(header(b"=?utf-8?q?=ZZ?=", None), "=ZZ");
+        // Opening and closing marks that overlap (found by the fuzzer).
+        for s in ["=?=", "a =?= b", "=??=", "=?", "=?=?="] {
+            assert_eq!(header(s.as_bytes(), None), s);
+        }
     }
 }

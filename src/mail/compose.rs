@@ -158,14 +158,33 @@ fn header(name: &'static str, value: impl Into<String>) -> HeaderValue {
 /// minimal HTML rendering of the same text. Every header value that may have
 /// come from a sender is made safe first; a panic inside is contained and
 /// returned as [`ComposeError::Panicked`].
+///
+/// An attached message (`message/*`) is copied as its sender wrote it, and
+/// a broken one can make the whole mail unreadable to a parser that descends
+/// into it (mail-parser panics on some): when the composed mail does not
+/// parse back, such attachments go as opaque `application/octet-stream`.
 pub fn compose(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(draft))) {
-        Ok(r) => r,
-        Err(p) => Err(ComposeError::Panicked(crate::panic_message(&*p))),
+    let attempt =
+        |opaque: bool| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            build(draft, opaque)
+        })) {
+            Ok(r) => r,
+            Err(p) => Err(ComposeError::Panicked(crate::panic_message(&*p))),
+        };
+    let raw = attempt(false)?;
+    if draft.attachments.iter().any(|a| nested(&a.content_type)) && super::parse(&raw).is_err() {
+        return attempt(true);
     }
+    Ok(raw)
 }
 
-fn build(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
+/// A content type whose body a parser reads as more MIME structure.
+fn nested(content_type: &str) -> bool {
+    let t = content_type.trim_start().to_ascii_lowercase();
+    t.starts_with("message/") || t.starts_with("multipart/")
+}
+
+fn build(draft: &Draft, opaque: bool) -> Result<Vec<u8>, ComposeError> {
     crate::fault::hit("compose", draft.text.as_bytes());
     let mut b = lettre::Message::builder()
         .from(mailbox(&draft.from)?)
@@ -223,8 +242,11 @@ fn build(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
     } else {
         let mut mixed = MultiPart::mixed().multipart(body);
         for a in &draft.attachments {
-            let ct = ContentType::parse(&a.content_type)
-                .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("valid"));
+            let octets = || ContentType::parse("application/octet-stream").expect("valid");
+            let ct = match opaque && nested(&a.content_type) {
+                true => octets(),
+                false => ContentType::parse(&a.content_type).unwrap_or_else(|_| octets()),
+            };
             let name = a
                 .filename
                 .as_deref()
@@ -364,6 +386,38 @@ mod tests {
         );
         assert_eq!(back.attachments[0].data, b"%PDF-1.4 fake");
         assert!(back.text.contains("recibido"));
+    }
+
+    #[test]
+    fn an_attached_message_that_breaks_the_parser_goes_opaque() {
+        let attach = |data: &[u8]| {
+            let mut d = draft();
+            d.attachments = vec![crate::mail::parse::Attachment {
+                filename: None,
+                content_type: "message/rfc822".into(),
+                data: data.to_vec(),
+            }];
+            compose(&d).unwrap()
+        };
+        // A whole message stays an attached message.
+        let fine = attach(b"From: a@b.test\r\nSubject: hola\r\n\r\ntexto\r\n");
+        assert!(String::from_utf8_lossy(&fine).contains("Content-Type: message/rfc822"));
+        crate::mail::parse(&fine).unwrap();
+        // What the fuzzer found: a boundary line of another mail, then a part
+        // header. Sent as it was, mail-parser panics reading the mail back.
+        let broken = b"--4Z6s1A0hWcz9sT0.1741006938/mx.example.test\r\n\
+Content-Description: Undelivered Message\r\nContent-Type: message/rfc822\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\nReturn-Path>: Recipient address\r\n\
+    rejected: User unknown in virtual mailbox table\r\n";
+        let raw = attach(broken);
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.contains("Content-Type: application/octet-stream"),
+            "{text}"
+        );
+        let back = crate::mail::parse(&raw).unwrap();
+        assert_eq!(back.attachments.len(), 1);
+        assert_eq!(back.attachments[0].data, broken.to_vec());
     }
 
     #[test]
