@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 struct Desk {
     w: World,
     agent: String,
@@ -69,15 +67,6 @@ fn agent_reply(d: &Desk, notification: &[u8], body: &str, to: &str, cc: &str) ->
     .into_bytes()
 }
 
-async fn kinds(w: &World) -> Vec<String> {
-    w.ticket(1).await["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn an_agent_reply_reaches_the_customer_threaded_from_the_desk() {
     let (d, notification) = desk_with_ticket().await;
@@ -133,7 +122,7 @@ async fn an_agent_reply_reaches_the_customer_threaded_from_the_desk() {
         "a person's answer"
     );
     assert_eq!(
-        kinds(w).await,
+        kinds(&w.ticket(1).await),
         ["customer", "ack", "notification", "agent", "relay"]
     );
     assert_eq!(w.ticket(1).await["status"], "pending");
@@ -153,7 +142,7 @@ async fn a_note_reaches_no_one() {
     send(&d.agent, &[&w.desk], &reply).await;
     wait_mailbox(&w.desk, 2, WAIT).await;
     w.ok(&["run", "--once"]).await;
-    let k = kinds(w).await;
+    let k = kinds(&w.ticket(1).await);
     assert_eq!(k[k.len() - 2..], ["note", "report"]);
     // The agent hears that the command was applied.
     let agent = wait_mailbox(&d.agent, 2, WAIT).await;
@@ -194,7 +183,7 @@ async fn an_agent_writing_to_the_customer_directly_is_not_relayed_again() {
         "the acknowledgement and the agent's own mail: exactly one copy"
     );
     assert_eq!(
-        kinds(w).await.last().map(String::as_str),
+        kinds(&w.ticket(1).await).last().map(String::as_str),
         Some("agent"),
         "recorded"
     );

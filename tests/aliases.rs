@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 struct Desk {
     w: World,
     /// `ayuda-ID@example.test`, `support-ID@example.test`.

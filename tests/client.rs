@@ -12,8 +12,6 @@ use std::time::Duration;
 use support::threads::{threads, Node};
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 /// A desk with one agent, and a customer's first mail acknowledged and
 /// notified.
 struct Desk {
@@ -81,16 +79,6 @@ fn agent_reply(d: &Desk, notification: &[u8], body: &str) -> Vec<u8> {
 }
 
 /// The text of a raw mail, with plain line feeds.
-fn text(raw: &[u8]) -> String {
-    parsed(raw).text.replace("\r\n", "\n")
-}
-
-async fn deliver(w: &World, from: &str, raw: &[u8], desk_count: usize) {
-    send(from, &[&w.desk], raw).await;
-    wait_mailbox(&w.desk, desk_count, WAIT).await;
-    w.ok(&["run", "--once"]).await;
-}
-
 #[tokio::test]
 async fn a_new_mail_naming_the_case_is_confirmed_and_the_thread_holds() {
     let d = desk_with_ticket("").await;
@@ -107,16 +95,10 @@ async fn a_new_mail_naming_the_case_is_confirmed_and_the_thread_holds() {
             "Sobre mi caso {tag}: sigue sin imprimir.\r\n\r\n-- \r\nAna Pérez\r\nTel. 600 123 456\r\nCliente SA"
         ),
     );
-    deliver(w, &d.customer, &second, 2).await;
+    w.deliver(&d.customer, &second).await;
     let t = w.ticket(1).await;
-    let kinds: Vec<&str> = t["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        kinds,
+        kinds(&t),
         [
             "customer",
             "ack",
@@ -167,7 +149,7 @@ async fn a_new_mail_naming_the_case_is_confirmed_and_the_thread_holds() {
         &agent[1],
         "Hemos reiniciado el servidor de impresión.\r\n\r\n-- \r\nAgente Uno\r\nSoporte, nivel 1",
     );
-    deliver(w, &d.agent, &reply, 3).await;
+    w.deliver(&d.agent, &reply).await;
     let inbox = wait_mailbox(&d.customer, 3, WAIT).await;
     assert_eq!(inbox.len(), 3, "acknowledgement, receipt, answer");
     let relay = parsed(&inbox[2]);
@@ -224,7 +206,7 @@ async fn the_author_of_the_message_answered_gets_the_answer_and_joins() {
         &format!("In-Reply-To: <{ack_id}>\r\nReferences: <{first_id}> <{ack_id}>\r\n"),
         "Soy compañero de Ana: la impresora es la HP de la segunda planta.",
     );
-    deliver(w, &luis, &luis_mail, 2).await;
+    w.deliver(&luis, &luis_mail).await;
     let agent = wait_mailbox(&d.agent, 2, WAIT).await;
     let n = text(&agent[1]);
     assert!(
@@ -233,7 +215,7 @@ async fn the_author_of_the_message_answered_gets_the_answer_and_joins() {
     );
 
     let reply = agent_reply(&d, &agent[1], "Gracias, Luis: ya la hemos localizado.");
-    deliver(w, &d.agent, &reply, 3).await;
+    w.deliver(&d.agent, &reply).await;
     // Luis gets the answer addressed to him, Ana in Cc.
     let to_luis = wait_mailbox(&luis, 1, WAIT).await;
     assert_eq!(to_luis.len(), 1, "Luis hears back");
@@ -278,7 +260,7 @@ async fn commands_are_confirmed_and_the_desk_can_sign_for_its_agents() {
         &agent[0],
         "#cerrar\r\n#prioridad alta\r\n#cerar\r\n\r\nListo.\r\n\r\n-- \r\nAgente Uno, móvil 699 999 999",
     );
-    deliver(w, &d.agent, &reply, 2).await;
+    w.deliver(&d.agent, &reply).await;
     let agent = wait_mailbox(&d.agent, 2, WAIT).await;
     assert_eq!(agent.len(), 2, "the notification and the confirmation");
     let c = text(&agent[1]);
@@ -315,7 +297,7 @@ async fn a_mutt_forward_keeps_no_wrapper_in_the_subject() {
         "[jefe@cliente.test: Factura duplicada]",
         "Os reenvío lo que me dice mi jefe.\r\n\r\n----- Forwarded message from jefe@cliente.test -----\r\nLa factura 12 llegó dos veces.",
     );
-    deliver(&w, &customer, &fwd, 1).await;
+    w.deliver(&customer, &fwd).await;
     assert_eq!(w.ticket(1).await["subject"], "Factura duplicada");
     let ack = parsed(&wait_mailbox(&customer, 1, WAIT).await[0]);
     assert_eq!(ack.subject, format!("[{}-1] Factura duplicada", w.tag));

@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 /// A customer's mail through Postfix becomes exactly one ticket and one
 /// acknowledgement, threaded to their mail; a second pass changes nothing.
 #[tokio::test]
@@ -130,16 +128,10 @@ async fn replies_land_on_the_same_ticket() {
     let tickets = w.tickets().await;
     assert_eq!(tickets.len(), 1, "no new ticket: {tickets:?}");
     let t = w.ticket(1).await;
-    let kinds: Vec<&str> = t["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap())
-        .collect();
     // Only the first mail was acknowledged; the one outside the thread
     // (no threading headers) gets a receipt saying where it went.
     assert_eq!(
-        kinds,
+        kinds(&t),
         ["customer", "ack", "customer", "customer", "receipt"]
     );
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -5,15 +5,7 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::*;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-fn text(raw: &[u8]) -> String {
-    parsed(raw).text.replace("\r\n", "\n")
-}
 
 #[tokio::test]
 async fn an_answer_in_the_acknowledgement_and_resuelto_resolves() {
@@ -32,9 +24,7 @@ async fn an_answer_in_the_acknowledgement_and_resuelto_resolves() {
         "No puedo entrar",
         "Hola, he olvidado mi contraseña y no puedo acceder a la plataforma.",
     );
-    send(&ana, &[&w.desk], &raw).await;
-    wait_mailbox(&w.desk, 1, WAIT).await;
-    w.ok(&["run", "--once"]).await;
+    w.deliver(&ana, &raw).await;
 
     let ack = wait_mailbox(&ana, 1, WAIT).await;
     let a = text(&ack[0]);
@@ -50,9 +40,7 @@ async fn an_answer_in_the_acknowledgement_and_resuelto_resolves() {
 
     // "#resuelto" in answer to that acknowledgement resolves the ticket.
     let reply = reply_to(&ana, &w.desk, &ack[0], "#resuelto, gracias");
-    send(&ana, &[&w.desk], &reply).await;
-    wait_mailbox(&w.desk, 2, WAIT).await;
-    w.ok(&["run", "--once"]).await;
+    w.deliver(&ana, &reply).await;
     assert_eq!(w.ticket(1).await["status"], "resolved");
     let n = text(&wait_mailbox(&agent, 2, WAIT).await[1]);
     assert!(
@@ -67,9 +55,7 @@ async fn an_answer_in_the_acknowledgement_and_resuelto_resolves() {
         "Factura duplicada",
         "Nos han cobrado dos veces la cuota de noviembre.",
     );
-    send(&ana, &[&w.desk], &raw).await;
-    wait_mailbox(&w.desk, 3, WAIT).await;
-    w.ok(&["run", "--once"]).await;
+    w.deliver(&ana, &raw).await;
     let acks = wait_mailbox(&ana, 2, WAIT).await;
     assert!(!text(&acks[1]).contains("Quizá esto le ayude"));
 }
@@ -87,9 +73,7 @@ async fn a_reply_that_is_not_a_resolution_leaves_the_ticket_open() {
         "Navegador",
         "¿Qué navegador recomiendan? Uso Internet Explorer.",
     );
-    send(&ana, &[&w.desk], &raw).await;
-    wait_mailbox(&w.desk, 1, WAIT).await;
-    w.ok(&["run", "--once"]).await;
+    w.deliver(&ana, &raw).await;
     let ack = wait_mailbox(&ana, 1, WAIT).await;
     assert!(text(&ack[0]).contains("Navegadores recomendados"));
     let reply = reply_to(
@@ -98,9 +82,7 @@ async fn a_reply_that_is_not_a_resolution_leaves_the_ticket_open() {
         &ack[0],
         "Ya está resuelto lo del navegador, pero sigo sin ver los informes.",
     );
-    send(&ana, &[&w.desk], &reply).await;
-    wait_mailbox(&w.desk, 2, WAIT).await;
-    w.ok(&["run", "--once"]).await;
+    w.deliver(&ana, &reply).await;
     assert_eq!(w.ticket(1).await["status"], "new");
 }
 

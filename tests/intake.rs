@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 fn customer_mail(customer: &str, desk: &str, subject: &str) -> Vec<u8> {
     mail(
         customer,

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 async fn open_ticket(w: &World, customer: &str) -> (String, String) {
     let mid = format!("{}@cliente.test", uid());
     send(

@@ -10,8 +10,6 @@ use std::time::Duration;
 use serde_json::Value;
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 struct Desk {
     w: World,
     agent: String,
@@ -31,25 +29,17 @@ async fn desk() -> Desk {
 }
 
 impl Desk {
-    /// Sends `raw` from `from` to the desk and runs hilo once.
-    async fn deliver(&self, from: &str, raw: &[u8]) {
-        let before = mailbox(&self.w.desk).await.len();
-        send(from, &[&self.w.desk], raw).await;
-        wait_mailbox(&self.w.desk, before + 1, WAIT).await;
-        self.w.ok(&["run", "--once"]).await;
-    }
-
     /// A new mail from Ana (no threading headers).
     async fn ana_writes(&self, subject: &str, body: &str) -> Vec<u8> {
         let raw = customer_mail(&self.ana, &self.w.desk, subject, body);
-        self.deliver(&self.ana, &raw).await;
+        self.w.deliver(&self.ana, &raw).await;
         raw
     }
 
     /// Ana replies to `to` (a mail she got).
     async fn ana_replies(&self, to: &[u8], body: &str) {
         let raw = reply_to(&self.ana, &self.w.desk, to, body);
-        self.deliver(&self.ana, &raw).await;
+        self.w.deliver(&self.ana, &raw).await;
     }
 
     /// The agent answers `notification` with `body`.
@@ -63,7 +53,7 @@ impl Desk {
             n.subject,
             uid()
         );
-        self.deliver(&self.agent, raw.as_bytes()).await;
+        self.w.deliver(&self.agent, raw.as_bytes()).await;
     }
 
     /// The agent's notifications, waiting for at least `n`.
@@ -82,19 +72,6 @@ impl Desk {
     fn tag(&self, n: i64) -> String {
         format!("[{}-{n}]", self.w.tag)
     }
-}
-
-fn kinds(t: &Value) -> Vec<String> {
-    t["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn text(raw: &[u8]) -> String {
-    parsed(raw).text.replace("\r\n", "\n")
 }
 
 #[tokio::test]
@@ -180,7 +157,7 @@ async fn a_merge_by_the_cli_brings_participants_and_refusals_are_clear() {
         &format!("Cc: {}\r\n", d.ana),
         "Por favor, den de alta a Ana.",
     );
-    d.deliver(&jefe, &raw).await;
+    d.w.deliver(&jefe, &raw).await;
     let out = w
         .ok(&[
             "tickets",

@@ -13,7 +13,6 @@ use support::proxy::{Fault, Proxy};
 use support::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const WAIT: Duration = Duration::from_secs(20);
 const SUBMISSION_PORT: u16 = 10587;
 
 /// Switches the world's (first) desk to OAuth2 with `oauth2` as its table.

@@ -6,12 +6,8 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::Value;
 use support::*;
-
-const WAIT: Duration = Duration::from_secs(20);
 
 struct Desk {
     w: World,
@@ -33,10 +29,7 @@ async fn desk(settings: &str) -> Desk {
 
 impl Desk {
     async fn deliver(&self, raw: &[u8]) {
-        let before = mailbox(&self.w.desk).await.len();
-        send(&self.ana, &[&self.w.desk], raw).await;
-        wait_mailbox(&self.w.desk, before + 1, WAIT).await;
-        self.w.ok(&["run", "--once"]).await;
+        self.w.deliver(&self.ana, raw).await;
     }
 
     async fn ana_writes(&self, subject: &str, body: &str) {
@@ -47,10 +40,6 @@ impl Desk {
     fn tag(&self, n: i64) -> String {
         format!("[{}-{n}]", self.w.tag)
     }
-}
-
-fn text(raw: &[u8]) -> String {
-    parsed(raw).text.replace("\r\n", "\n")
 }
 
 #[tokio::test]
@@ -113,14 +102,8 @@ async fn a_customer_hears_of_her_open_case_and_joins_it_by_answering() {
     let two = w.ticket(2).await;
     assert_eq!(two["merged_into"], 1, "{two}");
     let one = w.ticket(1).await;
-    let kinds: Vec<&str> = one["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        kinds,
+        kinds(&one),
         [
             "customer",
             "ack",

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 #[tokio::test]
 async fn check_reports_what_works_and_stops_at_the_first_problem() {
     let w = World::new();

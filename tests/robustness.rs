@@ -9,8 +9,6 @@ use std::time::Duration;
 use support::proxy::{Fault, Proxy};
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 /// A From display name that decodes to a line feed, on a mail with an
 /// attachment (composed at intake) and on one without (composed by the
 /// sender): both are handled, and the mail around them too.

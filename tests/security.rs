@@ -11,8 +11,6 @@ use std::time::Duration;
 use serde_json::Value;
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 /// `hilo ingest` of one mail; returns what it says it did.
 async fn ingest(w: &World, raw: &[u8]) -> String {
     let out = w

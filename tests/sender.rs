@@ -11,8 +11,6 @@ use std::time::Duration;
 use support::proxy::{Fault, Proxy};
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
-
 /// Queues `n` acknowledgements (one new ticket each) without sending them.
 async fn queue_acks(w: &World, n: usize) -> Vec<String> {
     let mut customers = Vec::new();

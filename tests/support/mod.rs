@@ -20,6 +20,8 @@ use tokio::net::TcpStream;
 pub const IMAP_PORT: u16 = 10143;
 pub const SMTP_PORT: u16 = 10025;
 pub const PASSWORD: &str = "secret";
+/// How long a test waits for Postfix to deliver a mail.
+pub const WAIT: Duration = Duration::from_secs(20);
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -241,6 +243,15 @@ password = "{pw}"
             .ok(&["tickets", "show", &number.to_string(), "--json"])
             .await;
         serde_json::from_str(&out).expect("ticket json")
+    }
+
+    /// Sends `raw` from `from` to the desk, waits until it is in the desk's
+    /// mailbox, and runs hilo once.
+    pub async fn deliver(&self, from: &str, raw: &[u8]) {
+        let before = mailbox(&self.desk).await.len();
+        send(from, &[&self.desk], raw).await;
+        wait_mailbox(&self.desk, before + 1, WAIT).await;
+        self.ok(&["run", "--once"]).await;
     }
 
     pub async fn quarantine(&self) -> Vec<serde_json::Value> {
@@ -485,10 +496,25 @@ where
 }
 
 /// A header of a raw message, unfolded, as text.
+/// The kinds of a ticket's messages (`tickets show --json`), in order.
+pub fn kinds(ticket: &serde_json::Value) -> Vec<String> {
+    ticket["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["kind"].as_str().expect("kind").to_string())
+        .collect()
+}
+
 pub fn header(raw: &[u8], name: &str) -> Option<String> {
     let msg = mail_parser::MessageParser::default().parse(raw)?;
     msg.header_raw(name)
         .map(|v| v.replace("\r\n", "").replace('\n', "").trim().to_string())
+}
+
+/// A mail's text as hilo reads it, with LF line ends.
+pub fn text(raw: &[u8]) -> String {
+    parsed(raw).text.replace("\r\n", "\n")
 }
 
 pub fn parsed(raw: &[u8]) -> hilo::mail::Inbound {
