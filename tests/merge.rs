@@ -10,24 +10,6 @@ use std::time::Duration;
 use serde_json::Value;
 use support::*;
 
-struct Desk {
-    w: World,
-    agent: String,
-    ana: String,
-}
-
-async fn desk() -> Desk {
-    let w = World::new();
-    let agent = format!("agente-{}@soporte.example.com", uid());
-    w.desk_settings(&format!("agents = [\"{agent}\"]"));
-    w.init().await;
-    Desk {
-        w,
-        agent,
-        ana: format!("ana-{}@cliente.test", uid()),
-    }
-}
-
 impl Desk {
     /// A new mail from Ana (no threading headers).
     async fn ana_writes(&self, subject: &str, body: &str) -> Vec<u8> {
@@ -76,7 +58,7 @@ impl Desk {
 
 #[tokio::test]
 async fn an_agent_merges_a_duplicate_by_mail_and_the_cli_undoes_it() {
-    let d = desk().await;
+    let d = desk("").await;
     let w = &d.w;
     d.ana_writes("No imprime", "La impresora no imprime.").await;
     d.ana_writes("Impresora", "¿Han visto mi correo de la impresora?")
@@ -145,7 +127,7 @@ async fn an_agent_merges_a_duplicate_by_mail_and_the_cli_undoes_it() {
 
 #[tokio::test]
 async fn a_merge_by_the_cli_brings_participants_and_refusals_are_clear() {
-    let d = desk().await;
+    let d = desk("").await;
     let w = &d.w;
     d.ana_writes("Alta", "Necesito un usuario.").await;
     let jefe = format!("jefe-{}@cliente.test", uid());
@@ -212,7 +194,7 @@ async fn a_merge_by_the_cli_brings_participants_and_refusals_are_clear() {
 
 #[tokio::test]
 async fn an_agent_splits_a_new_topic_off_and_each_part_keeps_its_replies() {
-    let d = desk().await;
+    let d = desk("").await;
     let w = &d.w;
     d.ana_writes("No imprime", "La impresora no imprime.").await;
     let acks = d.ana_box(1).await;
@@ -260,7 +242,7 @@ async fn an_agent_splits_a_new_topic_off_and_each_part_keeps_its_replies() {
 
 #[tokio::test]
 async fn the_cli_splits_at_a_message_and_refuses_the_first() {
-    let d = desk().await;
+    let d = desk("").await;
     let w = &d.w;
     d.ana_writes("No imprime", "La impresora no imprime.").await;
     let acks = d.ana_box(1).await;

@@ -9,24 +9,6 @@ mod support;
 use serde_json::Value;
 use support::*;
 
-struct Desk {
-    w: World,
-    agent: String,
-    ana: String,
-}
-
-async fn desk(settings: &str) -> Desk {
-    let w = World::new();
-    let agent = format!("agente-{}@soporte.example.com", uid());
-    w.desk_settings(&format!("agents = [\"{agent}\"]\n{settings}"));
-    w.init().await;
-    Desk {
-        w,
-        agent,
-        ana: format!("ana-{}@cliente.test", uid()),
-    }
-}
-
 impl Desk {
     async fn deliver(&self, raw: &[u8]) {
         self.w.deliver(&self.ana, raw).await;

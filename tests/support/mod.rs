@@ -496,6 +496,26 @@ where
 }
 
 /// A header of a raw message, unfolded, as text.
+/// A desk with one agent, and Ana, a customer who has not written yet.
+pub struct Desk {
+    pub w: World,
+    pub agent: String,
+    pub ana: String,
+}
+
+/// [`Desk`] with `settings` added to the desk's config, initialised.
+pub async fn desk(settings: &str) -> Desk {
+    let w = World::new();
+    let agent = format!("agente-{}@soporte.example.com", uid());
+    w.desk_settings(&format!("agents = [\"{agent}\"]\n{settings}"));
+    w.init().await;
+    Desk {
+        w,
+        agent,
+        ana: format!("ana-{}@cliente.test", uid()),
+    }
+}
+
 /// The kinds of a ticket's messages (`tickets show --json`), in order.
 pub fn kinds(ticket: &serde_json::Value) -> Vec<String> {
     ticket["messages"]
