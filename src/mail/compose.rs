@@ -159,10 +159,11 @@ fn header(name: &'static str, value: impl Into<String>) -> HeaderValue {
 /// come from a sender is made safe first; a panic inside is contained and
 /// returned as [`ComposeError::Panicked`].
 ///
-/// An attached message (`message/*`) is copied as its sender wrote it, and
-/// a broken one can make the whole mail unreadable to a parser that descends
-/// into it (mail-parser panics on some): when the composed mail does not
-/// parse back, such attachments go as opaque `application/octet-stream`.
+/// An attached message (`message/*`, or a `multipart/*` part) is copied as
+/// its sender wrote it, and a broken one can make the whole mail unreadable
+/// to a parser that descends into it (mail-parser panics on some): when the
+/// composed mail does not parse back, such attachments go as opaque
+/// `application/octet-stream`.
 pub fn compose(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
     let attempt =
         |opaque: bool| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -243,9 +244,10 @@ fn build(draft: &Draft, opaque: bool) -> Result<Vec<u8>, ComposeError> {
         let mut mixed = MultiPart::mixed().multipart(body);
         for a in &draft.attachments {
             let octets = || ContentType::parse("application/octet-stream").expect("valid");
-            let ct = match opaque && nested(&a.content_type) {
-                true => octets(),
-                false => ContentType::parse(&a.content_type).unwrap_or_else(|_| octets()),
+            let ct = if opaque && nested(&a.content_type) {
+                octets()
+            } else {
+                ContentType::parse(&a.content_type).unwrap_or_else(|_| octets())
             };
             let name = a
                 .filename
