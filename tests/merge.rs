@@ -50,10 +50,6 @@ impl Desk {
         assert!(b.len() >= n, "Ana got {} mails, not {n}", b.len());
         b
     }
-
-    fn tag(&self, n: i64) -> String {
-        format!("[{}-{n}]", self.w.tag)
-    }
 }
 
 #[tokio::test]

@@ -18,10 +18,6 @@ impl Desk {
         self.deliver(&customer_mail(&self.ana, &self.w.desk, subject, body))
             .await;
     }
-
-    fn tag(&self, n: i64) -> String {
-        format!("[{}-{n}]", self.w.tag)
-    }
 }
 
 #[tokio::test]

@@ -516,6 +516,13 @@ pub async fn desk(settings: &str) -> Desk {
     }
 }
 
+impl Desk {
+    /// The subject tag of ticket `n`: `[SOP-n]`.
+    pub fn tag(&self, n: i64) -> String {
+        format!("[{}-{n}]", self.w.tag)
+    }
+}
+
 /// The kinds of a ticket's messages (`tickets show --json`), in order.
 pub fn kinds(ticket: &serde_json::Value) -> Vec<String> {
     ticket["messages"]
