@@ -77,6 +77,12 @@ impl Lookup for Found {
     fn faq_acks(&self, _: i64) -> Result<Vec<String>, Self::Error> {
         Ok(vec!["7@ack".into()])
     }
+    fn wrote_before(&self, _: &str, _: &str) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+    fn faq_acks_caused_since(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<u32, Self::Error> {
+        Ok(0)
+    }
     fn open_tickets(
         &self,
         _: &str,
@@ -175,6 +181,7 @@ pub fn check(data: &[u8]) {
         ticket_subject: &ticket_subject,
         msg: &msg,
         new_text: &msg.new_text,
+        quote: true,
         closed_before: None,
         related: &related,
         answers: &answers,
@@ -197,6 +204,7 @@ pub fn check(data: &[u8]) {
         priority: "normal".into(),
         assignee: None,
         cc: Vec::new(),
+        pending: Vec::new(),
         last_customer_id: msg.message_id.clone(),
         thread_refs: msg.references.clone(),
         notifications: Vec::new(),
@@ -223,6 +231,7 @@ pub fn check(data: &[u8]) {
         signature: msg.signature.as_deref(),
         attachments: &msg.attachments,
         cc_left_out: 0,
+        to: "agente@example.test",
         how: hilo::outgoing::notify::How::Opened {
             related: &related,
             answers: &answers,

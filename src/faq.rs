@@ -31,6 +31,14 @@ pub const MAX_ENTRIES: usize = 500;
 pub const MAX_RULES: usize = 100;
 /// Longest answer, in characters: it goes into an acknowledgement.
 pub const MAX_ANSWER_CHARS: usize = 4000;
+/// Most characters of answers one acknowledgement carries: answers past it
+/// (the best is always kept) are left out.
+pub const MAX_ACK_ANSWER_CHARS: usize = 6000;
+/// Acknowledgements with answers that one sender whose mail is not
+/// authenticated gets per 24 hours; past it, acknowledgements carry none.
+/// An answer is much longer than the mail that asks for it: a forged From
+/// should not turn the desk into an amplifier.
+pub const UNVERIFIED_ANSWERS_PER_DAY: u32 = 3;
 
 /// Why a knowledge file cannot be used: the file and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -9,7 +9,7 @@ use crate::model::{Direction, MessageKind, Status};
 use crate::outgoing::relay;
 use crate::pipeline::apply::Writer;
 use crate::pipeline::{DeskRuntime, Intake, Lookup};
-use crate::store::{Merged, NewMessage, Split, StoreError, Tx, Unmerged};
+use crate::store::{Merged, NewMessage, People, Split, StoreError, Tx, Unmerged};
 
 /// What an administrator does to a ticket from the command line.
 #[derive(Debug, Clone)]
@@ -101,7 +101,7 @@ impl Intake {
     /// Merges ticket `from` into `into` (see [`Tx::merge`]); nobody is mailed.
     pub fn merge(&self, from: i64, into: i64, actor: &Mailbox) -> Result<Merged, StoreError> {
         self.store()
-            .write(|tx| tx.merge(from, into, &actor.address))
+            .write(|tx| tx.merge(from, into, &actor.address, People::Move))
     }
 
     /// Undoes the last merge of `from` (see [`Tx::unmerge`]).

@@ -22,7 +22,9 @@ impl Desk {
 
 #[tokio::test]
 async fn a_customer_hears_of_her_open_case_and_joins_it_by_answering() {
-    let d = desk("").await;
+    // Her word merges only when her mail is authenticated: our receiving
+    // server's verdict, as its milter would write it.
+    let d = desk("authserv_ids = [\"mx.hilo.test\"]").await;
     let w = &d.w;
     d.ana_writes(
         "No imprime",
@@ -70,12 +72,16 @@ async fn a_customer_hears_of_her_open_case_and_joins_it_by_answering() {
     assert!(score > 0.4, "{line}");
 
     // Ana answers the second acknowledgement: "it is about SOP-1".
-    let reply = reply_to(
-        &d.ana,
-        &w.desk,
-        &acks[1],
-        &format!("Perdón, es sobre {}-1.", w.tag),
-    );
+    let reply = [
+        b"Authentication-Results: mx.hilo.test; dkim=pass header.d=cliente.test\r\n".as_slice(),
+        &reply_to(
+            &d.ana,
+            &w.desk,
+            &acks[1],
+            &format!("Perdón, es sobre {}-1.", w.tag),
+        ),
+    ]
+    .concat();
     d.deliver(&reply).await;
     let two = w.ticket(2).await;
     assert_eq!(two["merged_into"], 1, "{two}");

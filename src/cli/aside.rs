@@ -21,7 +21,7 @@ pub fn aside(config: &Path, cmd: AsideCommand) -> anyhow::Result<u8> {
     let AsideCommand::List { json } = cmd;
     let rows = store.aside_list()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!("{}", super::json(&rows)?);
     } else {
         println!(
             "{:>6} {:<10} {:<10} {:<30} {:<40} SUBJECT",

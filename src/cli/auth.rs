@@ -118,7 +118,7 @@ pub fn auth(config: &Path, cmd: AuthCommand) -> anyhow::Result<u8> {
                 })
                 .collect();
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                println!("{}", super::json(&rows)?);
                 return Ok(exit::OK);
             }
             if rows.is_empty() {

@@ -158,10 +158,8 @@ pub enum ConfigCommand {
 /// so a subject cannot clear the screen, rewrite a line or fake a table
 /// row. Line breaks stay when `lines` is set (message text), nowhere else.
 pub fn shown(s: &str, lines: bool) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| {
-        (c.is_control() && !(lines && (c == '\n' || c == '\t')))
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
+    let bad =
+        |c: char| (c.is_control() && !(lines && (c == '\n' || c == '\t'))) || is_bidi_control(c);
     if !s.chars().any(bad) {
         return std::borrow::Cow::Borrowed(s);
     }
@@ -174,6 +172,31 @@ pub fn shown(s: &str, lines: bool) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// The bidi controls that reorder what a terminal or a mail client shows.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `value` as pretty JSON, safe on a terminal: C1 controls, DEL and bidi
+/// controls are written as `\uXXXX` escapes (serde_json escapes only C0),
+/// which decode to the same text. They can only occur inside strings.
+pub fn json<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
+    let raw = serde_json::to_string_pretty(value)?;
+    let bad = |c: char| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c);
+    if !raw.chars().any(bad) {
+        return Ok(raw);
+    }
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 /// One line of [`shown`] text.

@@ -25,7 +25,7 @@ pub fn outbox(config: &Path, cmd: OutboxCommand) -> anyhow::Result<u8> {
         OutboxCommand::List { json } => {
             let rows = store.outbox_list()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                println!("{}", super::json(&rows)?);
             } else {
                 println!(
                     "{:>5} {:<13} {:>8} {:>7} {:<30} SUBJECT",

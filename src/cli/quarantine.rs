@@ -26,7 +26,7 @@ pub fn quarantine(config: &Path, cmd: QuarantineCommand) -> anyhow::Result<u8> {
         QuarantineCommand::List { json } => {
             let rows = store.quarantine_list()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                println!("{}", super::json(&rows)?);
             } else {
                 println!(
                     "{:>5} {:<10} {:>7} {:>8} {:<24} REASON",

@@ -269,7 +269,7 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                 .map(|t| with_tag(&config, t))
                 .collect();
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                println!("{}", super::json(&list)?);
             } else {
                 println!(
                     "{:<12} {:<10} {:<9} {:<30} {:>4}  SUBJECT",
@@ -302,7 +302,7 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                     participants,
                     messages,
                 };
-                println!("{}", serde_json::to_string_pretty(&d)?);
+                println!("{}", super::json(&d)?);
                 return Ok(exit::OK);
             }
             println!("{} {}", ticket.tag, line(&ticket.subject));
@@ -387,11 +387,15 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             let intake = Intake::new(&config, store, Templates::load(&config)?);
             moved(intake.merge(from, into, &actor.mailbox()), |m| {
                 format!(
-                    "merged ticket {} into {}: {} messages, {} participants added",
+                    "merged ticket {} into {}: {} messages, {} participants added{}",
                     m.from,
                     m.into,
                     m.messages,
-                    m.participants.len()
+                    m.participants.len(),
+                    match m.participants.as_slice() {
+                        [] => String::new(),
+                        p => format!(" ({})", p.join(", ")),
+                    }
                 )
             })
         }
@@ -499,7 +503,7 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
         TicketsCommand::Attachments { number, json } => {
             let list = store.attachments(number)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                println!("{}", super::json(&list)?);
             } else {
                 println!("{:>6} {:>10} {:<30} NAME", "ID", "BYTES", "TYPE");
                 for a in &list {

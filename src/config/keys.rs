@@ -105,6 +105,7 @@ pub const KEYS: &[Key] = &[
     key("desk[].agents", "[]", "agents' addresses, or `@domain`"),
     key("desk[].agent_trust", "signed-reply", "`signed-reply` or `authenticated`: what proves an agent's mail (SECURITY.md)"),
     key("desk[].authserv_ids", "[]", "the authserv-id(s) of your receiving server: only its Authentication-Results count; required by `authenticated`"),
+    key("desk[].receiving_hosts", "[]", "host names or domains in the `by` clause of the Received line your receiving server adds: only Authentication-Results above the lowest such line count (SECURITY.md)"),
     key("desk[].max_participants", "10", "Cc participants a ticket takes; further addresses are left out and the agents told"),
     key("desk[].max_notifications", "20", "notifications one sender can cause per `notify_window`; past it, an event on the ticket"),
     key("desk[].notify_window", "1h", "the window of `max_notifications`"),
@@ -123,6 +124,7 @@ pub const KEYS: &[Key] = &[
     key("desk[].auto_link_duplicates", "false", "a new mail very similar to an open ticket of its requester joins that ticket instead of opening one"),
     key("desk[].auto_link_threshold", "0.6", "the similarity (0 to 1, README \"Open-case awareness\") from which `auto_link_duplicates` joins"),
     key("desk[].auto_link_days", "7", "`auto_link_duplicates` looks at tickets opened within this many days"),
+    key("desk[].ack_quote", "known", "when acknowledgements quote the sender's first lines: `known` (authenticated mail, or a sender who wrote before), `always`, `never`"),
     key("desk[].relay_signature", "agent", "`agent`: relayed answers carry the agent's own signature; `desk`: the desk's `signature` instead"),
     key("desk[].signature", "-", "the desk's signature, for `relay_signature = \"desk\"`"),
     key("desk[].close_after_days", "7", "resolved tickets close after this many days"),
@@ -175,7 +177,7 @@ fn holds_secret(path: &str) -> bool {
 /// An error message from the file's parser, safe to print: values given
 /// for a key that holds a secret are replaced, and the source excerpt of a
 /// syntax error (which shows the line, password and all) is left out.
-pub(super) fn scrub(msg: &str) -> String {
+pub(super) fn scrub(msg: &str, from_env: bool) -> String {
     use std::sync::LazyLock;
     static KEY: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r"for key `([^`]*)`").expect("static regex"));
@@ -197,7 +199,7 @@ pub(super) fn scrub(msg: &str) -> String {
         })
         .collect();
     let text = lines.join("\n");
-    let secret = KEY.captures(&text).is_some_and(|c| holds_secret(&c[1]));
+    let secret = from_env || KEY.captures(&text).is_some_and(|c| holds_secret(&c[1]));
     if secret {
         VALUE
             .replace_all(&text, "$1 (value not shown)")

@@ -67,19 +67,52 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(text, config::FileFormat::Toml));
+        // Values from the environment are never shown in an error: a
+        // password set by mistake for another key (`HILO__SMTP__PORT`)
+        // would otherwise be printed.
+        let mut from_env: Vec<(String, String)> = Vec::new();
         for (name, value) in env {
             if let Some(key) = env_key(&name) {
                 builder = builder
-                    .set_override(key.as_str(), value)
-                    .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
+                    .set_override(key.as_str(), value.clone())
+                    .map_err(|_| {
+                        ConfigError::invalid(&key, "cannot be set from the environment")
+                    })?;
+                from_env.push((key, value));
             }
         }
+        let hide = |msg: String| hide_env_values(msg, &from_env);
         let raw: RawConfig = builder
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|e| ConfigError::Parse(keys::scrub(&fix_key_path(&e.to_string()))))?;
-        raw.validate()
+            .map_err(|e| {
+                let text = fix_key_path(&e.to_string());
+                let env_key = from_env
+                    .iter()
+                    .any(|(k, _)| text.contains(&format!("`{k}`")));
+                ConfigError::Parse(hide(keys::scrub(&text, env_key)))
+            })?;
+        raw.validate().map_err(|e| match e {
+            ConfigError::Invalid { key, message } => ConfigError::Invalid {
+                message: hide(message),
+                key,
+            },
+            ConfigError::Parse(m) => ConfigError::Parse(hide(m)),
+            other => other,
+        })
     }
+}
+
+/// `msg` with every value given in the environment (of three characters or
+/// more, so that words of the message itself stay) replaced.
+fn hide_env_values(mut msg: String, from_env: &[(String, String)]) -> String {
+    for (_, v) in from_env {
+        let v = v.trim();
+        if v.chars().count() >= 3 && msg.contains(v) {
+            msg = msg.replace(v, "(value from the environment not shown)");
+        }
+    }
+    msg
 }
 
 impl Config {
@@ -100,6 +133,14 @@ impl Config {
                          if it is a list or alias of agents)"
                     ));
                 }
+            }
+            if !d.authserv_ids.is_empty() && d.receiving_hosts.is_empty() {
+                out.push(format!(
+                    "`desk[{i}].receiving_hosts` is not set: hilo cannot tell an Authentication-Results \
+                     header your server wrote from a forged one that came with the message, unless \
+                     the server removes incoming copies (SECURITY.md); set it to the host in the \
+                     `by` clause of the Received line your server adds"
+                ));
             }
         }
         out
@@ -203,6 +244,24 @@ password = "hunter2"
         let c = Config::from_toml(GOOD, env).unwrap();
         assert_eq!(c.smtp.port, 2525);
         assert_eq!(c.desks[0].imap.password().unwrap().expose(), "from-env");
+    }
+
+    #[test]
+    fn a_value_from_the_environment_is_never_echoed() {
+        let secret = "Zq8-hunter2-secret";
+        for key in [
+            "HILO__SMTP__PORT",
+            "HILO__DESK__0__IMAP__PORT",
+            "HILO__DESK__0__MAX_AUTOREPLIES",
+            "HILO__DESK__0__AGENT_TRUST",
+            "HILO__DESK__0__RECEIVING_HOSTS",
+            "HILO__OUTBOX__EXPIRE_AFTER",
+        ] {
+            let env = vec![(key.to_string(), secret.to_string())];
+            let e = Config::from_toml(GOOD, env).unwrap_err().to_string();
+            assert!(!e.contains("hunter2"), "{key}: {e}");
+            assert!(e.contains('`'), "{key}: the error names no key: {e}");
+        }
     }
 
     #[test]

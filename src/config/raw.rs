@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::types::{
-    AgentTrust, AuthKind, IntakeConfig, Language, OutboxConfig, Provider, RelaySignature, Security,
-    StartFrom, StoreConfig,
+    AckQuote, AgentTrust, AuthKind, IntakeConfig, Language, OutboxConfig, Provider, RelaySignature,
+    Security, StartFrom, StoreConfig,
 };
 
 /// A list of humantime durations (`["1m", "5m"]`).
@@ -135,6 +135,8 @@ pub(super) struct RawDesk {
     pub(super) agent_trust: AgentTrust,
     #[serde(default)]
     pub(super) authserv_ids: Vec<String>,
+    #[serde(default)]
+    pub(super) receiving_hosts: Vec<String>,
     #[serde(default = "default_max_participants")]
     pub(super) max_participants: u32,
     #[serde(default = "default_max_notifications")]
@@ -169,6 +171,8 @@ pub(super) struct RawDesk {
     pub(super) auto_link_days: u32,
     #[serde(default = "default_relay_signature")]
     pub(super) relay_signature: RelaySignature,
+    #[serde(default = "default_ack_quote")]
+    pub(super) ack_quote: AckQuote,
     #[serde(default)]
     pub(super) signature: String,
     #[serde(default = "default_close_after_days")]
@@ -240,6 +244,10 @@ pub(super) fn default_auto_link_threshold() -> f64 {
 
 pub(super) fn default_auto_link_days() -> u32 {
     7
+}
+
+pub(super) fn default_ack_quote() -> AckQuote {
+    AckQuote::Known
 }
 
 pub(super) fn default_relay_signature() -> RelaySignature {

@@ -110,14 +110,8 @@ impl RawOAuth2 {
                     ("token_url", &token_url),
                     ("device_authorization_url", &device_authorization_url),
                 ] {
-                    let ok = v.starts_with("https://")
-                        || v.starts_with("http://127.0.0.1")
-                        || v.starts_with("http://localhost");
-                    if !ok {
-                        return Err(ConfigError::invalid(
-                            format!("{key}.{k}"),
-                            "must be an https:// URL (http only to localhost)",
-                        ));
+                    if let Err(why) = token_endpoint(v) {
+                        return Err(ConfigError::invalid(format!("{key}.{k}"), why));
                     }
                 }
                 let scopes = if self.scopes.is_empty() {
@@ -249,4 +243,60 @@ pub fn secret_command(cmd: &str, timeout: Duration) -> Result<String, String> {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_string()
+}
+
+/// Whether `v` may receive a refresh token and the client secret: an
+/// `https://` URL, or `http://` to this machine only. The URL is parsed
+/// (WHATWG rules, as the HTTP client reads it), so that userinfo
+/// (`http://127.0.0.1@host/`) or a look-alike name (`localhost.evil.test`)
+/// cannot pass for loopback.
+pub(crate) fn token_endpoint(v: &str) -> Result<(), &'static str> {
+    let url = url::Url::parse(v).map_err(|_| "must be an absolute https:// URL")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry a user name or password in the URL");
+    }
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" => match url.host() {
+            Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => Ok(()),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
+            _ => Err("must be an https:// URL (http only to localhost, 127.0.0.0/8 or [::1])"),
+        },
+        _ => Err("must be an https:// URL (http only to localhost)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_endpoint;
+
+    #[test]
+    fn token_endpoints_are_https_or_really_loopback() {
+        for ok in [
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+            "http://127.0.0.1:8080/token",
+            "http://127.1.2.3/token",
+            "http://localhost/token",
+            "http://LOCALHOST:9/t",
+            "http://[::1]:8080/token",
+        ] {
+            assert_eq!(token_endpoint(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1@192.0.2.2/token",
+            "http://127.0.0.1.evil.test/token",
+            "http://localhost.evil.test/token",
+            "http://localhost@evil.test/token",
+            "http://192.0.2.2/token",
+            "http://[::ffff:192.0.2.2]/token",
+            "https://user:pw@idp.example/token",
+            "ftp://127.0.0.1/token",
+            "file:///etc/passwd",
+            "/token",
+            "",
+        ] {
+            assert!(token_endpoint(bad).is_err(), "{bad} accepted");
+        }
+    }
 }

@@ -248,6 +248,10 @@ pub struct DeskConfig {
     /// The `authserv-id`s of our own receiving server (lowercase): only
     /// Authentication-Results headers it wrote are read.
     pub authserv_ids: Vec<String>,
+    /// The host names or domains in the `by` clause of the Received line
+    /// our receiving server adds (lowercase): only Authentication-Results
+    /// headers above the lowest such line are read. Empty: not checked.
+    pub receiving_hosts: Vec<String>,
     /// Most Cc participants a ticket takes; past it, addresses are left out
     /// (and the notification says so).
     pub max_participants: u32,
@@ -293,6 +297,8 @@ pub struct DeskConfig {
     pub auto_link_window: Duration,
     /// Whose signature relayed answers carry.
     pub relay_signature: RelaySignature,
+    /// When an acknowledgement quotes what the sender wrote.
+    pub ack_quote: AckQuote,
     /// The desk's signature, for `relay_signature = "desk"`.
     pub signature: String,
     /// Resolved tickets close after this long.
@@ -307,6 +313,19 @@ pub enum RelaySignature {
     Agent,
     /// The desk's `signature` instead (the agent's is dropped).
     Desk,
+}
+
+/// When an acknowledgement quotes the first lines of the mail it answers.
+/// A support address is public: a spammer who forges a victim's From gets
+/// the victim an acknowledgement, and a quote carries the spam to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AckQuote {
+    /// Only when the mail is authenticated (our server's verdict) or its
+    /// sender has written to the desk before.
+    Known,
+    Always,
+    Never,
 }
 
 /// When an agent's mail may reach a customer.
@@ -368,12 +387,29 @@ impl DeskConfig {
     }
 
     /// The address a new ticket answers from: the first of `written_to`
-    /// the desk receives at, else its main address (a Bcc).
+    /// the desk may answer from ([`Self::answers_from`]), else its main
+    /// address (a Bcc, the comment address, an unusable plus-address).
     pub fn address_for<'a>(&'a self, written_to: impl IntoIterator<Item = &'a str>) -> &'a str {
         written_to
             .into_iter()
-            .find(|a| self.receives_at(a))
+            .find(|a| self.answers_from(a))
             .unwrap_or(&self.address)
+    }
+
+    /// May a ticket's mail go out from `address`? One the desk receives
+    /// at, but never one with a job of its own (the comment address, where
+    /// an agent's plain reply would become an internal note; a notify or
+    /// admin address), and a plus-address only when it is a valid address
+    /// mail can be sent from (RFC 5321: a local part of at most 64 octets,
+    /// dot-atom text). Anything else answers from the main address.
+    pub fn answers_from(&self, address: &str) -> bool {
+        let special = self.comment_address.as_deref() == Some(address)
+            || self.notify.iter().any(|n| n == address)
+            || self.admin.iter().any(|n| n == address);
+        if special || !self.receives_at(address) {
+            return false;
+        }
+        self.addresses.iter().any(|a| a == address) || crate::mail::sendable_address(address)
     }
 
     /// The domain part of the desk address, used in our Message-IDs.

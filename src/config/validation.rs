@@ -264,6 +264,21 @@ impl RawConfig {
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())
                 .collect();
+            let receiving_hosts: Vec<String> = d
+                .receiving_hosts
+                .iter()
+                .map(|s| s.trim().trim_matches('.').to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if let Some(bad) = receiving_hosts.iter().find(|h| {
+                !h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            }) {
+                return Err(ConfigError::invalid(
+                    format!("{k}.receiving_hosts"),
+                    format!("{bad:?} is not a host name or domain"),
+                ));
+            }
             if d.agent_trust == AgentTrust::Authenticated && authserv_ids.is_empty() {
                 return Err(ConfigError::invalid(
                     format!("{k}.authserv_ids"),
@@ -331,6 +346,7 @@ impl RawConfig {
                 agents,
                 agent_trust: d.agent_trust,
                 authserv_ids,
+                receiving_hosts,
                 max_participants: d.max_participants,
                 max_notifications: d.max_notifications,
                 notify_window: d.notify_window,
@@ -375,6 +391,7 @@ impl RawConfig {
                 },
                 auto_link_window: Duration::from_secs(u64::from(d.auto_link_days) * 86_400),
                 relay_signature: d.relay_signature,
+                ack_quote: d.ack_quote,
                 signature: d.signature,
                 close_after: Duration::from_secs(u64::from(d.close_after_days) * 86_400),
             });

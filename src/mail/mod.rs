@@ -12,7 +12,7 @@ pub mod parse;
 pub mod quote;
 pub mod subject;
 
-pub use parse::{parse, Inbound, ParseError};
+pub use parse::{parse, AuthHeader, Inbound, ParseError};
 
 /// An address with an optional display name; the address is lowercase.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -46,6 +46,11 @@ pub fn header_text(s: &str, max: usize) -> String {
     let mut count = 0;
     let mut space = false;
     for c in s.chars() {
+        // Bidi controls would reorder how a client shows our subject.
+        if matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
+            continue;
+        }
         let c = if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
             ' '
         } else {
@@ -113,6 +118,25 @@ pub fn base_address(address: &str) -> Option<String> {
     (!base.is_empty()).then(|| format!("{base}@{domain}"))
 }
 
+/// Could we send from `address` as written? A local part of 1 to 64
+/// octets of dot-atom text (RFC 5322 atext, single dots between atoms) and
+/// a domain of at most 253 octets. Quoted local parts and anything else a
+/// sender may invent in a plus-detail are refused.
+pub fn sendable_address(address: &str) -> bool {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    (1..=64).contains(&local.len())
+        && (1..=253).contains(&domain.len())
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(atext))
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+}
+
 /// Is `address` one of `own` (lowercase), or one of them with a
 /// `+detail`? Loop and own-mail rules cover every spelling of our
 /// addresses, whether a desk takes plus-addressed mail or not.
@@ -123,6 +147,25 @@ pub fn is_own(own: &[String], address: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_dot_atoms_are_sendable() {
+        assert!(sendable_address("soporte+factura-2@example.com"));
+        assert!(sendable_address("soporte@example.com"));
+        let long = format!("soporte+{}@example.com", "x".repeat(80));
+        for bad in [
+            long.as_str(),
+            "soporte+a..b@example.com",
+            "soporte+a.@example.com",
+            "\"soporte+x\"@example.com",
+            "soporte+a b@example.com",
+            "soporte+@@example.com",
+            "soporte+x@exa_mple.com",
+            "soporte+x@",
+        ] {
+            assert!(!sendable_address(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn rate_keys_fold_the_spellings_of_one_address() {

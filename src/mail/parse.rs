@@ -35,6 +35,10 @@ pub const MAX_ATTACHMENTS: usize = 100;
 /// How many Authentication-Results headers are kept, from the top: ours is
 /// near the top, and what lies further down came with the message.
 pub const MAX_AUTH_RESULTS: usize = 20;
+/// How many Received headers are read, from the top, to find our own
+/// server's hop (`receiving_hosts`): past it a hop is not found, and no
+/// Authentication-Results header is believed.
+pub const MAX_RECEIVED: usize = 100;
 /// Longest subject kept in the decoded view, in characters.
 pub const MAX_SUBJECT_CHARS: usize = 998;
 
@@ -72,6 +76,15 @@ pub struct AutoHeaders {
     pub report_type: Option<String>,
 }
 
+/// One Authentication-Results header and where it sits.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthHeader {
+    /// The value, unfolded and trimmed.
+    pub value: String,
+    /// How many Received headers are above it.
+    pub received_above: usize,
+}
+
 /// A parsed, decoded received message. Owns its data; the raw bytes stay
 /// with the caller (no second copy of a large mail).
 #[derive(Debug, Clone)]
@@ -101,8 +114,12 @@ pub struct Inbound {
     pub thread_root: Option<String>,
     /// The Authentication-Results headers, top first (at most
     /// [`MAX_AUTH_RESULTS`]): which of them our server wrote is decided by
-    /// their authserv-id (`pipeline::agent`).
-    pub auth_results: Vec<String>,
+    /// their authserv-id and their place above our server's Received line
+    /// (`pipeline::agent`).
+    pub auth_results: Vec<AuthHeader>,
+    /// The host in the `by` clause of each Received header, top first
+    /// (lowercase, empty when there is none; at most [`MAX_RECEIVED`]).
+    pub received_by: Vec<String>,
     /// Set when `from` is not the From header's (which had no usable
     /// address): where it came from, recorded with the message.
     pub from_note: Option<String>,
@@ -425,15 +442,17 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
         thread_root: msg.header_raw("Thread-Index").and_then(thread_root),
         digest: msg.message_id().is_none().then(|| digest_key(raw)),
         from_note,
-        auth_results: msg
+        auth_results: auth_headers(&msg, raw),
+        received_by: msg
             .headers()
             .iter()
-            .filter(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
-            .take(MAX_AUTH_RESULTS)
-            .filter_map(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
-            .map(|v| {
-                let v = &v[..v.len().min(super::authres::MAX_LEN)];
-                unfold(&String::from_utf8_lossy(v)).trim().to_string()
+            .filter(|h| h.name().eq_ignore_ascii_case("Received"))
+            .take(MAX_RECEIVED)
+            .map(|h| {
+                let v = raw
+                    .get(h.offset_start() as usize..h.offset_end() as usize)
+                    .unwrap_or_default();
+                received_by(&String::from_utf8_lossy(&v[..v.len().min(2000)]))
             })
             .collect(),
     };
@@ -520,6 +539,58 @@ fn thread_root(v: &str) -> Option<String> {
     let v: String = v.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = b64.decode(v).ok()?;
     (bytes.len() >= 22).then(|| b64.encode(&bytes[..22]))
+}
+
+/// The Authentication-Results headers, top first, each with the number of
+/// Received headers above it.
+fn auth_headers(msg: &mail_parser::Message<'_>, raw: &[u8]) -> Vec<AuthHeader> {
+    let mut received = 0;
+    let mut out = Vec::new();
+    for h in msg.headers() {
+        if h.name().eq_ignore_ascii_case("Received") {
+            received += 1;
+        } else if h.name().eq_ignore_ascii_case("Authentication-Results") {
+            let Some(v) = raw.get(h.offset_start() as usize..h.offset_end() as usize) else {
+                continue;
+            };
+            let v = &v[..v.len().min(super::authres::MAX_LEN)];
+            out.push(AuthHeader {
+                value: unfold(&String::from_utf8_lossy(v)).trim().to_string(),
+                received_above: received,
+            });
+            if out.len() == MAX_AUTH_RESULTS {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The host a Received header's `by` clause names (RFC 5321 §4.4),
+/// lowercase; empty when it has none. Comments are skipped.
+pub fn received_by(value: &str) -> String {
+    let mut plain = String::with_capacity(value.len());
+    let mut depth = 0usize;
+    for c in value.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => plain.push(' '),
+        }
+    }
+    let plain = plain.split(';').next().unwrap_or_default();
+    let mut words = plain.split_whitespace();
+    while let Some(w) = words.next() {
+        if w.eq_ignore_ascii_case("by") {
+            return words
+                .next()
+                .unwrap_or_default()
+                .trim_matches(['[', ']'])
+                .to_ascii_lowercase();
+        }
+    }
+    String::new()
 }
 
 fn unfold(v: &str) -> String {

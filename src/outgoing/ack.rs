@@ -67,6 +67,8 @@ pub struct AckInput<'a> {
     pub msg: &'a Inbound,
     /// The customer's new text (quoted history removed), for the summary.
     pub new_text: &'a str,
+    /// Quote it (`ack_quote`)? Without, the summary is left out.
+    pub quote: bool,
     /// A closed ticket this one follows (the acknowledgement says so).
     pub closed_before: Option<i64>,
     /// The requester's other open tickets: listed, with how to continue one.
@@ -155,10 +157,25 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         ("desk", desk_name.clone()),
         ("desk_address", i.address.to_string()),
         ("status", Status::New.as_str().to_string()),
-        ("summary", summary(i.new_text)),
+        (
+            "summary",
+            if i.quote {
+                summary(i.new_text)
+            } else {
+                String::new()
+            },
+        ),
         ("open_tickets", open_tickets(&i)),
         ("answers", answers(&i)),
     ]);
+    let block = if i.quote {
+        i.templates
+            .get(&i.desk.name, i.desk.language, "summary_block")
+            .render(&vars)
+    } else {
+        String::new()
+    };
+    vars.insert("summary_block", block);
     if let Some(prev) = i.closed_before {
         vars.insert("previous_tag", i.tags.format(prev));
         let note = i

@@ -31,6 +31,9 @@ pub struct NotifyInput<'a> {
     pub attachments: &'a [Attachment],
     /// Addresses of the first mail not made participants (over the cap).
     pub cc_left_out: usize,
+    /// The one `notify` address this copy goes to: each gets its own, so
+    /// that its signed id proves only that recipient (or list).
+    pub to: &'a str,
     /// How the message came to this ticket.
     pub how: How<'a>,
 }
@@ -55,6 +58,9 @@ pub enum How<'a> {
     /// It answered the acknowledgement of ticket `from` naming this one,
     /// and `from` was merged here.
     Merged { from: i64 },
+    /// It answered the acknowledgement naming ticket `into`, but proves
+    /// nothing of its sender: the agents may merge.
+    MergeAsked { into: i64 },
 }
 
 /// A similarity in thousandths, as shown: "0.42".
@@ -122,6 +128,16 @@ fn how_text(how: How<'_>, tags: &TagMatcher, lang: Language) -> String {
             tags.format(from),
             tags.format(from)
         ),
+        How::MergeAsked { into } if es => format!(
+            "El cliente pide unir esta solicitud a {}. Su correo no está autenticado (el remitente puede ser falso), así que no se ha unido: si procede, responda con «#fusionar {}».\n",
+            tags.format(into),
+            tags.format(into)
+        ),
+        How::MergeAsked { into } => format!(
+            "The customer asks to join this ticket to {}. Their mail is not authenticated (the sender may be forged), so nothing was merged: if it is right, answer with \"#merge {}\".\n",
+            tags.format(into),
+            tags.format(into)
+        ),
         How::Merged { from } => format!(
             "The customer answered the acknowledgement of {} naming this ticket: {} was merged here (undo: hilo tickets unmerge {from}).\n",
             tags.format(from),
@@ -187,6 +203,18 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         }
     }
     let mut recipients = recipients.join(", ");
+    if !i.about.ticket.pending.is_empty() {
+        let list = i.about.ticket.pending.join(", ");
+        recipients.push_str(&if es {
+            format!(
+                "\nPendientes de confirmar (en copia de un primer correo no autenticado; no reciben nada hasta que responda «#añadir DIRECCIÓN»): {list}"
+            )
+        } else {
+            format!(
+                "\nWaiting for confirmation (in Cc of an unauthenticated first mail; they get nothing until you answer \"#add ADDRESS\"): {list}"
+            )
+        });
+    }
     if i.cc_left_out > 0 {
         recipients.push_str(&if es {
             format!(
@@ -282,7 +310,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
                 d.shown_name()
             )),
         ),
-        to: d.notify.iter().map(|a| Mailbox::new(a, None)).collect(),
+        to: vec![Mailbox::new(i.to, None)],
         cc: Vec::new(),
         reply_to: Some(desk_box),
         subject: i
@@ -304,7 +332,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
 }
 
 /// Tells the agents that the loop breaker stopped relaying on a ticket.
-pub fn alert(about: super::About<'_>, why: &str) -> Result<Outgoing, ComposeError> {
+pub fn alert(about: super::About<'_>, to: &str, why: &str) -> Result<Outgoing, ComposeError> {
     let super::About {
         desk: d,
         tags,
@@ -330,7 +358,7 @@ pub fn alert(about: super::About<'_>, why: &str) -> Result<Outgoing, ComposeErro
     };
     Outgoing::new(Draft {
         from: Mailbox::new(ticket.answers_from(d), Some(d.shown_name())),
-        to: d.notify.iter().map(|a| Mailbox::new(a, None)).collect(),
+        to: vec![Mailbox::new(to, None)],
         cc: Vec::new(),
         reply_to: None,
         subject: tags.tagged_subject(ticket.number, &ticket.subject),

@@ -114,6 +114,9 @@ pub enum Moved {
         from: i64,
         into: i64,
         messages: usize,
+        /// Participants of the source who joined the target: they get its
+        /// answers from now on.
+        participants: Vec<String>,
     },
     Split {
         from: i64,
@@ -139,15 +142,23 @@ fn done_lines(a: &Answer, moved: &[Moved], tags: &TagMatcher, lang: Language) ->
     let mut out = Vec::new();
     for m in moved {
         out.push(match (m, es) {
-            (Moved::Merged { from, into, messages }, true) => format!(
-                "{} fusionada en {}: {messages} mensajes movidos; el cliente no recibe nada (deshacer: hilo tickets unmerge {from})",
+            (Moved::Merged { from, into, messages, participants }, true) => format!(
+                "{} fusionada en {}: {messages} mensajes movidos; {}; el cliente no recibe nada (deshacer: hilo tickets unmerge {from})",
                 tags.format(*from),
-                tags.format(*into)
+                tags.format(*into),
+                match participants.as_slice() {
+                    [] => "ningún participante nuevo".to_string(),
+                    p => format!("participantes que ahora reciben las respuestas: {}", p.join(", ")),
+                }
             ),
-            (Moved::Merged { from, into, messages }, false) => format!(
-                "{} merged into {}: {messages} messages moved; the customer gets nothing (undo: hilo tickets unmerge {from})",
+            (Moved::Merged { from, into, messages, participants }, false) => format!(
+                "{} merged into {}: {messages} messages moved; {}; the customer gets nothing (undo: hilo tickets unmerge {from})",
                 tags.format(*from),
-                tags.format(*into)
+                tags.format(*into),
+                match participants.as_slice() {
+                    [] => "no new participants".to_string(),
+                    p => format!("participants who now get the answers: {}", p.join(", ")),
+                }
             ),
             (Moved::Split { from, into, messages }, true) => format!(
                 "separada de {}: nueva solicitud {} con {messages} mensajes",

@@ -34,6 +34,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "open_tickets",
     "related",
     "answers",
+    "summary_block",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,9 +144,20 @@ pub const KINDS: &[&str] = &[
     "relay_footer",
     "report",
     "receipt",
+    "summary_block",
 ];
 
 const BUILTIN: &[(&str, &str, &str)] = &[
+    (
+        "summary_block",
+        "es",
+        include_str!("../../config/templates/summary_block.es.txt"),
+    ),
+    (
+        "summary_block",
+        "en",
+        include_str!("../../config/templates/summary_block.en.txt"),
+    ),
     (
         "ack",
         "es",

@@ -13,14 +13,63 @@
 //! only the client's name: neither says who wrote From, so neither counts.
 
 use crate::mail::authres::{self, AuthResults};
+use crate::mail::AuthHeader;
+
+/// Where our receiving server's word may be read in a message.
+#[derive(Debug, Clone, Copy)]
+pub struct Trusted<'a> {
+    /// The authserv-ids our server writes (lowercase).
+    pub authserv_ids: &'a [String],
+    /// The host names (or domains) in the `by` clause of the Received line
+    /// our server adds (lowercase; `receiving_hosts`). Empty: position is
+    /// not checked (and `hilo check` warns).
+    pub receiving_hosts: &'a [String],
+}
+
+/// Is `host` one of `ours`, or a host in one of those domains?
+fn our_host(host: &str, ours: &[String]) -> bool {
+    !host.is_empty()
+        && ours.iter().any(|o| {
+            host == o
+                || host
+                    .strip_suffix(o.as_str())
+                    .is_some_and(|p| p.ends_with('.'))
+        })
+}
+
+/// Does `value` begin with `id` as a bare token (no quotes, no comment
+/// before it, nothing glued to it)? RFC 8601 allows both, but our own
+/// server writes a plain token, and a look-alike spelling is a sender's.
+fn bare_id(value: &str, id: &str) -> bool {
+    let v = value.trim_start();
+    v.len() >= id.len()
+        && v.is_char_boundary(id.len())
+        && v[..id.len()].eq_ignore_ascii_case(id)
+        && v[id.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| c == ';' || c == ' ' || c == '\t')
+}
 
 /// The header our server wrote, among `headers` (top first): the topmost
-/// whose `authserv-id` is one of `ours` (lowercase).
-pub fn ours(headers: &[String], ours: &[String]) -> Option<AuthResults> {
+/// whose `authserv-id` is one of ours, written as a bare token, and (with
+/// `receiving_hosts`) that sits above the lowest Received line our server
+/// added: anything below that line came with the message. When that line
+/// is not found, nothing is ours.
+pub fn ours(headers: &[AuthHeader], received_by: &[String], t: Trusted<'_>) -> Option<AuthResults> {
+    let limit = if t.receiving_hosts.is_empty() {
+        usize::MAX
+    } else {
+        received_by
+            .iter()
+            .rposition(|h| our_host(h, t.receiving_hosts))?
+    };
     headers
         .iter()
-        .filter_map(|h| authres::parse(h))
-        .find(|a| ours.contains(&a.authserv_id))
+        .filter(|h| h.received_above <= limit)
+        .filter_map(|h| authres::parse(&h.value).map(|a| (h, a)))
+        .find(|(h, a)| t.authserv_ids.contains(&a.authserv_id) && bare_id(&h.value, &a.authserv_id))
+        .map(|(_, a)| a)
 }
 
 /// Why `results` prove that `from_domain` wrote the mail, if they do.
@@ -50,11 +99,11 @@ pub fn proof(results: &AuthResults, from_domain: &str) -> Option<&'static str> {
     })
 }
 
-/// The verdict for an agent's mail: proven by our server's header for the
+/// The verdict for a sender's mail: proven by our server's header for the
 /// domain of `from` (an address).
-pub fn authenticated(headers: &[String], authserv_ids: &[String], from: &str) -> bool {
+pub fn authenticated(msg: &crate::mail::Inbound, t: Trusted<'_>, from: &str) -> bool {
     let domain = from.rsplit('@').next().unwrap_or("");
-    ours(headers, authserv_ids).is_some_and(|a| proof(&a, domain).is_some())
+    ours(&msg.auth_results, &msg.received_by, t).is_some_and(|a| proof(&a, domain).is_some())
 }
 
 #[cfg(test)]
@@ -65,8 +114,89 @@ mod tests {
         vec!["mx.example.com".into()]
     }
 
-    fn h(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    fn h(v: &[&str]) -> Vec<AuthHeader> {
+        v.iter()
+            .map(|s| AuthHeader {
+                value: s.to_string(),
+                received_above: 0,
+            })
+            .collect()
+    }
+
+    /// The verdict without a Received position check.
+    fn authenticated(headers: &[AuthHeader], ids: &[String], from: &str) -> bool {
+        let t = Trusted {
+            authserv_ids: ids,
+            receiving_hosts: &[],
+        };
+        let domain = from.rsplit('@').next().unwrap_or("");
+        ours(headers, &[], t).is_some_and(|a| proof(&a, domain).is_some())
+    }
+
+    #[test]
+    fn only_a_bare_authserv_id_is_ours() {
+        let pass = |id: &str| format!("{id}; dkim=pass header.d=example.com");
+        assert!(authenticated(
+            &h(&[&pass("mx.example.com")]),
+            &ids(),
+            "luis@example.com"
+        ));
+        assert!(authenticated(
+            &h(&[&pass("MX.example.com 1")]),
+            &ids(),
+            "luis@example.com"
+        ));
+        for forged in [
+            "\"mx.example.com\"",
+            "(ours) mx.example.com",
+            "mx.example.com(x)",
+            "mx.example.com.evil.test",
+        ] {
+            assert!(
+                !authenticated(&h(&[&pass(forged)]), &ids(), "luis@example.com"),
+                "{forged}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_headers_above_our_servers_received_line_count() {
+        let t = Trusted {
+            authserv_ids: &ids(),
+            receiving_hosts: &["mx.example.com".to_string()],
+        };
+        let at = |above: usize| AuthHeader {
+            value: "mx.example.com; dkim=pass header.d=example.com".into(),
+            received_above: above,
+        };
+        // Delivery hop (LMTP), then our MX's line, then the sender's hops.
+        let hops: Vec<String> = ["imap.internal", "mx.example.com", "mail.sender.test"]
+            .map(String::from)
+            .to_vec();
+        // Our milter's header sits above our MX's Received line: believed.
+        assert!(ours(&[at(1)], &hops, t).is_some());
+        assert!(ours(&[at(0)], &hops, t).is_some());
+        // The same header below it came with the message: forged.
+        assert!(ours(&[at(2)], &hops, t).is_none());
+        assert!(ours(&[at(3)], &hops, t).is_none());
+        // The forged one below is skipped even with ours elsewhere missing.
+        assert!(ours(&[at(2), at(3)], &hops, t).is_none());
+        // Our host never seen: nothing is believed.
+        let elsewhere: Vec<String> = vec!["mx.other.test".into()];
+        assert!(ours(&[at(0)], &elsewhere, t).is_none());
+        // A domain marker covers the hosts in it (Microsoft 365's edges).
+        let t365 = Trusted {
+            authserv_ids: &ids(),
+            receiving_hosts: &["protection.outlook.com".to_string()],
+        };
+        let edge: Vec<String> = vec![
+            "am6pr01mb1.eurprd01.prod.exchangelabs.com".into(),
+            "am6eur01ft001.mail.protection.outlook.com".into(),
+        ];
+        assert!(ours(&[at(1)], &edge, t365).is_some());
+        assert!(ours(&[at(2)], &edge, t365).is_none());
+        let lookalike: Vec<String> = vec!["evilprotection.outlook.com".into()];
+        assert!(ours(&[at(0)], &lookalike, t365).is_none());
     }
 
     #[test]

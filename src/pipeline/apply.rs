@@ -18,7 +18,7 @@ use crate::mail::{Inbound, Mailbox};
 use crate::model::{Direction, MessageKind};
 use crate::outgoing::ack::{acknowledgement, AckInput};
 use crate::outgoing::{notify, relay, About};
-use crate::store::{NewMessage, StoreError, Tx};
+use crate::store::{NewMessage, People, StoreError, Tx};
 
 /// A received message as it is recorded.
 #[derive(Debug, Clone, Copy)]
@@ -109,7 +109,12 @@ impl Writer<'_, '_> {
         )?;
         let row = self.record(m, Some(number), m.kind, None)?;
         for cc in &o.cc {
-            tx.add_participant(number, cc, "cc", "in To/Cc of the first message")?;
+            if o.pending.contains(&cc.address) {
+                let why = "in To/Cc of a first message that proves nothing of its sender: gets no answer until an agent adds them";
+                tx.add_participant(number, cc, "pending", why)?;
+            } else {
+                tx.add_participant(number, cc, "cc", "in To/Cc of the first message")?;
+            }
         }
         if o.cc_left_out > 0 {
             let why = format!(
@@ -136,6 +141,7 @@ impl Writer<'_, '_> {
                     ticket_subject: &o.subject,
                     msg,
                     new_text: m.new_text,
+                    quote: o.quote,
                     closed_before,
                     related: &o.related,
                     answers: &o.answers,
@@ -173,7 +179,7 @@ impl Writer<'_, '_> {
         let ticket = a.ticket;
         if let Some(from) = a.merge_from {
             // As the acknowledgement offered: the customer's word merges.
-            match tx.merge(from, ticket, &m.msg.from.address) {
+            match tx.merge(from, ticket, &m.msg.from.address, People::Stay) {
                 Ok(r) => info!(
                     from,
                     into = ticket,
@@ -196,6 +202,25 @@ impl Writer<'_, '_> {
         tx.touch_ticket(ticket)?;
         if let Some(s) = a.status {
             tx.set_status(ticket, s, &m.msg.from.address)?;
+        }
+        if !a.confirm_pending.is_empty() {
+            let pending = tx.ticket_info(ticket)?.pending;
+            for who in a.confirm_pending.iter().filter(|w| pending.contains(w)) {
+                let joined = "named by the requester's verified mail";
+                if tx.add_participant(ticket, &Mailbox::new(who, None), "cc", joined)? {
+                    tx.add_event(
+                        ticket,
+                        &m.msg.from.address,
+                        "participant_confirmed",
+                        Some(who),
+                    )?;
+                }
+            }
+        }
+        if let Some(into) = a.merge_asked {
+            let why =
+                format!("asks to merge into ticket {into}: not authenticated, an agent confirms");
+            tx.add_event(ticket, &m.msg.from.address, "merge_asked", Some(&why))?;
         }
         match a.receipt {
             Receipt::No => {}
@@ -222,6 +247,9 @@ impl Writer<'_, '_> {
         }
         let how = match (&a.auto_linked, a.merge_from) {
             _ if a.solved_by_faq => notify::How::Solved,
+            _ if a.merge_asked.is_some() => notify::How::MergeAsked {
+                into: a.merge_asked.unwrap_or_default(),
+            },
             (Some(r), _) => notify::How::AutoLinked(r),
             (None, Some(from)) => notify::How::Merged { from },
             (None, None) => notify::How::Reply,
@@ -236,7 +264,7 @@ impl Writer<'_, '_> {
         // A merge or split first: the answer belongs where it leads.
         let mut moved = Vec::new();
         if let Some(into) = a.merge_into {
-            match tx.merge(ticket, into, agent) {
+            match tx.merge(ticket, into, agent, People::Move) {
                 Ok(r) => {
                     info!(
                         from = ticket,
@@ -248,6 +276,7 @@ impl Writer<'_, '_> {
                         from: ticket,
                         into,
                         messages: r.messages,
+                        participants: r.participants,
                     });
                     ticket = into;
                 }
@@ -311,15 +340,17 @@ impl Writer<'_, '_> {
             tx.add_event(ticket, "hilo", "loop_breaker", Some(&held.why))?;
             if held.alert {
                 let info = tx.ticket_info(ticket)?;
-                let out = notify::alert(self.about(m, &info), &held.why);
-                self.queue_or_event(
-                    d,
-                    ticket,
-                    MessageKind::Notification,
-                    out,
-                    "notify_failed",
-                    None,
-                )?;
+                for to in &d.notify {
+                    let out = notify::alert(self.about(m, &info), to, &held.why);
+                    self.queue_or_event(
+                        d,
+                        ticket,
+                        MessageKind::Notification,
+                        out,
+                        "notify_failed",
+                        None,
+                    )?;
+                }
             }
         }
         if let Some(who) = &a.assign {
@@ -390,27 +421,34 @@ impl Writer<'_, '_> {
             Notify::Yes => {}
         }
         let info = self.tx.ticket_info(ticket)?;
-        let out = notify::notification(notify::NotifyInput {
-            about: self.about(m, &info),
-            from: &m.msg.from,
-            subject: &m.msg.subject,
-            new_text: m.new_text,
-            signature: m.msg.signature.as_deref(),
-            attachments: &m.msg.attachments,
-            cc_left_out,
-            how,
-        });
-        match out {
-            Ok(out) => {
-                let cause = Some(m.msg.from.address.as_str());
-                let kind = MessageKind::Notification;
-                self.queue_about(d, ticket, kind, &out, cause, Some(about))?;
-            }
-            Err(e) => {
-                let why = crate::report(&e).to_string();
-                warn!(ticket, error = %why, "no notification");
-                self.tx
-                    .add_event(ticket, "hilo", "notify_failed", Some(&why))?;
+        // One copy per notify address, each with its own signed id: an
+        // agent's reply proves only the recipient its copy went to. Only
+        // the first counts against the sender's notification limit.
+        for (k, to) in d.notify.iter().enumerate() {
+            let out = notify::notification(notify::NotifyInput {
+                about: self.about(m, &info),
+                from: &m.msg.from,
+                subject: &m.msg.subject,
+                new_text: m.new_text,
+                signature: m.msg.signature.as_deref(),
+                attachments: &m.msg.attachments,
+                cc_left_out,
+                to,
+                how,
+            });
+            match out {
+                Ok(out) => {
+                    let cause = Some(m.msg.from.address.as_str()).filter(|_| k == 0);
+                    let kind = MessageKind::Notification;
+                    self.queue_about(d, ticket, kind, &out, cause, Some(about))?;
+                }
+                Err(e) => {
+                    let why = crate::report(&e).to_string();
+                    warn!(ticket, error = %why, "no notification");
+                    self.tx
+                        .add_event(ticket, "hilo", "notify_failed", Some(&why))?;
+                    break;
+                }
             }
         }
         Ok(())

@@ -12,7 +12,7 @@ use super::classify::Classification;
 use super::parse::Bounce;
 use super::thread::{Thread, Via};
 use super::{commands, Answered, DeskRuntime, Lookup, TicketRef};
-use crate::config::{AgentTrust, RelaySignature};
+use crate::config::{AckQuote, AgentTrust, RelaySignature};
 use crate::mail::msgid::Signer;
 use crate::mail::{Inbound, Mailbox};
 use crate::model::{MessageKind, Status};
@@ -83,10 +83,18 @@ pub struct Open {
     pub cc: Vec<Mailbox>,
     /// Recipients past `max_participants`, left out.
     pub cc_left_out: usize,
+    /// Of `cc`, those who get no answer until an agent adds them
+    /// (`#añadir`) or the requester's verified mail names them: the first
+    /// mail proves nothing of its sender (a forged From with a Cc of the
+    /// forger's), and they are outside the requester's domain.
+    pub pending: Vec<String>,
     /// The requester's other open tickets, most similar first: the
     /// acknowledgement lists them, the notification calls them possible
     /// duplicates.
     pub related: Vec<Related>,
+    /// Whether the acknowledgement quotes the first lines of the mail
+    /// (`ack_quote`).
+    pub quote: bool,
     /// Knowledge-file answers the acknowledgement offers (none when there
     /// is no acknowledgement).
     pub answers: Vec<crate::faq::Match>,
@@ -153,9 +161,16 @@ pub struct Append {
     /// The customer answered the acknowledgement of this new ticket naming
     /// the ticket above: this one is merged into it first.
     pub merge_from: Option<i64>,
+    /// The customer asked, as above, to merge this ticket into that one,
+    /// but their mail proves nothing of its sender: the agents are asked to
+    /// confirm (`#fusionar`), and nothing moves.
+    pub merge_asked: Option<i64>,
     /// The customer says an answer from the knowledge file solved it: the
     /// ticket is resolved, and the agents told.
     pub solved_by_faq: bool,
+    /// Addresses this verified mail of the requester names in To/Cc: any
+    /// of them waiting for confirmation starts getting the answers.
+    pub confirm_pending: Vec<String>,
 }
 
 /// Whether a customer's mail that joined a ticket by its tag (a new mail,
@@ -256,7 +271,9 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     receipt: receipt(i, lookup, true)?,
                     auto_linked: Some(best),
                     merge_from: None,
+                    merge_asked: None,
                     solved_by_faq: false,
+                    confirm_pending: Vec::new(),
                 }),
                 None => open(i, lookup, *linked_to, None, related)?,
             }
@@ -276,26 +293,68 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     receipt: Receipt::No,
                     auto_linked: None,
                     merge_from: None,
+                    merge_asked: None,
                     solved_by_faq: true,
+                    confirm_pending: Vec::new(),
                 })
             } else if let Some(into) = customer_merge(i, lookup, ticket, *via)? {
-                Step::Append(Append {
-                    ticket: into.number,
-                    kind: MessageKind::Customer,
-                    status: customer_reply_status(into.status),
-                    notify: notifies(i, lookup)?,
-                    note: Some(format!(
-                        "the customer answered the acknowledgement of ticket {} naming this one: merged here",
-                        ticket.number
-                    )),
-                    bounce: None,
-                    receipt: receipt(i, lookup, true)?,
-                    auto_linked: None,
-                    merge_from: Some(ticket.number),
-                    solved_by_faq: false,
-                })
+                if verified_sender(i) {
+                    Step::Append(Append {
+                        ticket: into.number,
+                        kind: MessageKind::Customer,
+                        status: customer_reply_status(into.status),
+                        notify: notifies(i, lookup)?,
+                        note: Some(format!(
+                            "the customer answered the acknowledgement of ticket {} naming this one: merged here",
+                            ticket.number
+                        )),
+                        bounce: None,
+                        receipt: receipt(i, lookup, true)?,
+                        auto_linked: None,
+                        merge_from: Some(ticket.number),
+                        merge_asked: None,
+                        solved_by_faq: false,
+                        confirm_pending: Vec::new(),
+                    })
+                } else {
+                    // A From anyone can forge: merging on its word could
+                    // bring a stranger's ticket (and its Cc) into the
+                    // victim's. The agents decide.
+                    Step::Append(Append {
+                        ticket: ticket.number,
+                        kind: MessageKind::Customer,
+                        status: customer_reply_status(ticket.status),
+                        notify: notifies(i, lookup)?,
+                        note: Some(format!(
+                            "the customer asks to merge this ticket into ticket {}; the mail proves nothing of its sender, so an agent confirms (#fusionar)",
+                            into.number
+                        )),
+                        bounce: None,
+                        receipt: Receipt::No,
+                        auto_linked: None,
+                        merge_from: None,
+                        merge_asked: Some(into.number),
+                        solved_by_faq: false,
+                        confirm_pending: Vec::new(),
+                    })
+                }
             } else {
                 let outside = matches!(via, Via::SubjectTag | Via::BodyTag);
+                let confirm_pending = if verified_sender(i)
+                    && lookup
+                        .open_tickets(&i.desk.cfg.name, &i.msg.from.address)?
+                        .iter()
+                        .any(|t| t.number == ticket.number)
+                {
+                    i.msg
+                        .to
+                        .iter()
+                        .chain(&i.msg.cc)
+                        .map(|m| m.address.clone())
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 Step::Append(Append {
                     ticket: ticket.number,
                     kind: MessageKind::Customer,
@@ -306,7 +365,9 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     receipt: receipt(i, lookup, outside)?,
                     auto_linked: None,
                     merge_from: None,
+                    merge_asked: None,
                     solved_by_faq: false,
+                    confirm_pending,
                 })
             }
         }
@@ -321,7 +382,9 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
             receipt: Receipt::No,
             auto_linked: None,
             merge_from: None,
+            merge_asked: None,
             solved_by_faq: false,
+            confirm_pending: Vec::new(),
         }),
         (kind, Thread::New { .. }) => Step::SetAside {
             kind,
@@ -427,6 +490,12 @@ fn solved_by_faq<L: Lookup>(
     {
         return Ok(false);
     }
+    // Only the requester (agents resolve with their own commands): a Cc
+    // participant may not close someone else's request.
+    let open = lookup.open_tickets(&i.desk.cfg.name, &i.msg.from.address)?;
+    if !open.iter().any(|t| t.number == ticket.number) {
+        return Ok(false);
+    }
     let acks = lookup.faq_acks(ticket.number)?;
     Ok(i.msg
         .referenced_ids()
@@ -496,6 +565,13 @@ fn open<L: Lookup>(
             cc_left_out += 1;
         }
     }
+    let verified = verified_sender(i);
+    let domain = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_string());
+    let pending = cc
+        .iter()
+        .filter(|m| !verified && domain(&m.address) != domain(&msg.from.address))
+        .map(|m| m.address.clone())
+        .collect();
     let ack = if !i.class.may_autoreply || i.backlog {
         Ack::No
     } else {
@@ -515,13 +591,23 @@ fn open<L: Lookup>(
     let address = d
         .address_for(msg.to.iter().chain(&msg.cc).map(|m| m.address.as_str()))
         .to_string();
-    // Answers from the knowledge file ride on the acknowledgement only.
+    // Answers from the knowledge file ride on the acknowledgement only,
+    // within a size, and a few a day to a sender nothing proves.
     let answers = match (&d.faq, &ack) {
-        (Some(faq), Ack::Send { .. }) => faq.matches(
-            &format!("{cleaned}\n{}", i.new_text),
-            d.faq_threshold,
-            d.faq_max_answers as usize,
-        ),
+        (Some(faq), Ack::Send { .. }) if answers_allowed(i, lookup, verified)? => {
+            let mut m = faq.matches(
+                &format!("{cleaned}\n{}", i.new_text),
+                d.faq_threshold,
+                d.faq_max_answers as usize,
+            );
+            let mut total = 0;
+            m.retain(|a| {
+                let n = faq.entry(&a.id).map_or(0, |e| e.answer.chars().count());
+                total += n;
+                total == n || total <= crate::faq::MAX_ACK_ANSWER_CHARS
+            });
+            m
+        }
         _ => Vec::new(),
     };
     Ok(Step::Open(Open {
@@ -530,11 +616,30 @@ fn open<L: Lookup>(
         linked_to,
         cc,
         cc_left_out,
+        pending,
+        quote: match d.ack_quote {
+            AckQuote::Always => true,
+            AckQuote::Never => false,
+            AckQuote::Known => verified || lookup.wrote_before(&d.name, &msg.from.address)?,
+        },
         related,
         answers,
         ack,
         notify: notifies(i, lookup)?,
     }))
+}
+
+/// May this sender's acknowledgement carry answers? Always when their
+/// mail is verified; else at most [`crate::faq::UNVERIFIED_ANSWERS_PER_DAY`]
+/// such acknowledgements per 24 hours.
+fn answers_allowed<L: Lookup>(i: &Input<'_>, lookup: &L, verified: bool) -> Result<bool, L::Error> {
+    if verified {
+        return Ok(true);
+    }
+    let day = since(i.now, std::time::Duration::from_secs(24 * 3600));
+    let key = crate::mail::rate_key(&i.msg.from.address);
+    Ok(lookup.faq_acks_caused_since(&i.desk.cfg.name, &key, day)?
+        < crate::faq::UNVERIFIED_ANSWERS_PER_DAY)
 }
 
 /// Mail of `kind` this message's sender (by rate key) caused within `window`.
@@ -644,7 +749,7 @@ fn customer_reply_status(s: Status) -> Option<Status> {
 fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error> {
     let (msg, d) = (i.msg, &i.desk.cfg);
     let authenticated = d.agent_trust == AgentTrust::Authenticated
-        && super::agent::authenticated(&msg.auth_results, &d.authserv_ids, &msg.from.address);
+        && super::agent::authenticated(msg, trusted(d), &msg.from.address);
     let number = match i.thread {
         Thread::Existing { ticket, .. } => ticket.number,
         // A ticket the mail names by its tag (agents are seldom participants).
@@ -771,6 +876,28 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
             }
         },
     };
+    // Never one of our own addresses (a relay to ourselves is a loop), and
+    // no more Cc participants than `max_participants` allows.
+    let mut add = Vec::new();
+    let mut room = (d.max_participants as usize)
+        .saturating_sub(lookup.cc_participants(number)? as usize)
+        .saturating_sub(usize::from(join))
+        + cmds.remove.len();
+    for a in cmds.add {
+        if crate::mail::is_own(i.own_addresses, &a) {
+            refused.push(format!("#añadir {a}: an address of this desk"));
+        } else if customers.contains(&a) {
+            continue; // already receives the answers
+        } else if room == 0 {
+            refused.push(format!(
+                "#añadir {a}: the ticket has its {} Cc participants (max_participants)",
+                d.max_participants
+            ));
+        } else {
+            room -= 1;
+            add.push(a);
+        }
+    }
     let signature = match d.relay_signature {
         _ if relay.is_none() => None,
         RelaySignature::Agent => msg.signature.clone(),
@@ -785,12 +912,7 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         status,
         relay,
         held,
-        // Never one of our own addresses: a relay to ourselves is a loop.
-        add: cmds
-            .add
-            .into_iter()
-            .filter(|a| !crate::mail::is_own(i.own_addresses, a))
-            .collect(),
+        add,
         remove: cmds.remove,
         unknown: cmds.unknown,
         answering,
@@ -801,6 +923,21 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         split,
         refused,
     }))))
+}
+
+/// Does our receiving server's verdict prove the From address's domain
+/// wrote this mail (DKIM or DMARC, see [`super::agent`])? Without
+/// `authserv_ids`, nothing is ever verified.
+fn verified_sender(i: &Input<'_>) -> bool {
+    super::agent::authenticated(i.msg, trusted(&i.desk.cfg), &i.msg.from.address)
+}
+
+/// Where our receiving server's verdicts may be read, for desk `d`.
+fn trusted(d: &crate::config::DeskConfig) -> super::agent::Trusted<'_> {
+    super::agent::Trusted {
+        authserv_ids: &d.authserv_ids,
+        receiving_hosts: &d.receiving_hosts,
+    }
 }
 
 /// The ticket `#fusionar ARG` names: `SOP-41`, `[SOP-41]` or `41`, of this
@@ -1117,10 +1254,13 @@ mod tests {
 
     #[test]
     fn a_customer_naming_an_open_ticket_in_answer_to_an_acknowledgement_merges() {
-        let mut c = Case::new(
-            "From: ana@cliente.test\r\nTo: soporte@example.test\r\nSubject: Re: [SOP-9] Impresora",
-            "Es sobre SOP-8, perdón.",
+        let headers =
+            "From: ana@cliente.test\r\nTo: soporte@example.test\r\nSubject: Re: [SOP-9] Impresora";
+        // Her domain's signature, as our receiving server saw it.
+        let verified = format!(
+            "Authentication-Results: mx.example.test; dkim=pass header.d=cliente.test\r\n{headers}"
         );
+        let mut c = Case::new(&verified, "Es sobre SOP-8, perdón.");
         let mut f = MemoryLookup::default();
         f.open.insert(
             "ana@cliente.test".into(),
@@ -1146,8 +1286,75 @@ mod tests {
         };
         assert_eq!(append_of(c.run(&f).step).merge_from, None);
         c.thread = signed(Status::New);
+        // Unauthenticated, the same words only ask the agents.
+        let mut forged = Case::new(headers, "Es sobre SOP-8, perdón.");
+        forged.thread = signed(Status::New);
+        let a = append_of(forged.run(&f).step);
+        assert_eq!((a.ticket, a.merge_from, a.merge_asked), (9, None, Some(8)));
+        assert_eq!(a.receipt, Receipt::No);
         f.open.get_mut("ana@cliente.test").unwrap().pop();
         assert_eq!(append_of(c.run(&f).step).merge_from, None);
+    }
+
+    #[test]
+    fn strangers_in_cc_of_an_unverified_first_mail_wait_for_an_agent() {
+        let headers = "From: ana@cliente.test\r\nTo: soporte@example.test\r\nCc: jefe@cliente.test, eve@evil.test\r\nSubject: IBAN";
+        let o = open_of(Case::new(headers, "x").step());
+        assert_eq!(o.cc.len(), 2);
+        assert_eq!(o.pending, ["eve@evil.test"]);
+        // Her own domain's verified mail: she chose whom to copy.
+        let signed = format!("Authentication-Results: mx.example.test; dmarc=pass header.from=cliente.test\r\n{headers}");
+        assert!(open_of(Case::new(&signed, "x").step()).pending.is_empty());
+    }
+
+    #[test]
+    fn adding_participants_stops_at_the_cap() {
+        let mut f = MemoryLookup::default();
+        f.to_agents.push((
+            5,
+            "n1@agentes.test".into(),
+            vec!["equipo@agentes.test".into()],
+        ));
+        f.customers
+            .insert(5, vec!["ana@cliente.test".into(), "b@cliente.test".into()]);
+        let mut c = Case::new(
+            "From: eva@agentes.test\r\nTo: soporte@example.test\r\nSubject: Re: [SOP-5] x\r\nIn-Reply-To: <n1@agentes.test>",
+            "#añadir c@cliente.test\n#añadir d@cliente.test\n#añadir b@cliente.test\n#añadir soporte@example.test\n\nHecho.",
+        );
+        c.thread = existing(Status::Open, None);
+        // Signed ids only: make the notification id one of ours.
+        let id = Signer::new(b"k").new_id(5, "example.test");
+        c.raw = c.raw.replace("n1@agentes.test", &id);
+        f.to_agents[0].1 = id;
+        // max_participants = 3, one Cc already (b@).
+        f.participants.push((5, "b@cliente.test".into()));
+        let a = match c.run(&f).step {
+            Step::Answer(a) => a,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(a.add, ["c@cliente.test", "d@cliente.test"]);
+        assert_eq!(a.refused.len(), 1, "{:?}", a.refused);
+        assert!(a.refused[0].contains("soporte@example.test"));
+    }
+
+    #[test]
+    fn only_the_requester_resolves_with_a_faq_phrase() {
+        let mut f = MemoryLookup::default();
+        f.faq_acks.push((9, "ack9@example.test".into()));
+        let mut c = Case::new(
+            "From: irene@cliente.test\r\nTo: soporte@example.test\r\nSubject: Re: [SOP-9] x\r\nIn-Reply-To: <ack9@example.test>",
+            "#resuelto",
+        );
+        c.thread = Thread::Existing {
+            ticket: ticket(9, Status::New, None),
+            via: Via::SignedHeader,
+        };
+        assert!(!append_of(c.run(&f).step).solved_by_faq, "a Cc participant");
+        f.open.insert(
+            "irene@cliente.test".into(),
+            vec![open_ticket(9, "x", "x", 0)],
+        );
+        assert!(append_of(c.run(&f).step).solved_by_faq, "the requester");
     }
 
     #[test]

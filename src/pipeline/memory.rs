@@ -32,6 +32,10 @@ pub struct MemoryLookup {
     pub open: HashMap<String, Vec<OpenTicket>>,
     /// (ticket, Message-ID) of acknowledgements that carried answers.
     pub faq_acks: Vec<(i64, String)>,
+    /// (rate key, when) of acknowledgements that carried answers.
+    pub faq_caused: Vec<(String, DateTime<Utc>)>,
+    /// Addresses that opened a ticket before.
+    pub known: Vec<String>,
 }
 
 impl Lookup for MemoryLookup {
@@ -79,6 +83,21 @@ impl Lookup for MemoryLookup {
             .caused
             .iter()
             .filter(|(k, x, t)| *k == kind && x == key && *t >= since)
+            .count() as u32)
+    }
+    fn wrote_before(&self, _: &str, address: &str) -> Result<bool, Self::Error> {
+        Ok(self.known.iter().any(|a| a == address))
+    }
+    fn faq_acks_caused_since(
+        &self,
+        _: &str,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, Self::Error> {
+        Ok(self
+            .faq_caused
+            .iter()
+            .filter(|(k, t)| k == key && *t >= since)
             .count() as u32)
     }
     fn relays_since(&self, ticket: i64, since: DateTime<Utc>) -> Result<u32, Self::Error> {

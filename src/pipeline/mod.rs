@@ -195,6 +195,16 @@ pub trait Lookup {
     /// The Message-IDs of `ticket`'s acknowledgements that carried
     /// knowledge-file answers.
     fn faq_acks(&self, ticket: i64) -> Result<Vec<String>, Self::Error>;
+    /// Has `address` opened a ticket on `desk` before?
+    fn wrote_before(&self, desk: &str, address: &str) -> Result<bool, Self::Error>;
+    /// Acknowledgements with knowledge-file answers that `desk` queued
+    /// because of the person with rate key `key` since `since`.
+    fn faq_acks_caused_since(
+        &self,
+        desk: &str,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, Self::Error>;
     /// The tickets of `desk` whose requester is `address` and that are new,
     /// open or pending (not merged): at most [`MAX_OPEN_TICKETS`], the
     /// most recent first.

@@ -17,7 +17,8 @@ pub struct Merged {
     pub from: i64,
     pub into: i64,
     pub messages: usize,
-    /// Participants of the source added to the target.
+    /// Participants of the source added to the target who receive its
+    /// answers (pending ones move as pending, unlisted).
     pub participants: Vec<String>,
 }
 
@@ -39,6 +40,17 @@ pub struct Split {
     /// The new ticket.
     pub into: i64,
     pub messages: usize,
+}
+
+/// Whether a merge moves the source's participants to the target. Only an
+/// agent (or the administrator) decides that: everyone who moves will
+/// receive the target's answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum People {
+    Move,
+    /// The customer's own merge: the requester is the target's already,
+    /// and nobody else comes along.
+    Stay,
 }
 
 #[derive(Debug)]
@@ -69,9 +81,16 @@ impl Tx<'_> {
     }
 
     /// Merges ticket `from` into `into`: its messages (with their
-    /// attachments) and participants move to `into`, `from` closes as
-    /// merged and points at `into`; both record it. Nobody is mailed.
-    pub fn merge(&self, from: i64, into: i64, actor: &str) -> Result<Merged, StoreError> {
+    /// attachments) move to `into`, and with [`People::Move`] its
+    /// participants too; `from` closes as merged and points at `into`; both
+    /// record it. Nobody is mailed.
+    pub fn merge(
+        &self,
+        from: i64,
+        into: i64,
+        actor: &str,
+        people: People,
+    ) -> Result<Merged, StoreError> {
         if from == into {
             return Err(StoreError::Refused(format!(
                 "ticket {from} cannot be merged into itself"
@@ -109,23 +128,33 @@ impl Tx<'_> {
         let messages = self
             .prepare_cached("UPDATE messages SET ticket_id = ?2 WHERE ticket_id = ?1")?
             .execute(params![from, into])?;
-        let people: Vec<(String, Option<String>, String)> = self
-            .prepare_cached(
-                "SELECT address, name, role FROM participants WHERE ticket_id = ?1 ORDER BY address",
-            )?
-            .query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
+        let people: Vec<(String, Option<String>, String)> = match people {
+            People::Stay => Vec::new(),
+            People::Move => self
+                .prepare_cached(
+                    "SELECT address, name, role FROM participants WHERE ticket_id = ?1 ORDER BY address",
+                )?
+                .query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?,
+        };
         let joined = merged_joined(from);
         let mut participants = Vec::new();
         for (address, name, role) in people {
-            // The source's requester is one of the target's Cc now.
-            let role = if role == "agent" { "agent" } else { "cc" };
+            // The source's requester is one of the target's Cc now; one
+            // waiting for an agent's word still waits.
+            let role = match role.as_str() {
+                "agent" => "agent",
+                "pending" => "pending",
+                _ => "cc",
+            };
             if self.add_participant(into, &Mailbox::new(address.clone(), name), role, &joined)? {
                 self.prepare_cached(
                     "INSERT INTO merge_moves (merge_id, participant) VALUES (?1, ?2)",
                 )?
-                .execute(params![merge, address])?;
-                participants.push(address);
+                .execute(params![merge, address.clone()])?;
+                if role != "pending" {
+                    participants.push(address);
+                }
             }
         }
         self.prepare_cached("UPDATE tickets SET merged_into = ?2 WHERE id = ?1")?

@@ -11,7 +11,7 @@ mod outbox;
 mod tickets;
 mod tokens;
 
-pub use merge::{Merged, Split, Unmerged};
+pub use merge::{Merged, People, Split, Unmerged};
 pub use messages::{Checkpoint, NewMessage, QuarantineRow};
 pub use outbox::{OutboxJob, OutboxRow, Queued};
 pub use tickets::{
@@ -55,7 +55,32 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0012_merge.sql")),
     Migration::Sql(include_str!("migrations/0013_requester.sql")),
     Migration::Sql(include_str!("migrations/0014_faq.sql")),
+    Migration::Code(pending_participants),
 ];
+
+/// Issue 21: a participant may be `pending`, in Cc of a first mail that
+/// proves nothing of its sender, until an agent confirms them. Widening a
+/// CHECK accepts every row it accepted before, so it is rewritten in place
+/// like [`checks_without_in_lists`].
+fn pending_participants(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    tx.pragma_update(None, "writable_schema", true)?;
+    let old = "CHECK (role = 'requester' OR role = 'cc' OR role = 'agent')";
+    let new = "CHECK (role = 'requester' OR role = 'cc' OR role = 'agent' OR role = 'pending')";
+    let n = tx.execute(
+        "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2)
+         WHERE type = 'table' AND name = 'participants' AND instr(sql, ?1) > 0",
+        [old, new],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Corrupt(format!(
+            "table participants: constraint `{old}` not found"
+        )));
+    }
+    tx.pragma_update(None, "schema_version", version + 1)?;
+    tx.pragma_update(None, "writable_schema", false)?;
+    Ok(())
+}
 
 /// The CHECK constraints of 0001 written as `x IN ('a','b','c')`: SQLite
 /// evaluates an IN list of three or more with a temporary b-tree, built

@@ -194,6 +194,24 @@ impl Tx<'_> {
             .query_row(params![desk, key, since, kind.as_str()], |r| r.get(0))?)
     }
 
+    /// Like [`Tx::count_caused`], for acknowledgements that carried
+    /// knowledge-file answers.
+    pub(super) fn count_faq_caused(
+        &self,
+        desk: &str,
+        key: &str,
+        since: &str,
+    ) -> Result<u32, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT count(*) FROM outbox o INDEXED BY outbox_rate
+                 JOIN messages m ON m.id = o.message_id
+                 WHERE o.rate_key = ?2 AND o.created_at >= ?3
+                   AND m.desk = ?1 AND m.kind = 'ack' AND m.faq IS NOT NULL",
+            )?
+            .query_row(params![desk, key, since], |r| r.get(0))?)
+    }
+
     /// Queues the stored outgoing message `message` for delivery.
     /// `rate_key` names the person whose mail caused it, for rate limits.
     pub fn enqueue(

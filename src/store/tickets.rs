@@ -187,7 +187,9 @@ impl Tx<'_> {
             .prepare_cached(
                 "INSERT INTO participants (ticket_id, address, name, role, joined, joined_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (ticket_id, address) DO NOTHING",
+                 ON CONFLICT (ticket_id, address) DO UPDATE
+                   SET role = excluded.role, joined = excluded.joined, joined_at = excluded.joined_at
+                   WHERE participants.role = 'pending' AND excluded.role <> 'pending'",
             )?
             .execute(params![
                 ticket,
@@ -205,7 +207,7 @@ impl Tx<'_> {
     pub fn remove_participant(&self, ticket: i64, address: &str) -> Result<bool, StoreError> {
         Ok(self
             .prepare_cached(
-                "DELETE FROM participants WHERE ticket_id = ?1 AND address = ?2 AND role = 'cc'",
+                "DELETE FROM participants WHERE ticket_id = ?1 AND address = ?2 AND role IN ('cc', 'pending')",
             )?
             .execute(params![ticket, address.to_ascii_lowercase()])?
             == 1)
@@ -298,6 +300,10 @@ impl Tx<'_> {
             .prepare_cached("SELECT address FROM participants WHERE ticket_id = ?1 AND role = 'cc' ORDER BY address")?
             .query_map([ticket], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
+        let pending: Vec<String> = self
+            .prepare_cached("SELECT address FROM participants WHERE ticket_id = ?1 AND role = 'pending' ORDER BY address")?
+            .query_map([ticket], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         // The customer's last mail, to thread our relay under it.
         let last_customer: Option<String> = self
             .prepare_cached(
@@ -344,6 +350,7 @@ impl Tx<'_> {
             priority,
             assignee,
             cc,
+            pending,
             last_customer_id: last_customer,
             thread_refs,
             notifications: notifications.into_iter().rev().collect(),
@@ -459,7 +466,9 @@ impl Lookup for Tx<'_> {
 
     fn is_participant(&self, number: i64, address: &str) -> Result<bool, StoreError> {
         Ok(self
-            .prepare_cached("SELECT 1 FROM participants WHERE ticket_id = ?1 AND address = ?2")?
+            .prepare_cached(
+                "SELECT 1 FROM participants WHERE ticket_id = ?1 AND address = ?2 AND role <> 'pending'",
+            )?
             .exists(params![number, address.to_ascii_lowercase()])?)
     }
 
@@ -528,6 +537,21 @@ impl Lookup for Tx<'_> {
             )?
             .query_map([ticket], |r| r.get(0))?
             .collect::<Result<_, _>>()?)
+    }
+
+    fn wrote_before(&self, desk: &str, address: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached("SELECT 1 FROM tickets WHERE requester = ?1 AND desk = ?2 LIMIT 1")?
+            .exists(params![address.to_ascii_lowercase(), desk])?)
+    }
+
+    fn faq_acks_caused_since(
+        &self,
+        desk: &str,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        self.count_faq_caused(desk, key, &ts(since))
     }
 
     fn open_tickets(&self, desk: &str, address: &str) -> Result<Vec<OpenTicket>, StoreError> {
@@ -637,6 +661,9 @@ pub struct TicketInfo {
     pub assignee: Option<String>,
     /// Cc participants' addresses.
     pub cc: Vec<String>,
+    /// Addresses in Cc of an unverified first mail, from outside the
+    /// requester's domain: they get nothing until an agent adds them.
+    pub pending: Vec<String>,
     pub last_customer_id: Option<String>,
     /// The References of mail to the customer: the thread's root, then
     /// its most recent customer-facing ids (at most 2 + [`THREAD_RECENT`]).
@@ -649,7 +676,12 @@ impl TicketInfo {
     /// The address all mail about the ticket goes from: the one its
     /// customer wrote to, else the desk's main address.
     pub fn answers_from<'a>(&'a self, desk: &'a crate::config::DeskConfig) -> &'a str {
-        self.address.as_deref().unwrap_or(&desk.address)
+        // Never the comment address or another special one, even when an
+        // older hilo stored it.
+        self.address
+            .as_deref()
+            .filter(|a| desk.answers_from(a))
+            .unwrap_or(&desk.address)
     }
 }
 
