@@ -77,6 +77,13 @@ impl Lookup for Found {
     fn faq_acks(&self, _: i64) -> Result<Vec<String>, Self::Error> {
         Ok(vec!["7@ack".into()])
     }
+    fn held_answer(
+        &self,
+        _: i64,
+        _: &[&str],
+    ) -> Result<Option<hilo::pipeline::HeldAnswer>, Self::Error> {
+        Ok(None)
+    }
     fn wrote_before(&self, _: &str, _: &str) -> Result<bool, Self::Error> {
         Ok(true)
     }

@@ -50,7 +50,10 @@ impl Intake {
                 Action::Reply(body) => {
                     self.record_cli(tx, &desk, ticket, actor, MessageKind::Agent, &body)?;
                     tx.add_participant(ticket, actor, "agent", "answered from the command line")?;
-                    let info = tx.ticket_info(ticket)?;
+                    let whole = tx.ticket_info(ticket)?;
+                    let mut all = vec![whole.requester.address.clone()];
+                    all.extend(whole.cc.iter().cloned());
+                    let info = tx.ticket_info_for(ticket, &all)?;
                     let settings = self.settings();
                     // The text typed is the whole answer; the desk's
                     // signature when the desk signs for its agents.
@@ -70,6 +73,7 @@ impl Intake {
                         body: &body,
                         signature,
                         answering: None,
+                        only: &[],
                         attachments: &[],
                     })?;
                     let writer = Writer {

@@ -71,6 +71,9 @@ pub enum MessageKind {
     /// Our alert to a desk's admins about the desk's own trouble (a login
     /// that stopped working); on no ticket.
     Alert,
+    /// Our word to an agent that their answer was not sent (no proof it
+    /// was theirs, the loop breaker), with how to send it (`#enviar`).
+    Notice,
 }
 
 impl MessageKind {
@@ -90,6 +93,7 @@ impl MessageKind {
             MessageKind::Report => "report",
             MessageKind::Receipt => "receipt",
             MessageKind::Alert => "alert",
+            MessageKind::Notice => "notice",
         }
     }
 
@@ -99,7 +103,7 @@ impl MessageKind {
     }
 
     /// Every kind.
-    pub const ALL: [MessageKind; 14] = [
+    pub const ALL: [MessageKind; 15] = [
         MessageKind::Customer,
         MessageKind::AutoReply,
         MessageKind::Bounce,
@@ -114,6 +118,7 @@ impl MessageKind {
         MessageKind::Report,
         MessageKind::Receipt,
         MessageKind::Alert,
+        MessageKind::Notice,
     ];
 }
 

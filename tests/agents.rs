@@ -182,16 +182,21 @@ async fn an_agent_writing_to_the_customer_directly_is_not_relayed_again() {
         2,
         "the acknowledgement and the agent's own mail: exactly one copy"
     );
+    let k = kinds(&w.ticket(1).await);
     assert_eq!(
-        kinds(&w.ticket(1).await).last().map(String::as_str),
-        Some("agent"),
-        "recorded"
+        k[k.len() - 2..],
+        ["agent", "report"],
+        "recorded, and the agent told who has it"
     );
     assert!(w.outbox().await.iter().all(|o| o["status"] != "pending"));
-    assert_eq!(
-        w.outbox().await.len(),
-        2,
-        "acknowledgement and notification only"
+    let rows = w.outbox().await;
+    assert_eq!(rows.len(), 3, "acknowledgement, notification, report");
+    assert_eq!(rows[2]["recipients"], serde_json::json!([d.agent]));
+    let report = wait_mailbox(&d.agent, 2, WAIT).await;
+    let r = text(&report[1]);
+    assert!(
+        r.contains(&format!("usted la envió directamente a {}", d.customer)),
+        "{r}"
     );
 }
 
@@ -211,11 +216,16 @@ async fn a_forged_agent_from_is_recorded_and_relayed_to_no_one() {
     wait_mailbox(&w.desk, 2, WAIT).await;
     w.ok(&["run", "--once"]).await;
     let t = w.ticket(1).await;
-    let last = t["messages"].as_array().unwrap().last().unwrap().clone();
+    let k = kinds(&t);
     assert_eq!(
-        last["kind"], "unverified",
-        "recorded as unverified, never a threading key"
+        k[k.len() - 2..],
+        ["unverified", "notice"],
+        "recorded as unverified, never a threading key; the agent told"
     );
+    let all = t["messages"].as_array().unwrap();
+    let last = all[all.len() - 2].clone();
+    let notice = all.last().unwrap();
+    assert_eq!(notice["to"], serde_json::json!([d.agent]), "{notice}");
     assert!(
         last["note"].as_str().unwrap().contains("unverified"),
         "{last}"

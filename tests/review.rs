@@ -79,6 +79,18 @@ async fn notification_to(w: &World, n: i64, to: &str) -> String {
         .to_string()
 }
 
+/// The last message of ticket JSON `t` that hilo received.
+fn last_in(t: &Value) -> Value {
+    t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m["direction"] == "in")
+        .unwrap()
+        .clone()
+}
+
 fn all_output(out: &std::process::Output) -> String {
     format!(
         "{}{}",
@@ -375,10 +387,7 @@ async fn one_agent_cannot_answer_as_another() {
     ingest(&w, &agent_reply(&a1, &w.desk, &id2, "#cerrar\n\nCerrado.")).await;
     let t = w.ticket(1).await;
     assert_eq!(t["status"], "new", "{t}");
-    assert_eq!(
-        t["messages"].as_array().unwrap().last().unwrap()["kind"],
-        "unverified"
-    );
+    assert_eq!(last_in(&t)["kind"], "unverified");
     // Each with their own id is an agent.
     ingest(&w, &agent_reply(&a2, &w.desk, &id2, "#pendiente\n\nMiro.")).await;
     assert_eq!(w.ticket(1).await["status"], "pending");
@@ -560,8 +569,7 @@ async fn an_authentication_results_below_our_received_line_is_not_believed() {
         ingest(w, &raw).await;
         let t = w.ticket(1).await;
         assert_eq!(t["status"], "new", "attack {i} closed the ticket");
-        let last = t["messages"].as_array().unwrap().last().unwrap().clone();
-        assert_eq!(last["kind"], "unverified", "attack {i}");
+        assert_eq!(last_in(&t)["kind"], "unverified", "attack {i}");
     }
     // Our milter's header above our line: proof.
     let raw = mail(
@@ -691,5 +699,275 @@ async fn a_closed_pipe_ends_every_listing_quietly() {
             status.success() || std::os::unix::process::ExitStatusExt::signal(&status) == Some(13),
             "{args:?}: {status:?} {err}"
         );
+    }
+}
+
+// ---- Issue 21.1: nobody unheard ------------------------------------------
+
+#[tokio::test]
+async fn an_answer_without_proof_is_noticed_and_enviar_sends_it_once() {
+    let d = desk("").await;
+    let w = &d.w;
+    ingest(
+        w,
+        &customer_mail(&d.ana, &w.desk, "Impresora", "No imprime."),
+    )
+    .await;
+    // A fresh mail with the tag in the subject: no proof, as from a phone
+    // that dropped the References.
+    let fresh = mail(
+        &d.agent,
+        &w.desk,
+        &format!("{} Impresora", d.tag(1)),
+        &mid(),
+        "",
+        "Ya está arreglada: pruebe de nuevo.",
+    );
+    ingest(w, &fresh).await;
+    assert!(of_kind(w, 1, "relay").await.is_empty());
+    let notices = of_kind(w, 1, "notice").await;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0]["to"], serde_json::json!([d.agent]));
+    w.ok(&["outbox", "flush"]).await;
+    let inbox = wait_mailbox(&d.agent, 2, WAIT).await;
+    let notice = inbox
+        .iter()
+        .find(|m| text(m).contains("no se ha enviado al cliente"))
+        .expect("the agent hears of it");
+    let t = text(notice);
+    assert!(
+        t.contains("Ya está arreglada") && t.contains("#enviar"),
+        "{t}"
+    );
+    assert!(t.contains("en su nombre"), "warns of a forger: {t}");
+
+    // "#enviar" in answer to the notice: sent once, as written.
+    let confirm = reply_to(&d.agent, &w.desk, notice, "#enviar");
+    ingest(w, &confirm).await;
+    assert_eq!(of_kind(w, 1, "relay").await.len(), 1);
+    let again = reply_to(&d.agent, &w.desk, notice, "#enviar");
+    ingest(w, &again).await;
+    assert_eq!(of_kind(w, 1, "relay").await.len(), 1, "sent once");
+    let reports = of_kind(w, 1, "report").await;
+    let last = reports.last().unwrap()["text"].as_str().unwrap();
+    assert!(last.contains("#enviar"), "the second is refused: {last}");
+    w.ok(&["outbox", "flush"]).await;
+    let got = wait_mailbox(&d.ana, 2, WAIT).await;
+    assert!(
+        text(&got[1]).contains("Ya está arreglada"),
+        "{}",
+        text(&got[1])
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mailbox(&d.ana).await.len(), 2, "exactly once");
+
+    // A forger writing as the agent: the notice goes to the agent, never
+    // to the forger, and "#enviar" from the forger proves nothing.
+    let forged = mail(
+        &d.agent,
+        &w.desk,
+        &format!("RE: {} x", d.tag(1)),
+        &mid(),
+        "",
+        "Envíe su PIN.",
+    );
+    send("atacante@evil.test", &[&w.desk], &forged).await;
+    wait_mailbox(&w.desk, 1, WAIT).await;
+    w.ok(&["run", "--once"]).await;
+    let notices = of_kind(w, 1, "notice").await;
+    assert_eq!(notices.len(), 2);
+    assert_eq!(notices[1]["to"], serde_json::json!([d.agent]));
+    let id = notices[1]["message_id"].as_str().unwrap();
+    let fake = mail(
+        &d.agent,
+        &w.desk,
+        "Re: x",
+        &mid(),
+        &format!("In-Reply-To: <{}@soporte.example.com>\r\n", uid()),
+        "#enviar",
+    );
+    ingest(w, &fake).await;
+    assert_eq!(of_kind(w, 1, "relay").await.len(), 1, "{id}: nothing sent");
+}
+
+// ---- Issue 21.2: a group reply -------------------------------------------
+
+#[tokio::test]
+async fn a_group_reply_reaches_the_left_out_cc_once() {
+    let d = desk("").await;
+    let w = &d.w;
+    let hugo = d.ana.clone();
+    let irene = format!("irene-{}@cliente.test", uid());
+    let first = mail(
+        &hugo,
+        &w.desk,
+        "VPN",
+        &mid(),
+        &format!("Cc: {irene}\r\n"),
+        "La VPN no conecta.",
+    );
+    w.deliver(&hugo, &first).await;
+    assert!(participants(w, 1)
+        .await
+        .contains(&(irene.clone(), "cc".into())));
+    let n = wait_mailbox(&d.agent, 1, WAIT).await;
+    let nid = parsed(&n[0]).message_id.unwrap();
+    // Reply All in the agent's client: To the desk, Cc Hugo.
+    let group = format!(
+        "From: Agente <{}>\r\nTo: {}\r\nCc: {hugo}\r\nSubject: RE: x\r\nMessage-ID: <{}@soporte.example.com>\r\n\
+         In-Reply-To: <{nid}>\r\nReferences: <{nid}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Reinicie el router y vuelva a probar.\r\n",
+        d.agent,
+        w.desk,
+        uid()
+    );
+    let before = mailbox(&w.desk).await.len();
+    send(&d.agent, &[&w.desk, &hugo], group.as_bytes()).await;
+    wait_mailbox(&w.desk, before + 1, WAIT).await;
+    w.ok(&["run", "--once"]).await;
+    let irenes = wait_mailbox(&irene, 1, WAIT).await;
+    assert!(
+        text(&irenes[0]).contains("Reinicie el router"),
+        "{}",
+        text(&irenes[0])
+    );
+    let reports = wait_mailbox(&d.agent, 2, WAIT).await;
+    let r = text(&reports[1]);
+    assert!(r.contains(&format!("quienes dejó fuera: {irene}")), "{r}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mailbox(&irene).await.len(), 1, "Irene: once");
+    let hugos = mailbox(&hugo).await;
+    let answers = hugos
+        .iter()
+        .filter(|m| text(m).contains("Reinicie el router"))
+        .count();
+    assert_eq!(answers, 1, "Hugo: once, the agent's own");
+}
+
+// ---- Issue 21.3: threads across merge and split --------------------------
+
+/// The messages of `mailbox` that hang under a mail its owner never had
+/// (their parent: the last reference, else In-Reply-To), given the ids of
+/// the mail the owner wrote.
+fn orphans(mailbox: &[Vec<u8>], sent: &[String]) -> Vec<String> {
+    let nodes: Vec<support::threads::Node> = mailbox
+        .iter()
+        .map(|m| support::threads::Node::of(m))
+        .collect();
+    let have: Vec<&str> = nodes
+        .iter()
+        .map(|n| n.id.as_str())
+        .chain(sent.iter().map(String::as_str))
+        .collect();
+    nodes
+        .iter()
+        .filter(|n| n.refs.last().is_some_and(|p| !have.contains(&p.as_str())))
+        .map(|n| format!("{} under {:?}", n.id, n.refs.last()))
+        .collect()
+}
+
+#[tokio::test]
+async fn merge_and_split_leave_no_orphan_in_any_mailbox() {
+    let d = desk("").await;
+    let w = &d.w;
+    let hugo = d.ana.clone();
+    let diego = format!("diego-{}@cliente.test", uid());
+    let (h1, g1) = (mid(), mid());
+    let (hugo1, diego1) = (
+        mail(
+            &hugo,
+            &w.desk,
+            "Portátil",
+            &h1,
+            "",
+            "El portátil no arranca.",
+        ),
+        mail(
+            &diego,
+            &w.desk,
+            "Portátil de Diego",
+            &g1,
+            "",
+            "El mío tampoco.",
+        ),
+    );
+    w.deliver(&hugo, &hugo1).await;
+    w.deliver(&diego, &diego1).await;
+    // The agent merges Diego's ticket into Hugo's, then answers.
+    let n = wait_mailbox(&d.agent, 2, WAIT).await;
+    let n2 = parsed(&n[1]).message_id.unwrap();
+    let merge = agent_reply(&d.agent, &w.desk, &n2, &format!("#fusionar {}-1", w.tag));
+    w.deliver(&d.agent, &merge).await;
+    assert_eq!(w.ticket(2).await["merged_into"], 1);
+    let n1 = parsed(&n[0]).message_id.unwrap();
+    w.deliver(
+        &d.agent,
+        &agent_reply(
+            &d.agent,
+            &w.desk,
+            &n1,
+            "Es la fuente de alimentación: la cambiamos.",
+        ),
+    )
+    .await;
+    // Diego answers in his own thread; the agent answers him; then splits
+    // his message off into a ticket of its own and answers there.
+    let dg = wait_mailbox(&diego, 2, WAIT).await;
+    let relay = dg
+        .iter()
+        .find(|m| text(m).contains("fuente de alimentación"))
+        .expect("Diego got the answer")
+        .clone();
+    let diego_reply = reply_to(&diego, &w.desk, &relay, "¿Y el mío también?");
+    let g2 = parsed(&diego_reply).message_id.unwrap();
+    w.deliver(&diego, &diego_reply).await;
+    let n = wait_mailbox(&d.agent, 4, WAIT).await;
+    let last = n
+        .iter()
+        .rev()
+        .find(|m| text(m).contains("¿Y el mío también?"))
+        .expect("the notification of Diego's reply");
+    let nid = parsed(last).message_id.unwrap();
+    w.deliver(
+        &d.agent,
+        &agent_reply(
+            &d.agent,
+            &w.desk,
+            &nid,
+            "#separar\n\nLo vemos aparte: el suyo es otro modelo.",
+        ),
+    )
+    .await;
+    assert_eq!(w.tickets().await.len(), 3, "the split made ticket 3");
+
+    let hs = wait_mailbox(&hugo, 2, WAIT).await;
+    let dg = wait_mailbox(&diego, 4, WAIT).await;
+    assert!(
+        dg.iter()
+            .any(|m| text(m).contains("el suyo es otro modelo")),
+        "Diego got the split answer"
+    );
+    assert_eq!(
+        orphans(&hs, std::slice::from_ref(&h1)),
+        Vec::<String>::new(),
+        "Hugo"
+    );
+    assert_eq!(
+        orphans(&dg, &[g1.clone(), g2.clone()]),
+        Vec::<String>::new(),
+        "Diego"
+    );
+    // And each sees one thread: every answer hangs under his own chain.
+    for (who, mbox, sent) in [
+        ("Hugo", &hs, vec![hugo1]),
+        ("Diego", &dg, vec![diego1, diego_reply]),
+    ] {
+        let nodes: Vec<support::threads::Node> = mbox
+            .iter()
+            .chain(&sent)
+            .map(|m| support::threads::Node::of(m))
+            .collect();
+        let th = support::threads::threads(&nodes);
+        assert_eq!(th.len(), 1, "{who}: {th:?}");
     }
 }

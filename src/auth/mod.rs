@@ -253,6 +253,7 @@ impl Tokens {
                             expire_after: std::time::Duration::from_secs(5 * 86_400),
                             rate_key: None,
                             about: None,
+                            envelope: None,
                         };
                         tx.queue_outgoing(&q, &out)?;
                     }

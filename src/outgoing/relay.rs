@@ -24,6 +24,9 @@ pub struct RelayInput<'a> {
     pub signature: Option<&'a str>,
     /// The customer's message answered: its author is the addressee.
     pub answering: Option<&'a Answered>,
+    /// Only to these (the participants an agent's group reply left out);
+    /// empty: to everyone on the customer's side.
+    pub only: &'a [String],
     pub attachments: &'a [Attachment],
 }
 
@@ -83,9 +86,19 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
             .filter(|a| !d.is_agent(a) && !d.receives_at(a) && **a != to.address)
             .map(|a| Mailbox::new(a, None)),
     );
+    let (to, cc) = match i.only.split_first() {
+        Some((first, rest)) => (
+            Mailbox::new(first, None),
+            rest.iter().map(|a| Mailbox::new(a, None)).collect(),
+        ),
+        None => (to, cc),
+    };
+    // Under the message answered when this copy's recipients have it (see
+    // `ticket_info_for`), else under their own last mail.
     let in_reply_to = i
         .answering
         .and_then(|a| a.message_id.clone())
+        .filter(|id| i.about.ticket.thread_refs.contains(id))
         .or_else(|| i.about.ticket.last_customer_id.clone());
     Outgoing::new(Draft {
         from: Mailbox::new(i.about.ticket.answers_from(d), Some(shown)),
@@ -228,7 +241,27 @@ fn done_lines(a: &Answer, moved: &[Moved], tags: &TagMatcher, lang: Language) ->
             format!("removed {who}")
         });
     }
+    let direct = a.direct_to.join(", ");
+    let only = a.only.join(", ");
     match (&a.relay, &a.held) {
+        (Some(_), _) if a.release.is_some() => out.push(
+            if es {
+                "la respuesta retenida se ha enviado al cliente tal como la escribió"
+            } else {
+                "the answer held back was sent to the customer as written"
+            }
+            .to_string(),
+        ),
+        (Some(_), _) if !a.only.is_empty() => out.push(if es {
+            format!("usted la envió directamente a {direct}; hilo la ha enviado a quienes dejó fuera: {only}")
+        } else {
+            format!("you sent it directly to {direct}; hilo sent it to those you left out: {only}")
+        }),
+        (None, None) if !a.direct_to.is_empty() && !a.internal => out.push(if es {
+            format!("usted la envió directamente a {direct}: todos los participantes la tienen, hilo no la reenvía")
+        } else {
+            format!("you sent it directly to {direct}: every participant has it, hilo does not send it again")
+        }),
         (Some(_), _) => out.push(
             if es {
                 "respuesta enviada al cliente"
@@ -299,6 +332,94 @@ pub fn report(i: ReportInput<'_>) -> Result<Outgoing, ComposeError> {
         message_id: signer.new_id(ticket.number, desk.domain()),
         in_reply_to: ticket.notifications.last().cloned(),
         references: ticket.notifications.clone(),
+        auto_submitted: Some(AutoSubmitted::Generated),
+        loop_marker: desk.address.clone(),
+        attachments: Vec::new(),
+    })
+}
+
+pub struct NoticeInput<'a> {
+    pub about: super::About<'a>,
+    /// The agent's address the unsent answer came from: an agent's by
+    /// configuration, so the real agent reads this, never a forger.
+    pub agent: &'a Mailbox,
+    pub why: crate::pipeline::decide::Unheard,
+    /// What the mail said (commands included), shown in full up to a cap.
+    pub text: &'a str,
+    /// The Message-ID of the agent's mail, to thread under it.
+    pub their_id: Option<&'a str>,
+}
+
+/// Longest answer a notice shows, in characters.
+const NOTICE_TEXT_CHARS: usize = 8000;
+
+/// Tells an agent that their answer was not sent, why, and how to send it
+/// as written (`#enviar` in reply); warns that someone may be writing in
+/// their name.
+pub fn notice(i: NoticeInput<'_>) -> Result<Outgoing, ComposeError> {
+    use crate::pipeline::decide::Unheard;
+    let (desk, tags, ticket) = (i.about.desk, i.about.tags, i.about.ticket);
+    let tag = tags.format(ticket.number);
+    let subject = super::shown_subject(&ticket.subject);
+    let es = desk.language == Language::Es;
+    let quoted: String = super::capped(
+        i.text.trim(),
+        NOTICE_TEXT_CHARS,
+        if es { "recortado" } else { "cut" },
+    )
+    .lines()
+    .map(|l| format!("> {l}\n"))
+    .collect();
+    let agent = &i.agent.address;
+    let why = match (i.why, es) {
+        (Unheard::NoProof, true) => format!(
+            "nada prueba que la escribiera usted: no responde a una notificación de hilo enviada a su dirección ({agent}). \
+             Pasa al contestar la notificación enviada a otra persona o a una lista que no figura en notify_lists, \
+             cuando el programa de correo no conserva las cabeceras de la respuesta (algunos móviles) \
+             o en un correo nuevo con {tag} en el asunto."
+        ),
+        (Unheard::NoProof, false) => format!(
+            "nothing proves you wrote it: it does not answer a notification hilo sent to your address ({agent}). \
+             This happens when answering a notification sent to someone else or to a list not in notify_lists, \
+             when the mail client drops the reply's headers (some phones), \
+             or with a fresh mail with {tag} in the subject."
+        ),
+        (Unheard::LoopBreaker, true) => "el freno de bucles: demasiadas respuestas en poco tiempo en esta solicitud.".to_string(),
+        (Unheard::LoopBreaker, false) => "the loop breaker: too many answers in a short time on this ticket.".to_string(),
+    };
+    let text = if es {
+        format!(
+            "Su respuesta en {tag} «{subject}» no se ha enviado al cliente.\n\n\
+             Motivo: {why}\n\n\
+             Esto es lo que recibimos:\n\n{quoted}\n\
+             Si la escribió usted y quiere enviarla tal cual, responda a este correo con «#enviar» en la primera línea.\n\
+             Si no la escribió usted, no haga nada: alguien puede estar escribiendo en su nombre. \
+             La respuesta queda guardada en la solicitud y no llega a nadie.\n\n{}\n",
+            desk.shown_name()
+        )
+    } else {
+        format!(
+            "Your answer on {tag} \"{subject}\" was not sent to the customer.\n\n\
+             Why: {why}\n\n\
+             This is what we received:\n\n{quoted}\n\
+             If you wrote it and want it sent as written, reply to this email with \"#send\" on the first line.\n\
+             If you did not write it, do nothing: someone may be writing in your name. \
+             The answer stays on the ticket and reaches no one.\n\n{}\n",
+            desk.shown_name()
+        )
+    };
+    let mut references = ticket.notifications.clone();
+    references.extend(i.their_id.map(str::to_string));
+    Outgoing::new(Draft {
+        from: Mailbox::new(ticket.answers_from(desk), Some(desk.shown_name())),
+        to: vec![i.agent.clone()],
+        cc: Vec::new(),
+        reply_to: None,
+        subject: tags.tagged_subject(ticket.number, &ticket.subject),
+        text,
+        message_id: i.about.signer.new_id(ticket.number, desk.domain()),
+        in_reply_to: i.their_id.map(str::to_string),
+        references,
         auto_submitted: Some(AutoSubmitted::Generated),
         loop_marker: desk.address.clone(),
         attachments: Vec::new(),

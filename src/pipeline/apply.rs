@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::decide::{Ack, Answer, Append, Notify, Open, Plan, Receipt, Step};
+use super::decide::{Ack, Answer, Append, Notice, Notify, Open, Plan, Receipt, Step};
 use super::settings::{DeskRuntime, Settings};
 use super::{Outcome, Received};
 use crate::config::DeskConfig;
@@ -82,16 +82,17 @@ impl Writer<'_, '_> {
                     reason,
                 }
             }
-            Step::Unverified { ticket } => {
+            Step::Unverified { ticket, notice } => {
                 let agent = &m.msg.from.address;
                 warn!(ticket, from = %agent, "agent mail without proof of origin: recorded, relayed to no one");
-                self.record(
+                let row = self.record(
                     m,
                     Some(ticket),
                     MessageKind::Unverified,
                     Some("unverified sender: recorded, relayed to no one"),
                 )?;
                 tx.add_event(ticket, agent, "unverified_agent_mail", None)?;
+                self.notice(m, ticket, row, &notice)?;
                 Outcome::Appended { ticket }
             }
             Step::Answer(a) => self.answer(m, *a)?,
@@ -230,7 +231,7 @@ impl Writer<'_, '_> {
             }
             Receipt::Send => {
                 let d = &m.desk.cfg;
-                let info = tx.ticket_info(ticket)?;
+                let info = tx.ticket_info_for(ticket, std::slice::from_ref(&m.msg.from.address))?;
                 let out = notify::receipt(notify::ReceiptInput {
                     about: self.about(m, &info),
                     msg: m.msg,
@@ -310,7 +311,7 @@ impl Writer<'_, '_> {
         } else {
             MessageKind::Agent
         };
-        self.record(m, Some(ticket), kind, a.note)?;
+        let row = self.record(m, Some(ticket), kind, a.note)?;
         tx.add_participant(ticket, &msg.from, "agent", "answered as an agent")?;
         tx.touch_ticket(ticket)?;
         if let Some(who) = a.answering.as_ref().filter(|_| a.join) {
@@ -353,6 +354,7 @@ impl Writer<'_, '_> {
                 }
             }
         }
+        self.notice(m, ticket, row, &a.notice)?;
         if let Some(who) = &a.assign {
             tx.set_assignee(ticket, who, agent)?;
         }
@@ -367,20 +369,7 @@ impl Writer<'_, '_> {
         }
         let info = tx.ticket_info(ticket)?;
         if let Some(body) = &a.relay {
-            let out = relay::relay(relay::RelayInput {
-                about: self.about(m, &info),
-                agent: &msg.from,
-                body,
-                signature: a.signature.as_deref(),
-                answering: a.answering.as_ref(),
-                attachments: &msg.attachments,
-            });
-            if self
-                .queue_or_event(d, ticket, MessageKind::Relay, out, "relay_failed", None)?
-                .is_some()
-            {
-                info!(ticket, agent = %agent, "agent reply relayed to the customer");
-            }
+            self.relay(m, &a, &info, body)?;
         }
         if a.confirm {
             let out = relay::report(relay::ReportInput {
@@ -395,6 +384,150 @@ impl Writer<'_, '_> {
             }
         }
         Ok(Outcome::Appended { ticket })
+    }
+
+    /// Queues an agent's answer to its recipients. Each gets it threaded
+    /// under the mail of the ticket they have: recipients who have seen the
+    /// same mail (most tickets: everyone) share one copy; after a merge or
+    /// split of other people's tickets, each view gets its own, with the
+    /// same To and Cc, sent to that view's addresses only.
+    fn relay(
+        &self,
+        m: &Message<'_>,
+        a: &Answer,
+        info: &crate::store::TicketInfo,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let (tx, d) = (self.tx, &m.desk.cfg);
+        let (ticket, agent) = (info.number, m.msg.from.address.as_str());
+        let to = a
+            .only
+            .first()
+            .cloned()
+            .or_else(|| a.answering.as_ref().map(|w| w.author.address.clone()))
+            .unwrap_or_else(|| info.requester.address.clone());
+        let mut all = vec![to];
+        if a.only.is_empty() {
+            all.push(info.requester.address.clone());
+            all.extend(info.cc.iter().filter(|c| !d.is_agent(c)).cloned());
+        } else {
+            all.extend(a.only.iter().cloned());
+        }
+        let mut unique: Vec<String> = Vec::new();
+        for r in all {
+            if !unique.contains(&r) {
+                unique.push(r);
+            }
+        }
+        // One copy under the mail they all have; when they have none in
+        // common (other people's tickets merged, someone just added), one
+        // per view, the addressee's first.
+        let mut views: Vec<(crate::store::TicketInfo, Vec<String>)> = Vec::new();
+        let shared = tx.ticket_info_for(ticket, &unique)?;
+        if !shared.thread_refs.is_empty() || unique.len() == 1 {
+            views.push((shared, unique.clone()));
+        } else {
+            for r in &unique {
+                let seen = tx.ticket_info_for(ticket, std::slice::from_ref(r))?;
+                match views
+                    .iter_mut()
+                    .find(|(v, _)| v.thread_refs == seen.thread_refs)
+                {
+                    Some((_, who)) => who.push(r.clone()),
+                    None => views.push((seen, vec![r.clone()])),
+                }
+            }
+        }
+        let whole = views.len() == 1;
+        for (seen, who) in &views {
+            let out = relay::relay(relay::RelayInput {
+                about: self.about(m, seen),
+                agent: &m.msg.from,
+                body,
+                signature: a.signature.as_deref(),
+                answering: a.answering.as_ref(),
+                only: &a.only,
+                // A held answer goes without this mail's attachments.
+                attachments: if a.release.is_some() {
+                    &[]
+                } else {
+                    &m.msg.attachments
+                },
+            });
+            let out = match out {
+                Ok(out) => out,
+                Err(e) => {
+                    let why = crate::report(&e).to_string();
+                    warn!(ticket, error = %why, "no relay");
+                    tx.add_event(ticket, "hilo", "relay_failed", Some(&why))?;
+                    return Ok(());
+                }
+            };
+            let q = crate::store::Queued {
+                desk: &d.name,
+                envelope_from: &out.draft.from.address,
+                ticket: Some(ticket),
+                kind: MessageKind::Relay,
+                expire_after: self.settings.expire_after,
+                rate_key: None,
+                about: None,
+                envelope: (!whole).then_some(who.as_slice()),
+            };
+            tx.queue_outgoing(&q, &out)?;
+        }
+        info!(ticket, agent = %agent, copies = views.len(), "agent reply relayed to the customer");
+        if let Some(held) = a.release {
+            tx.release(held)?;
+            tx.add_event(
+                ticket,
+                agent,
+                "held_answer_sent",
+                Some(&format!("message {held}")),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Tells the agent who wrote `m` (stored as row `about`) that their
+    /// answer was not sent, as the plan says.
+    fn notice(
+        &self,
+        m: &Message<'_>,
+        ticket: i64,
+        about: i64,
+        notice: &Notice,
+    ) -> Result<(), StoreError> {
+        let why = match notice {
+            Notice::No => return Ok(()),
+            Notice::Limited { why } => {
+                info!(ticket, "{why}; the agent is not told");
+                return self
+                    .tx
+                    .add_event(ticket, "hilo", "notice_suppressed", Some(why));
+            }
+            Notice::Send(why) => *why,
+        };
+        let info = self.tx.ticket_info(ticket)?;
+        let out = relay::notice(relay::NoticeInput {
+            about: self.about(m, &info),
+            agent: &m.msg.from,
+            why,
+            text: m.new_text,
+            their_id: m.msg.message_id.as_deref(),
+        });
+        let d = &m.desk.cfg;
+        match out {
+            Ok(out) => {
+                let cause = Some(m.msg.from.address.as_str());
+                self.queue_about(d, ticket, MessageKind::Notice, &out, cause, Some(about))?;
+            }
+            Err(e) => {
+                let why = crate::report(&e).to_string();
+                self.tx
+                    .add_event(ticket, "hilo", "notice_failed", Some(&why))?;
+            }
+        }
+        Ok(())
     }
 
     /// Notifies the desk's agents of a customer's message (stored as row
@@ -514,6 +647,7 @@ impl Writer<'_, '_> {
             expire_after: self.settings.expire_after,
             rate_key: rate_key.as_deref(),
             about,
+            envelope: None,
         };
         self.tx.queue_outgoing(&q, out)
     }

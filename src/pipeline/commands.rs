@@ -18,6 +18,9 @@ pub struct Commands {
     pub add: Vec<String>,
     /// `#quitar dirección` / `#remove address`: a Cc participant to remove.
     pub remove: Vec<String>,
+    /// `#enviar` / `#send`, in answer to hilo's notice that an answer was
+    /// not sent: send that answer as written.
+    pub send: bool,
     /// `#fusionar SOP-41` / `#merge SOP-41`: merge this ticket into the
     /// one named (as written: the desk's tag decides what it names).
     pub merge: Option<String>,
@@ -98,6 +101,7 @@ pub fn parse(text: &str) -> Commands {
             }
             "fusionar" | "unir" | "merge" if arg.len() == 1 => c.merge = Some(arg[0].to_string()),
             "separar" | "dividir" | "split" if arg.is_empty() => c.split = true,
+            "enviar" | "send" | "reenviar" if arg.is_empty() => c.send = true,
             "prioridad" | "priority" if arg.len() == 1 && priority(arg[0]).is_some() => {
                 c.priority = priority(arg[0]).map(str::to_string)
             }

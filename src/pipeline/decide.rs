@@ -63,8 +63,8 @@ pub enum Step {
         note: String,
     },
     /// An agent's mail on `ticket` without proof of origin: recorded on
-    /// it, relayed to no one, and an event says so.
-    Unverified { ticket: i64 },
+    /// it, relayed to no one, and an event says so; the agent hears it.
+    Unverified { ticket: i64, notice: Notice },
     /// A trusted agent's answer or internal note (boxed: the largest step).
     Answer(Box<Answer>),
 }
@@ -223,6 +223,37 @@ pub struct Answer {
     pub split: Option<i64>,
     /// Commands refused, and why (reported to the agent).
     pub refused: Vec<String>,
+    /// Whether the agent hears that the answer was not sent (loop breaker).
+    pub notice: Notice,
+    /// `#enviar`: the held answer (stored message) relayed now.
+    pub release: Option<i64>,
+    /// The relay goes to these addresses only: the participants the agent
+    /// left out of a group reply (empty: to everyone).
+    pub only: Vec<String>,
+    /// The participants the agent wrote to directly.
+    pub direct_to: Vec<String>,
+}
+
+/// Whether an agent hears that their answer was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// No: old mail being imported, or nothing was held.
+    No,
+    /// Yes, with why; a reply `#enviar` sends the answer.
+    Send(Unheard),
+    /// The notice limit for that address is reached: an event says why.
+    Limited { why: String },
+}
+
+/// Why an agent's answer was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unheard {
+    /// Nothing proves the agent wrote it: it answers no notification sent
+    /// to that address (or to a `notify_lists` list), and our server's
+    /// verdict does not prove it either.
+    NoProof,
+    /// The loop breaker held it.
+    LoopBreaker,
 }
 
 /// A relay the loop breaker held back.
@@ -779,7 +810,13 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         }
     }
     if !(signed_reply || authenticated) {
-        return Ok(Some(Step::Unverified { ticket: number }));
+        // Never silently: the agent is told at the From address, which is
+        // an agent's (a forger never reads it), and may confirm.
+        let notice = notice(i, lookup, Unheard::NoProof)?;
+        return Ok(Some(Step::Unverified {
+            ticket: number,
+            notice,
+        }));
     }
 
     let cmds = commands::parse(i.new_text);
@@ -792,9 +829,32 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
     // Written to the customer directly, with the desk in Cc: they have it already.
     let customers = lookup.customer_addresses(number)?;
     let direct = recipients().any(|m| customers.contains(&m.address));
-    let note = match (internal, direct) {
-        (true, _) => Some("internal note"),
-        (false, true) => Some("written to the customer directly: not relayed again"),
+    // Those the agent left out of a group reply still get the answer, once.
+    let addressed: Vec<&str> = recipients().map(|m| m.address.as_str()).collect();
+    let left_out: Vec<String> = if direct {
+        customers
+            .iter()
+            .filter(|c| !addressed.contains(&c.as_str()))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let direct_to: Vec<String> = if direct {
+        customers
+            .iter()
+            .filter(|c| addressed.contains(&c.as_str()))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let note = match (internal, direct, left_out.is_empty()) {
+        (true, _, _) => Some("internal note"),
+        (false, true, true) => Some("written to the customer directly: not relayed again"),
+        (false, true, false) => {
+            Some("written to some participants directly: relayed to the others only")
+        }
         _ => None,
     };
     let status = match (cmds.status, internal) {
@@ -811,8 +871,12 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         || cmds.priority.is_some()
         || !cmds.add.is_empty()
         || !cmds.remove.is_empty()
-        || !cmds.unknown.is_empty();
-    let mut relay = (!internal && !direct && !cmds.body.is_empty()).then_some(cmds.body);
+        || !cmds.unknown.is_empty()
+        || cmds.send
+        || (direct && !internal);
+    let partial = direct && !left_out.is_empty();
+    let mut relay =
+        (!internal && (!direct || partial) && !cmds.body.is_empty()).then_some(cmds.body);
     let mut held = None;
     if relay.is_some() {
         // The loop breaker: answers this fast are a machine's, whatever
@@ -831,12 +895,38 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
             });
         }
     }
+    let notice = match held {
+        Some(_) => notice(i, lookup, Unheard::LoopBreaker)?,
+        None => Notice::No,
+    };
+    let mut refused = Vec::new();
+    // `#enviar` in answer to our notice: the answer held then, as written,
+    // once (the agent's word is proof and the loop breaker's hold lifted).
+    let mut release = None;
+    let mut only = if partial { left_out } else { Vec::new() };
+    if cmds.send {
+        match lookup.held_answer(number, &msg.referenced_ids())? {
+            Some(h) => {
+                let body = commands::parse(&h.text).body;
+                if body.is_empty() {
+                    refused.push("#enviar: the answer held has no text to send".to_string());
+                } else {
+                    relay = Some(body);
+                    release = Some(h.message);
+                    only.clear();
+                }
+            }
+            None => refused.push(
+                "#enviar: reply to hilo's notice of an answer not sent (this one was sent already, or the notice went to someone else)"
+                    .to_string(),
+            ),
+        }
+    }
     // The answer goes to the author of the message answered (a colleague
     // the customer forwarded our mail to, say), who joins the ticket: the
     // agent chose to answer them. Never to an agent or to ourselves.
     let mut answering = None;
     let mut join = false;
-    let mut refused = Vec::new();
     let answered = if relay.is_some() || cmds.split {
         lookup.answered(number, &msg.referenced_ids())?
     } else {
@@ -857,7 +947,7 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
             None
         }
     };
-    if relay.is_some() {
+    if relay.is_some() && release.is_none() {
         answering = answered.filter(|a| {
             !d.is_agent(&a.author.address)
                 && !crate::mail::is_own(i.own_addresses, &a.author.address)
@@ -922,6 +1012,10 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
         merge_into,
         split,
         refused,
+        notice,
+        release,
+        only,
+        direct_to,
     }))))
 }
 
@@ -938,6 +1032,23 @@ fn trusted(d: &crate::config::DeskConfig) -> super::agent::Trusted<'_> {
         authserv_ids: &d.authserv_ids,
         receiving_hosts: &d.receiving_hosts,
     }
+}
+
+/// Whether the agent who wrote this mail hears that it was not sent: not
+/// for old mail, and at most `max_notifications` notices per address and
+/// `notify_window`.
+fn notice<L: Lookup>(i: &Input<'_>, lookup: &L, why: Unheard) -> Result<Notice, L::Error> {
+    let d = &i.desk.cfg;
+    if i.backlog {
+        return Ok(Notice::No);
+    }
+    let (max, window) = (d.max_notifications, d.notify_window);
+    Ok(
+        match over_limit(i, lookup, MessageKind::Notice, max, window, "notices to")? {
+            Some(why) => Notice::Limited { why },
+            None => Notice::Send(why),
+        },
+    )
 }
 
 /// The ticket `#fusionar ARG` names: `SOP-41`, `[SOP-41]` or `41`, of this
@@ -1696,18 +1807,36 @@ mod tests {
         // A reply that names a signed id we never sent to the agents.
         let (c, mut f) = agent_reply("hola", "");
         f.to_agents.clear();
-        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        assert_eq!(
+            c.run(&f).step,
+            Step::Unverified {
+                ticket: 5,
+                notice: Notice::Send(Unheard::NoProof)
+            }
+        );
         // A signed id of another ticket proves nothing for this one.
         let (c, mut f) = agent_reply("hola", "");
         f.to_agents = vec![(6, signed_id(6), vec!["equipo@agentes.test".into()])];
-        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        assert_eq!(
+            c.run(&f).step,
+            Step::Unverified {
+                ticket: 5,
+                notice: Notice::Send(Unheard::NoProof)
+            }
+        );
         // Authentication-Results count only with agent_trust = "authenticated".
         let (c, mut f) = agent_reply(
             "hola",
             "Authentication-Results: mx.example.test; dkim=pass header.d=agentes.test\r\n",
         );
         f.to_agents.clear();
-        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        assert_eq!(
+            c.run(&f).step,
+            Step::Unverified {
+                ticket: 5,
+                notice: Notice::Send(Unheard::NoProof)
+            }
+        );
     }
 
     #[test]
@@ -1728,7 +1857,13 @@ mod tests {
         );
         c.trust = "authenticated";
         f.to_agents.clear();
-        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        assert_eq!(
+            c.run(&f).step,
+            Step::Unverified {
+                ticket: 5,
+                notice: Notice::Send(Unheard::NoProof)
+            }
+        );
     }
 
     #[test]
@@ -1803,13 +1938,25 @@ mod tests {
         // Sent to Eva alone (an agent listed by address): Luis cannot use it.
         let (c, mut f) = agent_reply("hola", "");
         f.to_agents[0].2 = vec!["eva@agentes.test".into()];
-        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        assert_eq!(
+            c.run(&f).step,
+            Step::Unverified {
+                ticket: 5,
+                notice: Notice::Send(Unheard::NoProof)
+            }
+        );
         // Sent to Luis himself: it proves for him.
         f.to_agents[0].2 = vec!["luis@agentes.test".into()];
         assert!(matches!(c.run(&f).step, Step::Answer(_)));
         // Sent to someone else who is no list: no proof for Luis either.
         f.to_agents[0].2 = vec!["observador@example.org".into()];
-        assert_eq!(c.run(&f).step, Step::Unverified { ticket: 5 });
+        assert_eq!(
+            c.run(&f).step,
+            Step::Unverified {
+                ticket: 5,
+                notice: Notice::Send(Unheard::NoProof)
+            }
+        );
         // Sent to a list the desk names in notify_lists: any agent.
         f.to_agents[0].2 = vec!["equipo@agentes.test".into()];
         assert!(matches!(c.run(&f).step, Step::Answer(_)));

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Answered, Lookup, OpenTicket, TicketRef};
+use super::{Answered, HeldAnswer, Lookup, OpenTicket, TicketRef};
 use crate::model::MessageKind;
 
 #[derive(Debug, Default)]
@@ -36,6 +36,8 @@ pub struct MemoryLookup {
     pub faq_caused: Vec<(String, DateTime<Utc>)>,
     /// Addresses that opened a ticket before.
     pub known: Vec<String>,
+    /// (ticket, Message-ID of our notice, the answer it holds).
+    pub held: Vec<(i64, String, HeldAnswer)>,
 }
 
 impl Lookup for MemoryLookup {
@@ -84,6 +86,13 @@ impl Lookup for MemoryLookup {
             .iter()
             .filter(|(k, x, t)| *k == kind && x == key && *t >= since)
             .count() as u32)
+    }
+    fn held_answer(&self, ticket: i64, ids: &[&str]) -> Result<Option<HeldAnswer>, Self::Error> {
+        Ok(self
+            .held
+            .iter()
+            .find(|(n, id, _)| *n == ticket && ids.contains(&id.as_str()))
+            .map(|(_, _, h)| h.clone()))
     }
     fn wrote_before(&self, _: &str, address: &str) -> Result<bool, Self::Error> {
         Ok(self.known.iter().any(|a| a == address))

@@ -143,6 +143,14 @@ pub struct Answered {
     pub message_id: Option<String>,
 }
 
+/// An agent's answer that was not sent, stored as `message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldAnswer {
+    pub message: i64,
+    /// Its new text, commands included.
+    pub text: String,
+}
+
 /// Read access to stored tickets, for `thread` and `decide`; implemented by
 /// the store's transaction, faked in memory by unit tests.
 pub trait Lookup {
@@ -195,6 +203,9 @@ pub trait Lookup {
     /// The Message-IDs of `ticket`'s acknowledgements that carried
     /// knowledge-file answers.
     fn faq_acks(&self, ticket: i64) -> Result<Vec<String>, Self::Error>;
+    /// The answer not sent that our notice with one of `ids` (on `ticket`)
+    /// is about, unless it was sent since.
+    fn held_answer(&self, ticket: i64, ids: &[&str]) -> Result<Option<HeldAnswer>, Self::Error>;
     /// Has `address` opened a ticket on `desk` before?
     fn wrote_before(&self, desk: &str, address: &str) -> Result<bool, Self::Error>;
     /// Acknowledgements with knowledge-file answers that `desk` queued

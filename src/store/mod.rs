@@ -56,6 +56,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0013_requester.sql")),
     Migration::Sql(include_str!("migrations/0014_faq.sql")),
     Migration::Code(pending_participants),
+    Migration::Sql(include_str!("migrations/0015_released.sql")),
 ];
 
 /// Issue 21: a participant may be `pending`, in Cc of a first mail that

@@ -111,6 +111,10 @@ pub struct Queued<'a> {
     pub rate_key: Option<&'a str>,
     /// For a notification: the received message it is about.
     pub about: Option<i64>,
+    /// The envelope recipients, when not every address of the headers:
+    /// one copy of a relay per view of the thread (see
+    /// [`Tx::ticket_info_for`]).
+    pub envelope: Option<&'a [String]>,
 }
 
 impl Tx<'_> {
@@ -146,7 +150,10 @@ impl Tx<'_> {
         out: &crate::mail::compose::Outgoing,
     ) -> Result<i64, StoreError> {
         let draft = &out.draft;
-        let rcpt = draft.recipients();
+        let rcpt: Vec<&str> = match q.envelope {
+            Some(e) => e.iter().map(String::as_str).collect(),
+            None => draft.recipients(),
+        };
         let id = self.insert_message(&super::NewMessage {
             ticket: q.ticket,
             desk: q.desk,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{parse_json_list, ts, Store, StoreError, Tx};
 use crate::mail::Mailbox;
 use crate::model::{MessageKind, Status};
-use crate::pipeline::{Answered, Lookup, OpenTicket, TicketRef};
+use crate::pipeline::{Answered, HeldAnswer, Lookup, OpenTicket, TicketRef};
 
 /// A ticket as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -357,6 +357,72 @@ impl Tx<'_> {
         })
     }
 
+    /// [`Tx::ticket_info`] for one mail to `recipients`: its References
+    /// and In-Reply-To name only ticket mail that every recipient sent or
+    /// received (as From, To or Cc), so that after a merge or split nothing
+    /// hangs under mail a recipient never had, and no agent's own
+    /// Message-ID (of a reply that went through us) reaches a customer.
+    /// Reads the ticket's messages once: linear in the ticket.
+    pub fn ticket_info_for(
+        &self,
+        ticket: i64,
+        recipients: &[String],
+    ) -> Result<TicketInfo, StoreError> {
+        let mut info = self.ticket_info(ticket)?;
+        let rcpts: Vec<String> = recipients.iter().map(|r| r.to_ascii_lowercase()).collect();
+        // Who had each mail: its sender and the addresses it was sent to,
+        // for our own mail the envelope (a copy per view goes to some only).
+        let rows: Vec<(String, String, String, String)> = self
+            .prepare_cached(
+                "SELECT m.message_id, m.kind, m.from_addr,
+                        CASE WHEN o.recipients IS NOT NULL THEN o.recipients
+                             ELSE json_array(json(coalesce(m.to_addrs, '[]')), json(coalesce(m.cc_addrs, '[]'))) END
+                 FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
+                 WHERE m.ticket_id = ?1 AND m.message_id IS NOT NULL
+                   AND m.kind IN ('customer', 'ack', 'relay', 'agent', 'receipt')
+                 ORDER BY m.id",
+            )?
+            .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        let seen: Vec<&(String, String, String, String)> = rows
+            .iter()
+            .filter(|(_, _, from, got)| {
+                // Addresses are quoted JSON strings in `got`, nested or not.
+                rcpts
+                    .iter()
+                    .all(|a| from == a || got.contains(&format!("\"{a}\"")))
+            })
+            .collect();
+        let mut refs: Vec<String> = seen.iter().take(2).map(|r| r.0.clone()).collect();
+        let recent = seen
+            .len()
+            .saturating_sub(THREAD_RECENT as usize)
+            .max(refs.len());
+        for r in &seen[recent.min(seen.len())..] {
+            if !refs.contains(&r.0) {
+                refs.push(r.0.clone());
+            }
+        }
+        // Threaded under the addressee's own last mail, else the last
+        // they all have.
+        info.last_customer_id = seen
+            .iter()
+            .rev()
+            .find(|r| r.1 == "customer" && rcpts.first() == Some(&r.2))
+            .map(|r| r.0.clone())
+            .or_else(|| refs.last().cloned());
+        info.thread_refs = refs;
+        Ok(info)
+    }
+
+    /// Marks a held answer as sent at its agent's word (`#enviar`): a
+    /// second confirmation finds nothing to send.
+    pub fn release(&self, message: i64) -> Result<(), StoreError> {
+        self.prepare_cached("UPDATE messages SET released_at = ?2 WHERE id = ?1")?
+            .execute(params![message, self.stamp()])?;
+        Ok(())
+    }
+
     /// Closes resolved tickets not changed since `before`; returns how many.
     pub fn close_resolved(&self, desk: &str, before: &str) -> Result<usize, StoreError> {
         let ids: Vec<i64> = self
@@ -481,7 +547,7 @@ impl Lookup for Tx<'_> {
             .prepare_cached(
                 "SELECT o.recipients FROM messages m JOIN outbox o ON o.message_id = m.id
                  WHERE m.ticket_id = ?1 AND m.message_id = ?2
-                   AND m.direction = 'out' AND m.kind IN ('notification', 'report')",
+                   AND m.direction = 'out' AND m.kind IN ('notification', 'report', 'notice')",
             )?
             .query_row(params![ticket, message_id], |r| r.get(0))
             .optional()?;
@@ -537,6 +603,29 @@ impl Lookup for Tx<'_> {
             )?
             .query_map([ticket], |r| r.get(0))?
             .collect::<Result<_, _>>()?)
+    }
+
+    fn held_answer(&self, ticket: i64, ids: &[&str]) -> Result<Option<HeldAnswer>, StoreError> {
+        let mut st = self.prepare_cached(
+            "SELECT a.id, coalesce(a.new_text, a.body_text, '') FROM messages m JOIN messages a ON a.id = m.about
+             WHERE m.ticket_id = ?1 AND m.message_id = ?2 AND m.kind = 'notice'
+               AND a.kind IN ('unverified', 'agent') AND a.released_at IS NULL
+             LIMIT 1",
+        )?;
+        for id in ids {
+            let hit = st
+                .query_row(params![ticket, id], |r| {
+                    Ok(HeldAnswer {
+                        message: r.get(0)?,
+                        text: r.get(1)?,
+                    })
+                })
+                .optional()?;
+            if hit.is_some() {
+                return Ok(hit);
+            }
+        }
+        Ok(None)
     }
 
     fn wrote_before(&self, desk: &str, address: &str) -> Result<bool, StoreError> {
