@@ -189,6 +189,7 @@ pub fn check(data: &[u8]) {
         msg: &msg,
         new_text: &msg.new_text,
         quote: true,
+        now: chrono::Utc::now(),
         closed_before: None,
         related: &related,
         answers: &answers,
@@ -226,6 +227,7 @@ pub fn check(data: &[u8]) {
     let receipt = hilo::outgoing::notify::receipt(hilo::outgoing::notify::ReceiptInput {
         about,
         msg: &msg,
+        what: hilo::outgoing::notify::ReceiptKind::Added,
     });
     if let Ok(out) = receipt {
         assert_eq!(composed(out).to.len(), 1, "one recipient");

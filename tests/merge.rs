@@ -81,22 +81,35 @@ async fn an_agent_merges_a_duplicate_by_mail_and_the_cli_undoes_it() {
             "customer",
             "ack",
             "notification",
+            "receipt",
             "agent",
             "report"
         ]
     );
-    // The agent hears it was done; the customer hears nothing.
+    // The agent hears it was done; the customer hears it once, in the
+    // thread she has, under the number that goes on.
     let confirm = text(&d.agent_box(3).await[2]);
     assert!(
         confirm.contains(&format!("{} fusionada en {}", d.tag(2), d.tag(1))),
         "{confirm}"
     );
+    let inbox = d.ana_box(3).await;
+    let notice = text(&inbox[2]);
+    assert!(
+        notice.contains(&format!(
+            "Hemos unido su solicitud {} a la solicitud {}",
+            d.tag(2),
+            d.tag(1)
+        )),
+        "{notice}"
+    );
+    assert!(parsed(&inbox[2]).subject.starts_with(&d.tag(1)));
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(mailbox(&d.ana).await.len(), 2, "no mail to the customer");
+    assert_eq!(mailbox(&d.ana).await.len(), 3, "one notice");
 
     // Ana answers ticket 2's acknowledgement: it lands on ticket 1.
     d.ana_replies(&acks[1], "Sigue igual.").await;
-    assert_eq!(kinds(&w.ticket(1).await).len(), 10);
+    assert_eq!(kinds(&w.ticket(1).await).len(), 11);
     assert!(kinds(&w.ticket(2).await).is_empty());
     // A new mail naming ticket 2 by its tag lands on 1 too.
     d.ana_writes(&format!("Re: {} Impresora", d.tag(2)), "¿Novedades?")
@@ -104,7 +117,7 @@ async fn an_agent_merges_a_duplicate_by_mail_and_the_cli_undoes_it() {
     assert_eq!(w.tickets().await.len(), 2, "no new ticket");
     assert_eq!(
         kinds(&w.ticket(1).await).len(),
-        13,
+        14,
         "customer, receipt, notification"
     );
 
@@ -115,7 +128,11 @@ async fn an_agent_merges_a_duplicate_by_mail_and_the_cli_undoes_it() {
     assert_eq!(two["merged_into"], Value::Null);
     assert_eq!(two["status"], "new", "its status before the merge");
     assert_eq!(kinds(&two), ["customer", "ack", "notification"]);
-    assert_eq!(kinds(&w.ticket(1).await).len(), 10);
+    assert_eq!(
+        kinds(&w.ticket(1).await).len(),
+        11,
+        "the merge notice stays with what came since"
+    );
     assert_eq!(w.ticket(1).await["merged_from"], serde_json::json!([]));
     let events = w.ok(&["tickets", "show", "1"]).await;
     assert!(!events.contains("merged from"), "{events}");
@@ -216,11 +233,25 @@ async fn an_agent_splits_a_new_topic_off_and_each_part_keeps_its_replies() {
     );
     assert_eq!(
         kinds(&two),
-        ["customer", "notification", "agent", "relay", "report"]
+        [
+            "customer",
+            "notification",
+            "receipt",
+            "agent",
+            "relay",
+            "report"
+        ]
     );
-    // The answer reaches Ana under the new ticket's tag.
-    let inbox = d.ana_box(2).await;
-    let relay = parsed(&inbox[1]);
+    // Ana hears once why the new number, then the answer under it.
+    let mut inbox = d.ana_box(3).await;
+    // Queued in that order; delivered in any.
+    inbox[1..].sort_by_key(|m| text(m).contains("ya la hemos anulado"));
+    let notice = text(&inbox[1]);
+    assert!(
+        notice.contains(&format!("a una solicitud nueva, {}", d.tag(2))),
+        "{notice}"
+    );
+    let relay = parsed(&inbox[2]);
     assert!(relay.subject.starts_with(&d.tag(2)), "{}", relay.subject);
     let confirm = text(&d.agent_box(3).await[2]);
     assert!(
@@ -230,9 +261,9 @@ async fn an_agent_splits_a_new_topic_off_and_each_part_keeps_its_replies() {
 
     // Ana's reply to that answer lands on the new ticket; her reply to
     // the old acknowledgement stays on the old one.
-    d.ana_replies(&inbox[1], "Gracias, comprobado.").await;
+    d.ana_replies(&inbox[2], "Gracias, comprobado.").await;
     d.ana_replies(&acks[0], "La impresora sigue igual.").await;
-    assert_eq!(kinds(&w.ticket(2).await).len(), 7);
+    assert_eq!(kinds(&w.ticket(2).await).len(), 8);
     assert_eq!(kinds(&w.ticket(1).await).len(), 5);
 }
 

@@ -44,7 +44,7 @@ async fn a_customer_hears_of_her_open_case_and_joins_it_by_answering() {
     let ack = text(&acks[1]);
     assert!(ack.contains("Tiene otras solicitudes abiertas"), "{ack}");
     assert!(
-        ack.contains(&format!("{} «No imprime», del 20", d.tag(1))),
+        ack.contains(&format!("{} «No imprime», abierta el ", d.tag(1))),
         "{ack}"
     );
     assert!(
@@ -103,7 +103,11 @@ async fn a_customer_hears_of_her_open_case_and_joins_it_by_answering() {
     let inbox = wait_mailbox(&d.ana, 3, WAIT).await;
     let receipt = text(&inbox[2]);
     assert!(
-        receipt.contains(&format!("a su solicitud {}", d.tag(1))),
+        receipt.contains(&format!(
+            "Hemos unido su solicitud {} a la solicitud {}",
+            d.tag(2),
+            d.tag(1)
+        )),
         "{receipt}"
     );
     let notes = wait_mailbox(&d.agent, 3, WAIT).await;

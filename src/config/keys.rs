@@ -94,6 +94,7 @@ pub const KEYS: &[Key] = &[
     key("desk[].display_name", "-", "the name in our From and in templates"),
     key("desk[].tag", "", "the ticket tag in subjects: `SOP` gives `[SOP-42]`"),
     key("desk[].language", "", "`es` or `en`: the templates' language"),
+    key("desk[].time_zone", "UTC", "IANA time zone of the dates customers read (`Europe/Madrid`)"),
     key("desk[].after", "keep", "`keep`, `seen` or `move`: what happens on the server to a stored message"),
     key("desk[].move_to", "-", "the folder for `after = \"move\"`"),
     key("desk[].quarantine_to", "Quarantine", "the folder for mail that cannot be parsed"),

@@ -113,6 +113,8 @@ pub(super) struct RawDesk {
     pub(super) display_name: Option<String>,
     pub(super) tag: String,
     pub(super) language: Language,
+    #[serde(default = "default_time_zone")]
+    pub(super) time_zone: String,
     pub(super) imap: RawImap,
     #[serde(default = "default_after")]
     pub(super) after: String,
@@ -244,6 +246,10 @@ pub(super) fn default_auto_link_threshold() -> f64 {
 
 pub(super) fn default_auto_link_days() -> u32 {
     7
+}
+
+pub(super) fn default_time_zone() -> String {
+    "UTC".to_string()
 }
 
 pub(super) fn default_ack_quote() -> AckQuote {

@@ -227,6 +227,8 @@ pub struct DeskConfig {
     /// Tag in subjects, as written: `SOP` gives `[SOP-42]`.
     pub tag: String,
     pub language: Language,
+    /// Where the desk's customers read dates ("el lunes 7 de diciembre").
+    pub time_zone: chrono_tz::Tz,
     pub imap: ImapConfig,
     /// What happens to a message on the server once it is stored.
     pub after: After,

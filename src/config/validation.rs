@@ -318,6 +318,15 @@ impl RawConfig {
                 .filter(|a| !a.starts_with('@'))
                 .cloned()
                 .collect();
+            let time_zone: chrono_tz::Tz = d.time_zone.trim().parse().map_err(|_| {
+                ConfigError::invalid(
+                    format!("{k}.time_zone"),
+                    format!(
+                        "{:?} is not an IANA time zone (such as \"Europe/Madrid\" or \"UTC\")",
+                        d.time_zone
+                    ),
+                )
+            })?;
             desks.push(DeskConfig {
                 name: d.name,
                 address,
@@ -326,6 +335,7 @@ impl RawConfig {
                 display_name: d.display_name,
                 tag: d.tag,
                 language: d.language,
+                time_zone,
                 imap: ImapConfig {
                     host: imap.host,
                     port: imap.port,

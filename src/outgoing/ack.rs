@@ -11,48 +11,19 @@ use crate::mail::{Inbound, Mailbox};
 use crate::model::Status;
 use crate::outgoing::templates::Templates;
 
-/// Lines of the customer's text quoted in the acknowledgement.
-const SUMMARY_LINES: usize = 12;
-const SUMMARY_CHARS: usize = 800;
 /// References an acknowledgement carries from the customer's mail: the
 /// first and the most recent (RFC 5322 allows trimming the middle).
 const MAX_REFERENCES: usize = 10;
 
-/// The first lines of what the customer wrote, quoted: at most
-/// `SUMMARY_LINES` lines and about `SUMMARY_CHARS` characters, however long
-/// one line is (whatever a stranger writes is echoed to the address they
-/// chose, so it must stay short).
+/// What the customer wrote, in short ([`super::words::summary`]: the
+/// first paragraph without the greeting, at most 3 lines and 300
+/// characters), quoted; empty when nothing is left.
 pub fn summary(text: &str) -> String {
-    let mut out = String::new();
-    let mut lines = 0;
-    let mut budget = SUMMARY_CHARS;
-    for line in text.lines().map(str::trim_end) {
-        if lines == 0 && line.trim().is_empty() {
-            continue;
-        }
-        if lines == SUMMARY_LINES || budget == 0 {
-            out.push_str("> […]\n");
-            break;
-        }
-        out.push_str("> ");
-        match line.char_indices().nth(budget) {
-            Some((cut, _)) => {
-                out.push_str(&line[..cut]);
-                out.push_str(" […]\n");
-                break;
-            }
-            None => {
-                budget -= line.chars().count();
-                out.push_str(line);
-            }
-        }
-        out.push('\n');
-        lines += 1;
-    }
-    if out.is_empty() {
-        out.push_str("> (—)\n");
-    }
-    out.trim_end().to_string()
+    super::words::summary(text)
+        .lines()
+        .map(|l| format!("> {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub struct AckInput<'a> {
@@ -69,6 +40,8 @@ pub struct AckInput<'a> {
     pub new_text: &'a str,
     /// Quote it (`ack_quote`)? Without, the summary is left out.
     pub quote: bool,
+    /// Now, for the dates written out ("abierta el lunes 7 de diciembre").
+    pub now: chrono::DateTime<chrono::Utc>,
     /// A closed ticket this one follows (the acknowledgement says so).
     pub closed_before: Option<i64>,
     /// The requester's other open tickets: listed, with how to continue one.
@@ -98,9 +71,9 @@ fn answers(i: &AckInput<'_>) -> String {
         out.push_str(&format!("* {}\n\n{}\n\n", e.title, e.answer));
     }
     out.push_str(if es {
-        "Si con esto queda resuelta su consulta, conteste a este correo con «#resuelto» y cerraremos la solicitud. Si no, no hace falta que haga nada: le atenderemos igualmente.\n\n"
+        "Si con esto queda resuelta su consulta, conteste a este correo con «#resuelto» y la daremos por resuelta. Si no, no hace falta que haga nada: una persona del equipo le contestará lo antes posible.\n\n"
     } else {
-        "If this solves your question, reply to this email with \"#resolved\" and we will close the request. If not, there is nothing to do: we will get back to you anyway.\n\n"
+        "If this solves your question, reply to this email with \"#resolved\" and we will mark it resolved. If not, there is nothing to do: a person on our team will get back to you as soon as possible.\n\n"
     });
     out
 }
@@ -115,12 +88,13 @@ fn open_tickets(i: &AckInput<'_>) -> String {
         .related
         .iter()
         .map(|r| {
-            let date = r.created_at.get(..10).unwrap_or(&r.created_at);
+            let date =
+                super::words::stored_day(i.desk.language, i.desk.time_zone, &r.created_at, i.now);
             let subject = super::shown_subject(&r.subject);
             if es {
-                format!("  {} «{subject}», del {date}", i.tags.format(r.number))
+                format!("  {} «{subject}», abierta {date}", i.tags.format(r.number))
             } else {
-                format!("  {} \"{subject}\", of {date}", i.tags.format(r.number))
+                format!("  {} \"{subject}\", opened {date}", i.tags.format(r.number))
             }
         })
         .collect();
@@ -142,6 +116,7 @@ fn open_tickets(i: &AckInput<'_>) -> String {
 pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
     let tag = i.tags.format(i.number);
     let desk_name = i.desk.shown_name();
+    let es = i.desk.language == crate::config::Language::Es;
     let requester_name = i
         .msg
         .from
@@ -158,6 +133,23 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         ("desk_address", i.address.to_string()),
         ("status", Status::New.as_str().to_string()),
         (
+            "greeting",
+            super::words::greeting(i.desk.language, &i.msg.from),
+        ),
+        (
+            "promise",
+            if i.answers.is_empty() {
+                if es {
+                    "Le contestaremos lo antes posible.\n\n"
+                } else {
+                    "We will get back to you as soon as possible.\n\n"
+                }
+                .to_string()
+            } else {
+                String::new() // the answers' last sentence says it
+            },
+        ),
+        (
             "summary",
             if i.quote {
                 summary(i.new_text)
@@ -168,7 +160,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         ("open_tickets", open_tickets(&i)),
         ("answers", answers(&i)),
     ]);
-    let block = if i.quote {
+    let block = if i.quote && !vars["summary"].is_empty() {
         i.templates
             .get(&i.desk.name, i.desk.language, "summary_block")
             .render(&vars)
@@ -229,18 +221,19 @@ mod tests {
 
     #[test]
     fn summary_quotes_and_cuts() {
-        assert_eq!(summary("\n\nhola\nque tal"), "> hola\n> que tal");
+        assert_eq!(
+            summary("\n\nHola:\n\nNo imprime.\nNi en color.\n\nGracias"),
+            "> No imprime.\n> Ni en color."
+        );
         let long = (0..40).map(|i| format!("línea {i}\n")).collect::<String>();
-        let s = summary(&long);
-        assert_eq!(s.lines().count(), SUMMARY_LINES + 1);
-        assert!(s.ends_with("> […]"));
-        assert_eq!(summary(""), "> (—)");
+        assert_eq!(summary(&long).lines().count(), 3);
+        assert_eq!(summary(""), "");
     }
 
     #[test]
     fn one_long_line_is_cut_too() {
         let s = summary(&"spam ".repeat(200_000));
-        assert!(s.chars().count() < SUMMARY_CHARS + 20, "{}", s.len());
-        assert!(s.ends_with("[…]"));
+        assert!(s.chars().count() < 320, "{}", s.len());
+        assert!(s.ends_with('…'));
     }
 }

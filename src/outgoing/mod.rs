@@ -13,6 +13,7 @@ pub mod ack;
 pub mod notify;
 pub mod relay;
 pub mod templates;
+pub mod words;
 
 /// What every mail about an existing ticket is written from: its desk
 /// (with tag and templates), the signer of our Message-IDs, the ticket.

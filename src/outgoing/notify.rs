@@ -298,18 +298,33 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         .templates
         .get(&d.name, d.language, "notify")
         .render(&vars);
+    // How to answer, in a part of its own: clients quote the body only, so
+    // an agent's reply that reaches a customer (Cc, Reply All) carries
+    // none of the desk's instructions or commands.
+    let help = i
+        .about
+        .templates
+        .get(&d.name, d.language, "notify_help")
+        .render(&vars);
+    let help = Attachment {
+        filename: Some(
+            if es {
+                "como-contestar.txt"
+            } else {
+                "how-to-answer.txt"
+            }
+            .to_string(),
+        ),
+        content_type: "text/plain; charset=utf-8".to_string(),
+        data: help.into_bytes(),
+    };
     // The bare address: a display name here makes some clients (mutt)
     // ask on every reply which address to use.
     let desk_box = Mailbox::new(i.about.ticket.answers_from(d), None);
     Outgoing::new(Draft {
-        from: Mailbox::new(
-            i.about.ticket.answers_from(d),
-            Some(format!(
-                "{} ({})",
-                i.from.name.as_deref().unwrap_or(&i.from.address),
-                d.shown_name()
-            )),
-        ),
+        // The desk's name only: a customer in Cc of an agent's reply must
+        // never see their own name on our address.
+        from: Mailbox::new(i.about.ticket.answers_from(d), Some(d.shown_name())),
         to: vec![Mailbox::new(i.to, None)],
         cc: Vec::new(),
         reply_to: Some(desk_box),
@@ -324,9 +339,11 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         auto_submitted: Some(AutoSubmitted::Generated),
         loop_marker: d.address.clone(),
         attachments: if attach {
-            i.attachments.to_vec()
+            std::iter::once(help)
+                .chain(i.attachments.iter().cloned())
+                .collect()
         } else {
-            Vec::new()
+            vec![help]
         },
     })
 }
@@ -372,67 +389,158 @@ pub fn alert(about: super::About<'_>, to: &str, why: &str) -> Result<Outgoing, C
     })
 }
 
-pub struct ReceiptInput<'a> {
-    pub about: super::About<'a>,
-    /// The customer's mail that joined the ticket.
-    pub msg: &'a crate::mail::Inbound,
+/// What a receipt confirms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptKind {
+    /// A new mail of theirs that named the ticket was added to it.
+    Added,
+    /// Their new ticket `from` was joined to this one at their word.
+    Merged { from: i64 },
+    /// Their "#resuelto" resolved the ticket.
+    Resolved,
 }
 
-/// Tells a customer that their new mail, which named a ticket, was added
-/// to it rather than opening another; threaded under their mail and the
-/// ticket's conversation, so that replying to it stays in the thread.
-pub fn receipt(i: ReceiptInput<'_>) -> Result<Outgoing, ComposeError> {
-    let d = i.about.desk;
-    let tag = i.about.tags.format(i.about.ticket.number);
-    let vars = HashMap::from([
-        ("number", i.about.ticket.number.to_string()),
-        ("tag", tag),
-        ("subject", super::shown_subject(&i.about.ticket.subject)),
-        (
-            "message_subject",
-            super::shown_subject(&i.about.tags.clean_subject(&i.msg.subject)),
-        ),
+pub struct ReceiptInput<'a> {
+    pub about: super::About<'a>,
+    /// The customer's mail it answers.
+    pub msg: &'a crate::mail::Inbound,
+    pub what: ReceiptKind,
+}
+
+/// " «subject»" of a message when it differs from its ticket's, else "".
+fn about_message(tags: &TagMatcher, lang: Language, subject: &str, ticket_subject: &str) -> String {
+    let own = tags.clean_subject(subject);
+    if own.trim().is_empty() || own.trim().eq_ignore_ascii_case(ticket_subject.trim()) {
+        return String::new();
+    }
+    let own = super::shown_subject(&own);
+    match lang {
+        Language::Es => format!(" «{own}»"),
+        Language::En => format!(" \"{own}\""),
+    }
+}
+
+/// A mail to someone on the customer's side about their ticket, from the
+/// ticket's address, written from template `kind`.
+struct ToCustomer<'a> {
+    about: super::About<'a>,
+    to: &'a Mailbox,
+    kind: &'a str,
+    /// The other ticket it speaks of (`{previous_tag}`).
+    previous: Option<i64>,
+    about_message: String,
+    in_reply_to: Option<String>,
+    references: Vec<String>,
+    auto_submitted: AutoSubmitted,
+}
+
+fn to_customer(c: ToCustomer<'_>) -> Result<Outgoing, ComposeError> {
+    let (d, tags, ticket) = (c.about.desk, c.about.tags, c.about.ticket);
+    let mut vars = HashMap::from([
+        ("number", ticket.number.to_string()),
+        ("tag", tags.format(ticket.number)),
+        ("subject", super::shown_subject(&ticket.subject)),
+        ("greeting", super::words::greeting(d.language, c.to)),
+        ("about_message", c.about_message),
         (
             "requester_name",
-            i.msg
-                .from
-                .name
-                .clone()
-                .unwrap_or_else(|| i.msg.from.address.clone()),
+            c.to.name.clone().unwrap_or_else(|| c.to.address.clone()),
         ),
-        ("requester", i.msg.from.address.clone()),
+        ("requester", c.to.address.clone()),
         ("desk", d.shown_name()),
-        ("desk_address", i.about.ticket.answers_from(d).to_string()),
+        ("desk_address", ticket.answers_from(d).to_string()),
     ]);
-    let text = i
+    if let Some(p) = c.previous {
+        vars.insert("previous_tag", tags.format(p));
+    }
+    let text = c
         .about
         .templates
-        .get(&d.name, d.language, "receipt")
+        .get(&d.name, d.language, c.kind)
         .render(&vars);
-    // The ticket's conversation, less any id of ours that the customer's
-    // mail does not already carry: thread_refs hold only mail the
-    // customer-side addresses received.
-    let mut references = i.about.ticket.thread_refs.clone();
+    Outgoing::new(Draft {
+        from: Mailbox::new(ticket.answers_from(d), Some(d.shown_name())),
+        to: vec![c.to.clone()],
+        cc: Vec::new(),
+        reply_to: None,
+        subject: tags.tagged_subject(ticket.number, &ticket.subject),
+        text,
+        message_id: c.about.signer.new_id(ticket.number, d.domain()),
+        in_reply_to: c.in_reply_to,
+        references: c.references,
+        auto_submitted: Some(c.auto_submitted),
+        loop_marker: d.address.clone(),
+        attachments: Vec::new(),
+    })
+}
+
+/// Tells a customer what became of their mail: added to the ticket it
+/// named rather than opening another, their new ticket joined to this
+/// one, or the ticket resolved at their word. Threaded under their mail
+/// and the ticket's conversation as they have it.
+pub fn receipt(i: ReceiptInput<'_>) -> Result<Outgoing, ComposeError> {
+    let (d, tags, ticket) = (i.about.desk, i.about.tags, i.about.ticket);
+    let (kind, previous) = match i.what {
+        ReceiptKind::Added => ("receipt", None),
+        ReceiptKind::Merged { from } => ("merged", Some(from)),
+        ReceiptKind::Resolved => ("resolved", None),
+    };
+    // The ticket's conversation as this customer has it (`thread_refs`
+    // from `ticket_info_for`), then their mail.
+    let mut references = ticket.thread_refs.clone();
     if let Some(id) = &i.msg.message_id {
         if !references.contains(id) {
             references.push(id.clone());
         }
     }
-    Outgoing::new(Draft {
-        from: Mailbox::new(i.about.ticket.answers_from(d), Some(d.shown_name())),
-        to: vec![i.msg.from.clone()],
-        cc: Vec::new(),
-        reply_to: None,
-        subject: i
-            .about
-            .tags
-            .tagged_subject(i.about.ticket.number, &i.about.ticket.subject),
-        text,
-        message_id: i.about.signer.new_id(i.about.ticket.number, d.domain()),
+    to_customer(ToCustomer {
+        about: i.about,
+        to: &i.msg.from,
+        kind,
+        previous,
+        about_message: about_message(tags, d.language, &i.msg.subject, &ticket.subject),
         in_reply_to: i.msg.message_id.clone(),
         references,
-        auto_submitted: Some(AutoSubmitted::Replied),
-        loop_marker: d.address.clone(),
-        attachments: Vec::new(),
+        auto_submitted: AutoSubmitted::Replied,
+    })
+}
+
+/// After an agent's merge or split: the customer hears it once, in the
+/// thread they have. `about` is the ticket they carry on in.
+pub struct MovedInput<'a> {
+    pub about: super::About<'a>,
+    pub to: &'a Mailbox,
+    pub what: Moved<'a>,
+    /// The customer's mail to thread under, and the References to give.
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Moved<'a> {
+    /// Their ticket `from` was merged into this one.
+    Merged { from: i64 },
+    /// Their message (with this subject) was split off ticket `from` into
+    /// this new one.
+    Split { from: i64, subject: &'a str },
+}
+
+pub fn moved(i: MovedInput<'_>) -> Result<Outgoing, ComposeError> {
+    let (d, tags) = (i.about.desk, i.about.tags);
+    let (kind, previous, about) = match i.what {
+        Moved::Merged { from } => ("merged", from, String::new()),
+        Moved::Split { from, subject } => {
+            ("split", from, about_message(tags, d.language, subject, ""))
+        }
+    };
+    to_customer(ToCustomer {
+        about: i.about,
+        to: i.to,
+        kind,
+        previous: Some(previous),
+        about_message: about,
+        in_reply_to: i.in_reply_to,
+        references: i.references,
+        auto_submitted: AutoSubmitted::Generated,
     })
 }

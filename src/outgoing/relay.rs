@@ -156,22 +156,24 @@ fn done_lines(a: &Answer, moved: &[Moved], tags: &TagMatcher, lang: Language) ->
     for m in moved {
         out.push(match (m, es) {
             (Moved::Merged { from, into, messages, participants }, true) => format!(
-                "{} fusionada en {}: {messages} mensajes movidos; {}; el cliente no recibe nada (deshacer: hilo tickets unmerge {from})",
+                "{} fusionada en {}: {messages} mensajes movidos; {}; el cliente recibe un aviso en {} (deshacer: hilo tickets unmerge {from})",
                 tags.format(*from),
                 tags.format(*into),
                 match participants.as_slice() {
                     [] => "ningún participante nuevo".to_string(),
                     p => format!("participantes que ahora reciben las respuestas: {}", p.join(", ")),
-                }
+                },
+                tags.format(*into),
             ),
             (Moved::Merged { from, into, messages, participants }, false) => format!(
-                "{} merged into {}: {messages} messages moved; {}; the customer gets nothing (undo: hilo tickets unmerge {from})",
+                "{} merged into {}: {messages} messages moved; {}; the customer is told in {} (undo: hilo tickets unmerge {from})",
                 tags.format(*from),
                 tags.format(*into),
                 match participants.as_slice() {
                     [] => "no new participants".to_string(),
                     p => format!("participants who now get the answers: {}", p.join(", ")),
-                }
+                },
+                tags.format(*into),
             ),
             (Moved::Split { from, into, messages }, true) => format!(
                 "separada de {}: nueva solicitud {} con {messages} mensajes",

@@ -35,6 +35,9 @@ pub const PLACEHOLDERS: &[&str] = &[
     "related",
     "answers",
     "summary_block",
+    "greeting",
+    "promise",
+    "about_message",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,9 +148,53 @@ pub const KINDS: &[&str] = &[
     "report",
     "receipt",
     "summary_block",
+    "merged",
+    "split",
+    "resolved",
+    "notify_help",
 ];
 
 const BUILTIN: &[(&str, &str, &str)] = &[
+    (
+        "notify_help",
+        "es",
+        include_str!("../../config/templates/notify_help.es.txt"),
+    ),
+    (
+        "notify_help",
+        "en",
+        include_str!("../../config/templates/notify_help.en.txt"),
+    ),
+    (
+        "merged",
+        "es",
+        include_str!("../../config/templates/merged.es.txt"),
+    ),
+    (
+        "merged",
+        "en",
+        include_str!("../../config/templates/merged.en.txt"),
+    ),
+    (
+        "split",
+        "es",
+        include_str!("../../config/templates/split.es.txt"),
+    ),
+    (
+        "split",
+        "en",
+        include_str!("../../config/templates/split.en.txt"),
+    ),
+    (
+        "resolved",
+        "es",
+        include_str!("../../config/templates/resolved.es.txt"),
+    ),
+    (
+        "resolved",
+        "en",
+        include_str!("../../config/templates/resolved.en.txt"),
+    ),
     (
         "summary_block",
         "es",

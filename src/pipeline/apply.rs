@@ -143,6 +143,7 @@ impl Writer<'_, '_> {
                     msg,
                     new_text: m.new_text,
                     quote: o.quote,
+                    now: self.now,
                     closed_before,
                     related: &o.related,
                     answers: &o.answers,
@@ -232,9 +233,15 @@ impl Writer<'_, '_> {
             Receipt::Send => {
                 let d = &m.desk.cfg;
                 let info = tx.ticket_info_for(ticket, std::slice::from_ref(&m.msg.from.address))?;
+                let what = match a.merge_from {
+                    _ if a.solved_by_faq => notify::ReceiptKind::Resolved,
+                    Some(from) => notify::ReceiptKind::Merged { from },
+                    None => notify::ReceiptKind::Added,
+                };
                 let out = notify::receipt(notify::ReceiptInput {
                     about: self.about(m, &info),
                     msg: m.msg,
+                    what,
                 });
                 self.queue_or_event(
                     d,
@@ -279,6 +286,7 @@ impl Writer<'_, '_> {
                         messages: r.messages,
                         participants: r.participants,
                     });
+                    self.tell_moved(m, ticket, into, notify::Moved::Merged { from: ticket })?;
                     ticket = into;
                 }
                 Err(StoreError::Refused(why)) => moved.push(relay::Moved::Refused(why)),
@@ -300,6 +308,12 @@ impl Writer<'_, '_> {
                         into: r.into,
                         messages: r.messages,
                     });
+                    let subject = tx.ticket_info(r.into)?.subject;
+                    let what = notify::Moved::Split {
+                        from: ticket,
+                        subject: &subject,
+                    };
+                    self.tell_moved(m, ticket, r.into, what)?;
                     ticket = r.into;
                 }
                 Err(StoreError::Refused(why)) => moved.push(relay::Moved::Refused(why)),
@@ -384,6 +398,56 @@ impl Writer<'_, '_> {
             }
         }
         Ok(Outcome::Appended { ticket })
+    }
+
+    /// Tells the customer of an agent's merge (`old` into `now`) or split
+    /// (`old` into the new `now`), once, in the thread they have: the
+    /// merged ticket's requester, or the split message's author, who is
+    /// the new ticket's requester.
+    fn tell_moved(
+        &self,
+        m: &Message<'_>,
+        old: i64,
+        now: i64,
+        what: notify::Moved<'_>,
+    ) -> Result<(), StoreError> {
+        let tx = self.tx;
+        let who = match what {
+            notify::Moved::Merged { .. } => tx.ticket_info(old)?.requester,
+            notify::Moved::Split { .. } => tx.ticket_info(now)?.requester,
+        };
+        if m.desk.cfg.is_agent(&who.address) {
+            return Ok(());
+        }
+        let rcpt = std::slice::from_ref(&who.address);
+        let seen = tx.ticket_info_for(now, rcpt)?;
+        let (in_reply_to, references) = match what {
+            notify::Moved::Merged { .. } => {
+                (seen.last_customer_id.clone(), seen.thread_refs.clone())
+            }
+            // Under the message split off, after the old thread.
+            notify::Moved::Split { .. } => {
+                let mut refs = tx.ticket_info_for(old, rcpt)?.thread_refs;
+                refs.extend(seen.thread_refs.iter().take(1).cloned());
+                (seen.thread_refs.first().cloned(), refs)
+            }
+        };
+        let out = notify::moved(notify::MovedInput {
+            about: self.about(m, &seen),
+            to: &who,
+            what,
+            in_reply_to,
+            references,
+        });
+        self.queue_or_event(
+            &m.desk.cfg,
+            now,
+            MessageKind::Receipt,
+            out,
+            "receipt_failed",
+            None,
+        )?;
+        Ok(())
     }
 
     /// Queues an agent's answer to its recipients. Each gets it threaded

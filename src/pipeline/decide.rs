@@ -321,7 +321,8 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     notify: notifies(i, lookup)?,
                     note: Some("the customer says the knowledge-file answer solved it".into()),
                     bounce: None,
-                    receipt: Receipt::No,
+                    // Confirmed in one line.
+                    receipt: receipt(i, lookup, true)?,
                     auto_linked: None,
                     merge_from: None,
                     merge_asked: None,
