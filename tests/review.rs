@@ -971,3 +971,60 @@ async fn merge_and_split_leave_no_orphan_in_any_mailbox() {
         assert_eq!(th.len(), 1, "{who}: {th:?}");
     }
 }
+
+// ---- Issue 30.3: the internal stays internal -----------------------------
+
+#[tokio::test]
+async fn a_customer_in_cc_of_an_agents_reply_sees_nothing_internal() {
+    let d = desk("").await;
+    let w = &d.w;
+    let hugo = d.ana.clone();
+    w.deliver(
+        &hugo,
+        &customer_mail(&hugo, &w.desk, "Router", "El router no arranca."),
+    )
+    .await;
+    let n = &wait_mailbox(&d.agent, 1, WAIT).await[0];
+    // Our address shows the desk's name, never the customer's.
+    let from = header(n, "From").unwrap();
+    assert!(
+        from.starts_with("Soporte <") && !from.contains("Cliente"),
+        "{from}"
+    );
+    // The body a client quotes holds no instructions nor commands; they
+    // come in a part of their own.
+    let body = parsed(n).text;
+    for internal in ["#nota", "#cerrar", "Órdenes", "Responda a este correo"] {
+        assert!(!body.contains(internal), "{internal} in the body: {body}");
+    }
+    let raw = String::from_utf8_lossy(n).to_string();
+    assert!(raw.contains("como-contestar.txt"), "the help part");
+    // Reply All as a client builds it: To the desk as shown, Cc the
+    // customer, the notification's body quoted.
+    let quoted: String = body.lines().map(|l| format!("> {l}\r\n")).collect();
+    let nid = parsed(n).message_id.unwrap();
+    let reply = format!(
+        "From: Agente <{}>\r\nTo: {from}\r\nCc: {hugo}\r\nSubject: RE: x\r\nMessage-ID: <{}@soporte.example.com>\r\n\
+         In-Reply-To: <{nid}>\r\nReferences: <{nid}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Lo miro ahora mismo.\r\n\r\n{quoted}",
+        d.agent,
+        uid()
+    );
+    send(&d.agent, &[&w.desk, &hugo], reply.as_bytes()).await;
+    let got = wait_mailbox(&hugo, 2, WAIT).await;
+    let copy = got
+        .iter()
+        .find(|m| text(m).contains("Lo miro"))
+        .expect("Hugo's copy");
+    let t = text(copy);
+    for internal in ["#nota", "#cerrar", "Órdenes", "Responda a este correo"] {
+        assert!(
+            !t.contains(internal),
+            "{internal} reached the customer: {t}"
+        );
+    }
+    assert!(
+        !header(copy, "To").unwrap().contains("Cliente"),
+        "his name on our address"
+    );
+}

@@ -68,7 +68,11 @@ fn answers(i: &AckInput<'_>) -> String {
         "This may help:\n\n"
     });
     for e in entries {
-        out.push_str(&format!("* {}\n\n{}\n\n", e.title, e.answer));
+        out.push_str(&format!(
+            "* {}\n\n{}\n\n",
+            e.title,
+            super::words::reflow(&e.answer)
+        ));
     }
     out.push_str(if es {
         "Si con esto queda resuelta su consulta, conteste a este correo con «#resuelto» y la daremos por resuelta. Si no, no hace falta que haga nada: una persona del equipo le contestará lo antes posible.\n\n"

@@ -529,9 +529,12 @@ pub fn moved(i: MovedInput<'_>) -> Result<Outgoing, ComposeError> {
     let (d, tags) = (i.about.desk, i.about.tags);
     let (kind, previous, about) = match i.what {
         Moved::Merged { from } => ("merged", from, String::new()),
-        Moved::Split { from, subject } => {
-            ("split", from, about_message(tags, d.language, subject, ""))
-        }
+        // The new ticket is named after the message: said once.
+        Moved::Split { from, subject } => (
+            "split",
+            from,
+            about_message(tags, d.language, subject, &i.about.ticket.subject),
+        ),
     };
     to_customer(ToCustomer {
         about: i.about,

@@ -258,10 +258,17 @@ const SUMMARY_CHARS: usize = 300;
 /// Empty when nothing is left.
 pub fn summary(new_text: &str) -> String {
     let mut lines = new_text.lines().map(str::trim).skip_while(|l| l.is_empty());
-    let mut first: Vec<&str> = Vec::new();
+    let mut first: Vec<String> = Vec::new();
     for l in lines.by_ref() {
         if first.is_empty() && is_greeting(l) {
             continue;
+        }
+        if first.is_empty() {
+            // "Hola, he olvidado…": the text after the greeting.
+            if let Some(rest) = after_greeting(l) {
+                first.push(rest);
+                continue;
+            }
         }
         if l.is_empty() {
             if first.is_empty() {
@@ -269,7 +276,7 @@ pub fn summary(new_text: &str) -> String {
             }
             break;
         }
-        first.push(l);
+        first.push(l.to_string());
         if first.len() == SUMMARY_LINES {
             break;
         }
@@ -283,6 +290,65 @@ pub fn summary(new_text: &str) -> String {
             format!("{}…", head[..at].trim_end())
         }
     }
+}
+
+/// `text` with the line breaks inside paragraphs taken out (a knowledge
+/// file written at 72 columns reads as ragged lines in a phone's mail
+/// client); blank lines and list items ("- ", "* ", "1. ") stay.
+pub fn reflow(text: &str) -> String {
+    let item = |l: &str| {
+        let l = l.trim_start();
+        l.starts_with("- ")
+            || l.starts_with("* ")
+            || l.starts_with("• ")
+            || l.split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut prev_blank = true;
+    for line in text.lines().map(str::trim_end) {
+        if line.trim().is_empty() {
+            out.push('\n');
+            prev_blank = true;
+            continue;
+        }
+        if !prev_blank {
+            out.push(if item(line) { '\n' } else { ' ' });
+        } else if !out.is_empty() && !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        out.push_str(line.trim_start_matches(|c: char| c == ' ' && !item(line)));
+        prev_blank = false;
+    }
+    out.trim_end().to_string()
+}
+
+/// The text of a line that opens with a greeting and goes on ("Hola, he
+/// olvidado mi contraseña" → "He olvidado mi contraseña"), capitalised.
+fn after_greeting(line: &str) -> Option<String> {
+    const OPENINGS: &[&str] = &[
+        "hola",
+        "buenos días",
+        "buenos dias",
+        "buenas tardes",
+        "buenas noches",
+        "buenas",
+        "hello",
+        "hi",
+        "good morning",
+        "good afternoon",
+    ];
+    let lower = line.to_lowercase();
+    let open = OPENINGS.iter().find(|o| lower.starts_with(*o))?;
+    let rest = line.get(open.len()..)?;
+    let rest = rest.strip_prefix([',', '!', ':'])?.trim_start();
+    let rest = rest.trim_start_matches(|c: char| c == ',' || c == ':' || c.is_whitespace());
+    if rest.chars().count() < 15 {
+        return None;
+    }
+    let mut c = rest.chars();
+    let first = c.next()?;
+    Some(first.to_uppercase().chain(c).collect())
 }
 
 /// A short line that only greets: "Hola,", "Buenos días, Ana:", "Hi team".
@@ -366,6 +432,15 @@ mod tests {
     }
 
     #[test]
+    fn paragraphs_are_reflowed_and_lists_kept() {
+        assert_eq!(
+            reflow("Entre en el servicio\nde olvido.\n\nPasos:\n- uno\n- dos\n1. tres"),
+            "Entre en el servicio de olvido.\n\nPasos:\n- uno\n- dos\n1. tres"
+        );
+        assert_eq!(reflow("a\n\n\nb"), "a\n\nb");
+    }
+
+    #[test]
     fn the_summary_is_the_first_paragraph_without_the_greeting() {
         let t = "Hola, buenos días:\n\nNo puedo descargar la factura de noviembre.\nMe da un error 500.\n\nOtra cosa: ¿cambiaron la tarifa?\n";
         assert_eq!(
@@ -373,12 +448,19 @@ mod tests {
             "No puedo descargar la factura de noviembre.\nMe da un error 500."
         );
         assert_eq!(summary("Hi team,\nThe VPN is down."), "The VPN is down.");
-        // A first line that only looks like a greeting stays.
         assert_eq!(
-            summary(
-                "Hola, desde ayer no funciona la impresora de la segunda planta ni la del sótano."
-            ),
-            "Hola, desde ayer no funciona la impresora de la segunda planta ni la del sótano."
+            summary("Hola, he olvidado mi contraseña y no puedo entrar."),
+            "He olvidado mi contraseña y no puedo entrar."
+        );
+        // The greeting goes, the text that follows it stays.
+        assert_eq!(
+            summary("Hola, desde ayer no funciona la impresora de la segunda planta."),
+            "Desde ayer no funciona la impresora de la segunda planta."
+        );
+        // "Holanda" is no greeting.
+        assert_eq!(
+            summary("Holanda, Bélgica y Francia."),
+            "Holanda, Bélgica y Francia."
         );
         let long = "palabra ".repeat(100);
         let s = summary(&long);
