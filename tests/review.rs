@@ -1028,3 +1028,45 @@ async fn a_customer_in_cc_of_an_agents_reply_sees_nothing_internal() {
         "his name on our address"
     );
 }
+
+// ---- Issue 30.4: no internal ids outward ---------------------------------
+
+#[tokio::test]
+async fn relays_never_name_the_agents_own_message_ids() {
+    let d = desk("").await;
+    let w = &d.w;
+    let first = customer_mail(&d.ana, &w.desk, "Correo", "No me llegan los correos.");
+    ingest(w, &first).await;
+    let mut agent_ids = Vec::new();
+    for (i, text) in ["¿Desde cuándo?", "Revise la carpeta de spam."].iter().enumerate() {
+        let nid = notification_to(w, 1, &d.agent).await;
+        let reply = agent_reply(&d.agent, &w.desk, &nid, text);
+        agent_ids.push(parsed(&reply).message_id.unwrap());
+        ingest(w, &reply).await;
+        if i == 0 {
+            let relay = of_kind(w, 1, "relay").await;
+            let rid = relay[0]["message_id"].as_str().unwrap().to_string();
+            let answer = mail(
+                &d.ana,
+                &w.desk,
+                "Re: x",
+                &mid(),
+                &format!("In-Reply-To: <{rid}>\r\nReferences: <{rid}>\r\n"),
+                "Desde ayer.",
+            );
+            ingest(w, &answer).await;
+        }
+    }
+    w.ok(&["outbox", "flush"]).await;
+    let got = wait_mailbox(&d.ana, 3, WAIT).await;
+    for m in &got {
+        let ids = format!(
+            "{} {}",
+            header(m, "In-Reply-To").unwrap_or_default(),
+            header(m, "References").unwrap_or_default()
+        );
+        for a in &agent_ids {
+            assert!(!ids.contains(a.as_str()), "{a} in {ids}");
+        }
+    }
+}
