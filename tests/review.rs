@@ -1038,7 +1038,10 @@ async fn relays_never_name_the_agents_own_message_ids() {
     let first = customer_mail(&d.ana, &w.desk, "Correo", "No me llegan los correos.");
     ingest(w, &first).await;
     let mut agent_ids = Vec::new();
-    for (i, text) in ["¿Desde cuándo?", "Revise la carpeta de spam."].iter().enumerate() {
+    for (i, text) in ["¿Desde cuándo?", "Revise la carpeta de spam."]
+        .iter()
+        .enumerate()
+    {
         let nid = notification_to(w, 1, &d.agent).await;
         let reply = agent_reply(&d.agent, &w.desk, &nid, text);
         agent_ids.push(parsed(&reply).message_id.unwrap());
