@@ -11,35 +11,6 @@ use std::time::Duration;
 use serde_json::Value;
 use support::*;
 
-/// `hilo ingest` of one mail; returns what it says it did.
-async fn ingest(w: &World, raw: &[u8]) -> String {
-    let out = w
-        .hilo_stdin(&["ingest", "--desk", "soporte", "-"], Some(raw))
-        .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn mid() -> String {
-    format!("{}@cliente.test", uid())
-}
-
-/// The messages of ticket `n` of a kind.
-async fn of_kind(w: &World, n: i64, kind: &str) -> Vec<Value> {
-    w.ticket(n).await["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["kind"] == kind)
-        .cloned()
-        .collect()
-}
-
 /// Every Message-ID named anywhere in a mail's threading headers.
 fn thread_ids(raw: &[u8]) -> String {
     format!(

@@ -183,40 +183,26 @@ impl Tx<'_> {
     }
 
     /// How many mails of `kind` that `desk` queued because of the person
-    /// with rate key `key` (see [`crate::mail::rate_key`]) since `since`.
+    /// with rate key `key` (see [`crate::mail::rate_key`]) since `since`;
+    /// with `faq_only`, only those that carried knowledge-file answers.
     pub(super) fn count_caused(
         &self,
         desk: &str,
         kind: crate::model::MessageKind,
         key: &str,
         since: &str,
+        faq_only: bool,
     ) -> Result<u32, StoreError> {
         Ok(self
             .prepare_cached(
                 "SELECT count(*) FROM outbox o INDEXED BY outbox_rate
                  JOIN messages m ON m.id = o.message_id
                  WHERE o.rate_key = ?2 AND o.created_at >= ?3
-                   AND m.desk = ?1 AND m.kind = ?4",
+                   AND m.desk = ?1 AND m.kind = ?4 AND (?5 = 0 OR m.faq IS NOT NULL)",
             )?
-            .query_row(params![desk, key, since, kind.as_str()], |r| r.get(0))?)
-    }
-
-    /// Like [`Tx::count_caused`], for acknowledgements that carried
-    /// knowledge-file answers.
-    pub(super) fn count_faq_caused(
-        &self,
-        desk: &str,
-        key: &str,
-        since: &str,
-    ) -> Result<u32, StoreError> {
-        Ok(self
-            .prepare_cached(
-                "SELECT count(*) FROM outbox o INDEXED BY outbox_rate
-                 JOIN messages m ON m.id = o.message_id
-                 WHERE o.rate_key = ?2 AND o.created_at >= ?3
-                   AND m.desk = ?1 AND m.kind = 'ack' AND m.faq IS NOT NULL",
-            )?
-            .query_row(params![desk, key, since], |r| r.get(0))?)
+            .query_row(params![desk, key, since, kind.as_str(), faq_only], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Queues the stored outgoing message `message` for delivery.

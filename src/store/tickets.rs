@@ -568,7 +568,7 @@ impl Lookup for Tx<'_> {
         key: &str,
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
-        self.count_caused(desk, kind, key, &ts(since))
+        self.count_caused(desk, kind, key, &ts(since), false)
     }
 
     fn relays_since(&self, ticket: i64, since: DateTime<Utc>) -> Result<u32, StoreError> {
@@ -640,7 +640,7 @@ impl Lookup for Tx<'_> {
         key: &str,
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
-        self.count_faq_caused(desk, key, &ts(since))
+        self.count_caused(desk, MessageKind::Ack, key, &ts(since), true)
     }
 
     fn open_tickets(&self, desk: &str, address: &str) -> Result<Vec<OpenTicket>, StoreError> {

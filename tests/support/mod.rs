@@ -551,3 +551,32 @@ pub fn parsed(raw: &[u8]) -> hilo::mail::Inbound {
 pub fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).expect("read file")
 }
+
+/// `hilo ingest` of one mail; returns what it says it did.
+pub async fn ingest(w: &World, raw: &[u8]) -> String {
+    let out = w
+        .hilo_stdin(&["ingest", "--desk", "soporte", "-"], Some(raw))
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn mid() -> String {
+    format!("{}@cliente.test", uid())
+}
+
+/// The messages of ticket `n` of a kind.
+pub async fn of_kind(w: &World, n: i64, kind: &str) -> Vec<serde_json::Value> {
+    w.ticket(n).await["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == kind)
+        .cloned()
+        .collect()
+}
