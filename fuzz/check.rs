@@ -68,7 +68,7 @@ impl Lookup for Found {
     fn relays_since(&self, _: i64, _: DateTime<Utc>) -> Result<u32, Self::Error> {
         Ok(0)
     }
-    fn event_since(&self, _: i64, _: &str, _: DateTime<Utc>) -> Result<bool, Self::Error> {
+    fn event_since(&self, _: i64, _: hilo::domain::EventKind, _: DateTime<Utc>) -> Result<bool, Self::Error> {
         Ok(false)
     }
     fn cc_participants(&self, _: i64) -> Result<u32, Self::Error> {
@@ -100,8 +100,8 @@ impl Lookup for Found {
             number: 7,
             subject: "La impresora no imprime".into(),
             status: hilo::model::Status::Open,
-            created_at: "2026-01-01T00:00:00.000Z".into(),
-            updated_at: "2999-01-01T00:00:00.000Z".into(),
+            created_at: "2026-01-01T00:00:00.000Z".parse().expect("a time"),
+            updated_at: "2999-01-01T00:00:00.000Z".parse().expect("a time"),
             text: "La impresora de la segunda planta no imprime desde ayer.".into(),
         }])
     }
@@ -209,7 +209,7 @@ pub fn check(data: &[u8]) {
         subject: ticket_subject.clone(),
         requester: msg.from.clone(),
         status: hilo::model::Status::Open,
-        priority: "normal".into(),
+        priority: hilo::model::Priority::Normal,
         assignee: None,
         cc: Vec::new(),
         pending: Vec::new(),

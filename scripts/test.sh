@@ -13,13 +13,13 @@ scripts/mailserver.sh start
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== benchmarks, once each as a smoke test" >&2
-cargo test --benches --locked
+cargo test --workspace --benches --locked
 echo "== cargo test" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --locked --lib --bins --tests 2>&1 | tee "$log"
+cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log"
 # One closing line with the totals of every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 # A smoke fuzz of about 60 s (HILO_FUZZ_SECONDS; 0 skips it).

@@ -573,48 +573,6 @@ desks = ["helpdesk"]
         assert!(!says_resolved("resuelto", &p), "a phrase, not a word of it");
     }
 
-    /// The shipped knowledge file on the labelled questions (the set the
-    /// rules were tuned on) and on the held-out ones: the figures the
-    /// README reports, which must be these.
-    #[test]
-    fn the_example_knowledge_file_on_the_labelled_questions() {
-        let config =
-            crate::config::Config::from_toml(&crate::config::example_config(), Vec::new()).unwrap();
-        let readme = include_str!("../README.md");
-        for (file, min) in [("questions.toml", 30), ("heldout.toml", 10)] {
-            let path = format!("{}/fixtures/faq/{file}", env!("CARGO_MANIFEST_DIR"));
-            let q = questions(&std::fs::read_to_string(path).unwrap()).unwrap();
-            assert!(
-                q.len() >= min,
-                "at least {min} labelled questions in {file}"
-            );
-            let e = evaluate(&q, |name| {
-                let d = config.desk(name)?;
-                Some((
-                    d.faq.as_deref()?,
-                    d.faq_threshold,
-                    d.faq_max_answers as usize,
-                ))
-            });
-            for m in &e.misses {
-                println!("{file}: miss: {m}");
-            }
-            let line = format!(
-                "`{file}`: {} questions ({} with an entry): precision {:.2} ({} of {} answers offered right), recall {:.2} ({} of {})",
-                e.questions,
-                e.labelled,
-                e.precision(),
-                e.right,
-                e.offered,
-                e.recall(),
-                e.found,
-                e.labelled
-            );
-            println!("{line}");
-            assert!(readme.contains(&line), "README.md must report: {line}");
-        }
-    }
-
     /// The similarity of `crate::text` on pairs of the labelled questions:
     /// same entry (one topic, written by different people) against
     /// different entries. The README reports these figures.

@@ -5,11 +5,12 @@
 //! a reply is queued like an agent's relayed answer.
 
 use crate::mail::Mailbox;
-use crate::model::{Direction, MessageKind, Status};
+use crate::model::{Direction, MessageKind, Role, Status};
 use crate::outgoing::relay;
 use crate::pipeline::apply::Writer;
 use crate::pipeline::{DeskRuntime, Intake, Lookup};
 use crate::store::{Merged, NewMessage, People, Split, StoreError, Tx, Unmerged};
+use hilo_domain::EventKind;
 
 /// What an administrator does to a ticket from the command line.
 #[derive(Debug, Clone)]
@@ -49,7 +50,12 @@ impl Intake {
                 }
                 Action::Reply(body) => {
                     self.record_cli(tx, &desk, ticket, actor, MessageKind::Agent, &body)?;
-                    tx.add_participant(ticket, actor, "agent", "answered from the command line")?;
+                    tx.add_participant(
+                        ticket,
+                        actor,
+                        Role::Agent,
+                        "answered from the command line",
+                    )?;
                     let whole = tx.ticket_info(ticket)?;
                     let mut all = vec![whole.requester.address.clone()];
                     all.extend(whole.cc.iter().cloned());
@@ -87,8 +93,8 @@ impl Intake {
                 }
                 Action::AddParticipant(p) => {
                     let joined = format!("added by {who} from the command line");
-                    if tx.add_participant(ticket, &p, "cc", &joined)? {
-                        tx.add_event(ticket, who, "participant_added", Some(&p.address))?;
+                    if tx.add_participant(ticket, &p, Role::Cc, &joined)? {
+                        tx.add_event(ticket, who, EventKind::ParticipantAdded, Some(&p.address))?;
                     }
                     Ok(())
                 }
@@ -96,7 +102,7 @@ impl Intake {
                     if !tx.remove_participant(ticket, &a)? {
                         return Err(StoreError::NotAParticipant { ticket, address: a });
                     }
-                    tx.add_event(ticket, who, "participant_removed", Some(&a))
+                    tx.add_event(ticket, who, EventKind::ParticipantRemoved, Some(&a))
                 }
             }
         })
@@ -169,7 +175,11 @@ impl Intake {
             uid: None,
             about: None,
         })?;
-        tx.add_event(ticket, &actor.address, kind.as_str(), None)
+        let event = match kind {
+            MessageKind::Note => EventKind::Note,
+            _ => EventKind::Reply,
+        };
+        tx.add_event(ticket, &actor.address, event, None)
     }
 
     /// Closes every desk's resolved tickets older than its close_after.

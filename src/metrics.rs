@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::model::OutboxStatus;
-use crate::pipeline::Outcome;
 use crate::store::Store;
+use hilo_domain::Outcome;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeskOutcome {
@@ -138,7 +138,7 @@ impl Metrics {
         let outcome = match o {
             Outcome::Opened { .. } => "ticket",
             Outcome::Appended { .. } => "reply",
-            Outcome::SetAside { kind, .. } => kind,
+            Outcome::SetAside { kind, .. } => kind.as_str(),
             Outcome::Duplicate => "duplicate",
             Outcome::Quarantined { .. } => "quarantined",
         };
@@ -205,7 +205,7 @@ impl Metrics {
                     .set(at.elapsed().as_secs_f64());
             }
         }
-        for state in OutboxStatus::ALL {
+        for &state in OutboxStatus::ALL {
             let n = outbox
                 .iter()
                 .find(|(s, _)| *s == state)

@@ -132,3 +132,45 @@ fn hilo_faq_eval_prints_precision_and_recall() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("validacion-documentos"), "{stdout}");
 }
+
+/// The shipped knowledge file on the labelled questions (the set the
+/// rules were tuned on) and on the held-out ones: the figures the
+/// README reports, which must be these.
+#[test]
+fn the_example_knowledge_file_on_the_labelled_questions() {
+    let config =
+        hilo::config::Config::from_toml(&hilo::config::example_config(), Vec::new()).unwrap();
+    let readme = include_str!("../README.md");
+    for (file, min) in [("questions.toml", 30), ("heldout.toml", 10)] {
+        let path = format!("{}/fixtures/faq/{file}", env!("CARGO_MANIFEST_DIR"));
+        let q = hilo::faq::questions(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(
+            q.len() >= min,
+            "at least {min} labelled questions in {file}"
+        );
+        let e = hilo::faq::evaluate(&q, |name| {
+            let d = config.desk(name)?;
+            Some((
+                d.faq.as_deref()?,
+                d.faq_threshold,
+                d.faq_max_answers as usize,
+            ))
+        });
+        for m in &e.misses {
+            println!("{file}: miss: {m}");
+        }
+        let line = format!(
+            "`{file}`: {} questions ({} with an entry): precision {:.2} ({} of {} answers offered right), recall {:.2} ({} of {})",
+            e.questions,
+            e.labelled,
+            e.precision(),
+            e.right,
+            e.offered,
+            e.recall(),
+            e.found,
+            e.labelled
+        );
+        println!("{line}");
+        assert!(readme.contains(&line), "README.md must report: {line}");
+    }
+}

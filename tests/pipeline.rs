@@ -537,7 +537,10 @@ fn a_bounce_marks_our_mail_undeliverable_and_opens_nothing() {
         .replace("dsn1@", "dsn2@");
     assert!(matches!(
         t.feed("soporte", &other),
-        Outcome::SetAside { kind: "bounce", .. }
+        Outcome::SetAside {
+            kind: hilo::model::MessageKind::Bounce,
+            ..
+        }
     ));
     assert_eq!(t.tickets(), 1);
     // From a MAILER-DAEMON without a domain: a bounce all the same.

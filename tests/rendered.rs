@@ -55,7 +55,7 @@ fn ticket(number: i64, subject: &str) -> TicketInfo {
         subject: subject.into(),
         requester: carmen(),
         status: hilo::model::Status::Open,
-        priority: "normal".into(),
+        priority: hilo::model::Priority::Normal,
         assignee: None,
         cc: Vec::new(),
         pending: Vec::new(),
@@ -127,7 +127,7 @@ fn render(lang: &str) -> BTreeMap<String, String> {
         number: 3,
         subject: "No me llega la factura".into(),
         status: hilo::model::Status::Open,
-        created_at: "2026-12-04T09:12:00.000Z".into(),
+        created_at: "2026-12-04T09:12:00.000Z".parse().expect("a time"),
         score: 420,
     }]));
     put(

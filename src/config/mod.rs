@@ -149,8 +149,8 @@ impl Config {
 
 /// The shipped example configuration with inline passwords instead of the
 /// files it names, for tests.
-#[cfg(test)]
-pub(crate) fn example_config() -> String {
+#[doc(hidden)]
+pub fn example_config() -> String {
     include_str!("../../config/hilo.example.toml")
         .replace(
             "password_file = \"/etc/hilo/soporte.pass\"",

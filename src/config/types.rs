@@ -398,6 +398,12 @@ impl DeskConfig {
             .unwrap_or(&self.address)
     }
 
+    /// The address all mail about `ticket` goes from: the one its customer
+    /// wrote to, unless it is a special one; else the desk's main address.
+    pub fn from_for<'a>(&'a self, ticket: &'a hilo_domain::TicketInfo) -> &'a str {
+        ticket.answers_from(&self.address, |a| self.answers_from(a))
+    }
+
     /// May a ticket's mail go out from `address`? One the desk receives
     /// at, but never one with a job of its own (the comment address, where
     /// an agent's plain reply would become an internal note; a notify or

@@ -245,7 +245,7 @@ impl RawConfig {
                 .comment_address
                 .map(|a| check_address(&format!("{k}.comment_address"), &a))
                 .transpose()?;
-            if let Err(e) = crate::outgoing::templates::Template::parse_with(
+            if let Err(e) = crate::template::Template::parse_with(
                 &format!("{k}.relay_name"),
                 &d.relay_name,
                 &["agent", "desk"],

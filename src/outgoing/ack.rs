@@ -45,7 +45,7 @@ pub struct AckInput<'a> {
     /// A closed ticket this one follows (the acknowledgement says so).
     pub closed_before: Option<i64>,
     /// The requester's other open tickets: listed, with how to continue one.
-    pub related: &'a [crate::pipeline::decide::Related],
+    pub related: &'a [hilo_domain::Related],
     /// Knowledge-file entries to offer, and the file holding their text.
     pub answers: &'a [crate::faq::Match],
     pub faq: Option<&'a crate::faq::Faq>,
@@ -92,8 +92,7 @@ fn open_tickets(i: &AckInput<'_>) -> String {
         .related
         .iter()
         .map(|r| {
-            let date =
-                super::words::stored_day(i.desk.language, i.desk.time_zone, &r.created_at, i.now);
+            let date = super::words::day(i.desk.language, i.desk.time_zone, r.created_at, i.now);
             let subject = super::shown_subject(&r.subject);
             if es {
                 format!("  {} «{subject}», abierta {date}", i.tags.format(r.number))

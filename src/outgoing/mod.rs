@@ -6,7 +6,7 @@
 use crate::config::DeskConfig;
 use crate::mail::msgid::Signer;
 use crate::mail::subject::TagMatcher;
-use crate::store::TicketInfo;
+use hilo_domain::TicketInfo;
 use templates::Templates;
 
 pub mod ack;
@@ -64,11 +64,11 @@ pub fn status_word(s: crate::model::Status, lang: crate::config::Language) -> &'
 }
 
 /// A priority (stored in English) as the desk's language says it.
-pub fn priority_word(p: &str, lang: crate::config::Language) -> String {
+pub fn priority_word(p: crate::model::Priority, lang: crate::config::Language) -> String {
+    use crate::model::Priority;
     match (lang, p) {
-        (crate::config::Language::Es, "high") => "alta".into(),
-        (crate::config::Language::Es, "low") => "baja".into(),
-        (crate::config::Language::Es, "normal") => "normal".into(),
-        (_, other) => other.to_string(),
+        (crate::config::Language::Es, Priority::High) => "alta".into(),
+        (crate::config::Language::Es, Priority::Low) => "baja".into(),
+        (_, other) => other.as_str().to_string(),
     }
 }

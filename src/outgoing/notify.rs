@@ -14,7 +14,7 @@ use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
 use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
 use crate::mail::Mailbox;
-use crate::pipeline::decide::Related;
+use hilo_domain::Related;
 
 /// Longest customer text a notification carries, in characters; the whole
 /// text stays on the ticket (`hilo tickets show`).
@@ -272,14 +272,14 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         ),
         ("requester", i.from.address.clone()),
         ("desk", d.shown_name()),
-        ("desk_address", i.about.ticket.answers_from(d).to_string()),
+        ("desk_address", d.from_for(i.about.ticket).to_string()),
         (
             "status",
             super::status_word(i.about.ticket.status, d.language).to_string(),
         ),
         (
             "priority",
-            super::priority_word(&i.about.ticket.priority, d.language),
+            super::priority_word(i.about.ticket.priority, d.language),
         ),
         (
             "assignee",
@@ -320,11 +320,11 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     };
     // The bare address: a display name here makes some clients (mutt)
     // ask on every reply which address to use.
-    let desk_box = Mailbox::new(i.about.ticket.answers_from(d), None);
+    let desk_box = Mailbox::new(d.from_for(i.about.ticket), None);
     Outgoing::new(Draft {
         // The desk's name only: a customer in Cc of an agent's reply must
         // never see their own name on our address.
-        from: Mailbox::new(i.about.ticket.answers_from(d), Some(d.shown_name())),
+        from: Mailbox::new(d.from_for(i.about.ticket), Some(d.shown_name())),
         to: vec![Mailbox::new(i.to, None)],
         cc: Vec::new(),
         reply_to: Some(desk_box),
@@ -374,7 +374,7 @@ pub fn alert(about: super::About<'_>, to: &str, why: &str) -> Result<Outgoing, C
         )
     };
     Outgoing::new(Draft {
-        from: Mailbox::new(ticket.answers_from(d), Some(d.shown_name())),
+        from: Mailbox::new(d.from_for(ticket), Some(d.shown_name())),
         to: vec![Mailbox::new(to, None)],
         cc: Vec::new(),
         reply_to: None,
@@ -448,7 +448,7 @@ fn to_customer(c: ToCustomer<'_>) -> Result<Outgoing, ComposeError> {
         ),
         ("requester", c.to.address.clone()),
         ("desk", d.shown_name()),
-        ("desk_address", ticket.answers_from(d).to_string()),
+        ("desk_address", d.from_for(ticket).to_string()),
     ]);
     if let Some(p) = c.previous {
         vars.insert("previous_tag", tags.format(p));
@@ -459,7 +459,7 @@ fn to_customer(c: ToCustomer<'_>) -> Result<Outgoing, ComposeError> {
         .get(&d.name, d.language, c.kind)
         .render(&vars);
     Outgoing::new(Draft {
-        from: Mailbox::new(ticket.answers_from(d), Some(d.shown_name())),
+        from: Mailbox::new(d.from_for(ticket), Some(d.shown_name())),
         to: vec![c.to.clone()],
         cc: Vec::new(),
         reply_to: None,

@@ -12,8 +12,7 @@ use crate::mail::parse::Attachment;
 use crate::mail::subject::TagMatcher;
 use crate::mail::Mailbox;
 use crate::outgoing::templates::Template;
-use crate::pipeline::decide::Answer;
-use crate::pipeline::Answered;
+use hilo_domain::{Answer, Answered};
 
 pub struct RelayInput<'a> {
     pub about: super::About<'a>,
@@ -42,7 +41,7 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
         ("tag", tag),
         ("number", i.about.ticket.number.to_string()),
         ("desk", d.shown_name()),
-        ("desk_address", i.about.ticket.answers_from(d).to_string()),
+        ("desk_address", d.from_for(i.about.ticket).to_string()),
         ("subject", super::shown_subject(&i.about.ticket.subject)),
         ("signature", signature),
     ]);
@@ -101,7 +100,7 @@ pub fn relay(i: RelayInput<'_>) -> Result<Outgoing, ComposeError> {
         .filter(|id| i.about.ticket.thread_refs.contains(id))
         .or_else(|| i.about.ticket.last_customer_id.clone());
     Outgoing::new(Draft {
-        from: Mailbox::new(i.about.ticket.answers_from(d), Some(shown)),
+        from: Mailbox::new(d.from_for(i.about.ticket), Some(shown)),
         to: vec![to],
         cc,
         reply_to: None,
@@ -222,7 +221,7 @@ fn done_lines(a: &Answer, moved: &[Moved], tags: &TagMatcher, lang: Language) ->
         });
     }
     if let Some(p) = &a.priority {
-        let w = super::priority_word(p, lang);
+        let w = super::priority_word(*p, lang);
         out.push(if es {
             format!("prioridad: {w}")
         } else {
@@ -325,7 +324,7 @@ pub fn report(i: ReportInput<'_>) -> Result<Outgoing, ComposeError> {
         .render(&vars);
     let signer = i.about.signer;
     Outgoing::new(Draft {
-        from: Mailbox::new(ticket.answers_from(desk), Some(desk.shown_name())),
+        from: Mailbox::new(desk.from_for(ticket), Some(desk.shown_name())),
         to: vec![i.agent.clone()],
         cc: Vec::new(),
         reply_to: None,
@@ -345,7 +344,7 @@ pub struct NoticeInput<'a> {
     /// The agent's address the unsent answer came from: an agent's by
     /// configuration, so the real agent reads this, never a forger.
     pub agent: &'a Mailbox,
-    pub why: crate::pipeline::decide::Unheard,
+    pub why: hilo_domain::Unheard,
     /// What the mail said (commands included), shown in full up to a cap.
     pub text: &'a str,
     /// The Message-ID of the agent's mail, to thread under it.
@@ -359,7 +358,7 @@ const NOTICE_TEXT_CHARS: usize = 8000;
 /// as written (`#enviar` in reply); warns that someone may be writing in
 /// their name.
 pub fn notice(i: NoticeInput<'_>) -> Result<Outgoing, ComposeError> {
-    use crate::pipeline::decide::Unheard;
+    use hilo_domain::Unheard;
     let (desk, tags, ticket) = (i.about.desk, i.about.tags, i.about.ticket);
     let tag = tags.format(ticket.number);
     let subject = super::shown_subject(&ticket.subject);
@@ -413,7 +412,7 @@ pub fn notice(i: NoticeInput<'_>) -> Result<Outgoing, ComposeError> {
     let mut references = ticket.notifications.clone();
     references.extend(i.their_id.map(str::to_string));
     Outgoing::new(Draft {
-        from: Mailbox::new(ticket.answers_from(desk), Some(desk.shown_name())),
+        from: Mailbox::new(desk.from_for(ticket), Some(desk.shown_name())),
         to: vec![i.agent.clone()],
         cc: Vec::new(),
         reply_to: None,

@@ -40,103 +40,11 @@ pub const PLACEHOLDERS: &[&str] = &[
     "about_message",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("template {name}, line {line}: {message}")]
-pub struct TemplateError {
-    pub name: String,
-    pub line: usize,
-    pub message: String,
-}
+pub use crate::template::{Template, TemplateError};
 
-#[derive(Debug, Clone)]
-enum Piece {
-    Text(String),
-    Field(String),
-}
-
-/// A parsed template.
-#[derive(Debug, Clone)]
-pub struct Template {
-    pieces: Vec<Piece>,
-}
-
-impl Template {
-    pub fn parse(name: &str, text: &str) -> Result<Template, TemplateError> {
-        Self::parse_with(name, text, PLACEHOLDERS)
-    }
-
-    /// Parses with its own set of allowed placeholders.
-    pub fn parse_with(name: &str, text: &str, allowed: &[&str]) -> Result<Template, TemplateError> {
-        let mut pieces = Vec::new();
-        let mut buf = String::new();
-        let mut chars = text.chars().peekable();
-        let mut line = 1;
-        let err = |line, message: String| TemplateError {
-            name: name.to_string(),
-            line,
-            message,
-        };
-        while let Some(c) = chars.next() {
-            match c {
-                '\n' => {
-                    line += 1;
-                    buf.push(c);
-                }
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    buf.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    buf.push('}');
-                }
-                '{' => {
-                    let mut field = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('}') => break,
-                            Some('\n') | None => {
-                                return Err(err(line, "unclosed `{`".into()));
-                            }
-                            Some(ch) => field.push(ch),
-                        }
-                    }
-                    let field = field.trim().to_string();
-                    if !allowed.contains(&field.as_str()) {
-                        return Err(err(
-                            line,
-                            format!(
-                                "unknown placeholder {{{field}}}; known: {}",
-                                allowed.join(", ")
-                            ),
-                        ));
-                    }
-                    if !buf.is_empty() {
-                        pieces.push(Piece::Text(std::mem::take(&mut buf)));
-                    }
-                    pieces.push(Piece::Field(field));
-                }
-                '}' => return Err(err(line, "stray `}` (write `}}`)".into())),
-                _ => buf.push(c),
-            }
-        }
-        if !buf.is_empty() {
-            pieces.push(Piece::Text(buf));
-        }
-        Ok(Template { pieces })
-    }
-
-    /// Fills the fields; a field without a value renders empty.
-    pub fn render(&self, vars: &HashMap<&str, String>) -> String {
-        let mut out = String::new();
-        for p in &self.pieces {
-            match p {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Field(f) => out.push_str(vars.get(f.as_str()).map_or("", String::as_str)),
-            }
-        }
-        out
-    }
+/// Parses `text` as a template of hilo's mail, with [`PLACEHOLDERS`].
+pub fn parse(name: &str, text: &str) -> Result<Template, TemplateError> {
+    Template::parse_with(name, text, PLACEHOLDERS)
 }
 
 /// The kinds of template, by file stem.
@@ -281,7 +189,7 @@ impl Templates {
     pub fn builtin() -> Result<Templates, TemplateError> {
         let mut t = Templates::default();
         for (kind, lang, text) in BUILTIN {
-            let parsed = Template::parse(&format!("{kind}.{lang}.txt"), text)?;
+            let parsed = parse(&format!("{kind}.{lang}.txt"), text)?;
             t.builtin
                 .insert((kind.to_string(), lang.to_string()), parsed);
         }
@@ -297,7 +205,7 @@ impl Templates {
         };
         let read = |path: &std::path::Path| -> Result<Option<Template>, TemplateError> {
             match std::fs::read_to_string(path) {
-                Ok(text) => Template::parse(&path.display().to_string(), &text).map(Some),
+                Ok(text) => parse(&path.display().to_string(), &text).map(Some),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(TemplateError {
                     name: path.display().to_string(),
@@ -339,19 +247,19 @@ mod tests {
 
     #[test]
     fn renders_and_escapes() {
-        let t = Template::parse("t", "Caso {tag} {{literal}}\n{subject}").unwrap();
+        let t = parse("t", "Caso {tag} {{literal}}\n{subject}").unwrap();
         let vars = HashMap::from([("tag", "[SOP-1]".to_string()), ("subject", "x".to_string())]);
         assert_eq!(t.render(&vars), "Caso [SOP-1] {literal}\nx");
     }
 
     #[test]
     fn unknown_placeholder_names_file_and_line() {
-        let e = Template::parse("ack.es.txt", "hola\n\n{numero}").unwrap_err();
+        let e = parse("ack.es.txt", "hola\n\n{numero}").unwrap_err();
         assert_eq!(e.line, 3);
         assert!(e.to_string().contains("ack.es.txt, line 3"), "{e}");
         assert!(e.to_string().contains("numero"));
-        assert!(Template::parse("t", "a { b").is_err());
-        assert!(Template::parse("t", "a } b").is_err());
+        assert!(parse("t", "a { b").is_err());
+        assert!(parse("t", "a } b").is_err());
     }
 
     #[test]

@@ -15,10 +15,11 @@ use crate::config::DeskConfig;
 use crate::mail::compose::{ComposeError, Outgoing};
 use crate::mail::msgid::Signer;
 use crate::mail::{Inbound, Mailbox};
-use crate::model::{Direction, MessageKind};
+use crate::model::{Direction, MessageKind, Role};
 use crate::outgoing::ack::{acknowledgement, AckInput};
 use crate::outgoing::{notify, relay, About};
 use crate::store::{NewMessage, People, StoreError, Tx};
+use hilo_domain::EventKind;
 
 /// A received message as it is recorded.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +70,7 @@ impl Writer<'_, '_> {
             Step::OtherDesk { note } => {
                 self.record(m, None, MessageKind::Customer, Some(&note))?;
                 Outcome::SetAside {
-                    kind: "customer",
+                    kind: MessageKind::Customer,
                     reason: "also sent to a desk listed before this one, which handles it",
                 }
             }
@@ -77,10 +78,7 @@ impl Writer<'_, '_> {
             Step::Append(a) => self.append(m, a)?,
             Step::SetAside { kind, reason, note } => {
                 self.record(m, None, kind, Some(&note))?;
-                Outcome::SetAside {
-                    kind: kind.as_str(),
-                    reason,
-                }
+                Outcome::SetAside { kind, reason }
             }
             Step::Unverified { ticket, notice } => {
                 let agent = &m.msg.from.address;
@@ -91,7 +89,7 @@ impl Writer<'_, '_> {
                     MessageKind::Unverified,
                     Some("unverified sender: recorded, relayed to no one"),
                 )?;
-                tx.add_event(ticket, agent, "unverified_agent_mail", None)?;
+                tx.add_event(ticket, agent, EventKind::UnverifiedAgentMail, None)?;
                 self.notice(m, ticket, row, &notice)?;
                 Outcome::Appended { ticket }
             }
@@ -112,9 +110,9 @@ impl Writer<'_, '_> {
         for cc in &o.cc {
             if o.pending.contains(&cc.address) {
                 let why = "in To/Cc of a first message that proves nothing of its sender: gets no answer until an agent adds them";
-                tx.add_participant(number, cc, "pending", why)?;
+                tx.add_participant(number, cc, Role::Pending, why)?;
             } else {
-                tx.add_participant(number, cc, "cc", "in To/Cc of the first message")?;
+                tx.add_participant(number, cc, Role::Cc, "in To/Cc of the first message")?;
             }
         }
         if o.cc_left_out > 0 {
@@ -122,13 +120,13 @@ impl Writer<'_, '_> {
                 "{} more addresses in To/Cc not added: at most {} Cc participants",
                 o.cc_left_out, d.max_participants
             );
-            tx.add_event(number, "hilo", "participants_capped", Some(&why))?;
+            tx.add_event(number, "hilo", EventKind::ParticipantsCapped, Some(&why))?;
         }
         let acknowledged = match o.ack {
             Ack::No => false,
             Ack::Limited { why } => {
                 info!(ticket = number, "{why}; not acknowledged");
-                tx.add_event(number, "hilo", "ack_suppressed", Some(&why))?;
+                tx.add_event(number, "hilo", EventKind::AckSuppressed, Some(&why))?;
                 false
             }
             Ack::Send { closed_before } => {
@@ -154,7 +152,7 @@ impl Writer<'_, '_> {
                     number,
                     MessageKind::Ack,
                     out,
-                    "ack_skipped",
+                    EventKind::AckSkipped,
                     Some(&msg.from.address),
                 )?;
                 if let Some(row) = row.filter(|_| !o.answers.is_empty()) {
@@ -192,14 +190,14 @@ impl Writer<'_, '_> {
                 // change in between refuses; the mail still lands here.
                 Err(StoreError::Refused(why)) => {
                     warn!(from, into = ticket, "{why}");
-                    tx.add_event(ticket, "hilo", "merge_refused", Some(&why))?;
+                    tx.add_event(ticket, "hilo", EventKind::MergeRefused, Some(&why))?;
                 }
                 Err(e) => return Err(e),
             }
         }
         let row = self.record(m, Some(ticket), a.kind, a.note.as_deref())?;
         if let Some(reason) = &a.bounce {
-            tx.add_event(ticket, &m.msg.from.address, "bounce", Some(reason))?;
+            tx.add_event(ticket, &m.msg.from.address, EventKind::Bounce, Some(reason))?;
         }
         tx.touch_ticket(ticket)?;
         if let Some(s) = a.status {
@@ -209,11 +207,11 @@ impl Writer<'_, '_> {
             let pending = tx.ticket_info(ticket)?.pending;
             for who in a.confirm_pending.iter().filter(|w| pending.contains(w)) {
                 let joined = "named by the requester's verified mail";
-                if tx.add_participant(ticket, &Mailbox::new(who, None), "cc", joined)? {
+                if tx.add_participant(ticket, &Mailbox::new(who, None), Role::Cc, joined)? {
                     tx.add_event(
                         ticket,
                         &m.msg.from.address,
-                        "participant_confirmed",
+                        EventKind::ParticipantConfirmed,
                         Some(who),
                     )?;
                 }
@@ -222,13 +220,18 @@ impl Writer<'_, '_> {
         if let Some(into) = a.merge_asked {
             let why =
                 format!("asks to merge into ticket {into}: not authenticated, an agent confirms");
-            tx.add_event(ticket, &m.msg.from.address, "merge_asked", Some(&why))?;
+            tx.add_event(
+                ticket,
+                &m.msg.from.address,
+                EventKind::MergeAsked,
+                Some(&why),
+            )?;
         }
         match a.receipt {
             Receipt::No => {}
             Receipt::Limited { why } => {
                 info!(ticket, "{why}; no receipt");
-                tx.add_event(ticket, "hilo", "receipt_suppressed", Some(&why))?;
+                tx.add_event(ticket, "hilo", EventKind::ReceiptSuppressed, Some(&why))?;
             }
             Receipt::Send => {
                 let d = &m.desk.cfg;
@@ -248,7 +251,7 @@ impl Writer<'_, '_> {
                     ticket,
                     MessageKind::Receipt,
                     out,
-                    "receipt_failed",
+                    EventKind::ReceiptFailed,
                     Some(&m.msg.from.address),
                 )?;
             }
@@ -326,33 +329,33 @@ impl Writer<'_, '_> {
             MessageKind::Agent
         };
         let row = self.record(m, Some(ticket), kind, a.note)?;
-        tx.add_participant(ticket, &msg.from, "agent", "answered as an agent")?;
+        tx.add_participant(ticket, &msg.from, Role::Agent, "answered as an agent")?;
         tx.touch_ticket(ticket)?;
         if let Some(who) = a.answering.as_ref().filter(|_| a.join) {
             let joined = format!("wrote the message {agent} answered");
-            if tx.add_participant(ticket, &who.author, "cc", &joined)? {
+            if tx.add_participant(ticket, &who.author, Role::Cc, &joined)? {
                 tx.add_event(
                     ticket,
                     agent,
-                    "participant_added",
+                    EventKind::ParticipantAdded,
                     Some(&who.author.address),
                 )?;
             }
         }
         for who in &a.add {
             let joined = format!("added by {agent}");
-            if tx.add_participant(ticket, &Mailbox::new(who, None), "cc", &joined)? {
-                tx.add_event(ticket, agent, "participant_added", Some(who))?;
+            if tx.add_participant(ticket, &Mailbox::new(who, None), Role::Cc, &joined)? {
+                tx.add_event(ticket, agent, EventKind::ParticipantAdded, Some(who))?;
             }
         }
         for who in &a.remove {
             if tx.remove_participant(ticket, who)? {
-                tx.add_event(ticket, agent, "participant_removed", Some(who))?;
+                tx.add_event(ticket, agent, EventKind::ParticipantRemoved, Some(who))?;
             }
         }
         if let Some(held) = &a.held {
             warn!(ticket, "{}", held.why);
-            tx.add_event(ticket, "hilo", "loop_breaker", Some(&held.why))?;
+            tx.add_event(ticket, "hilo", EventKind::LoopBreaker, Some(&held.why))?;
             if held.alert {
                 let info = tx.ticket_info(ticket)?;
                 for to in &d.notify {
@@ -362,7 +365,7 @@ impl Writer<'_, '_> {
                         ticket,
                         MessageKind::Notification,
                         out,
-                        "notify_failed",
+                        EventKind::NotifyFailed,
                         None,
                     )?;
                 }
@@ -373,7 +376,7 @@ impl Writer<'_, '_> {
             tx.set_assignee(ticket, who, agent)?;
         }
         if let Some(p) = &a.priority {
-            tx.set_priority(ticket, p, agent)?;
+            tx.set_priority(ticket, *p, agent)?;
         }
         if let Some(s) = a.status {
             tx.set_status(ticket, s, agent)?;
@@ -444,7 +447,7 @@ impl Writer<'_, '_> {
             now,
             MessageKind::Receipt,
             out,
-            "receipt_failed",
+            EventKind::ReceiptFailed,
             None,
         )?;
         Ok(())
@@ -523,7 +526,7 @@ impl Writer<'_, '_> {
                 Err(e) => {
                     let why = crate::report(&e).to_string();
                     warn!(ticket, error = %why, "no relay");
-                    tx.add_event(ticket, "hilo", "relay_failed", Some(&why))?;
+                    tx.add_event(ticket, "hilo", EventKind::RelayFailed, Some(&why))?;
                     return Ok(());
                 }
             };
@@ -545,7 +548,7 @@ impl Writer<'_, '_> {
             tx.add_event(
                 ticket,
                 agent,
-                "held_answer_sent",
+                EventKind::HeldAnswerSent,
                 Some(&format!("message {held}")),
             )?;
         }
@@ -567,7 +570,7 @@ impl Writer<'_, '_> {
                 info!(ticket, "{why}; the agent is not told");
                 return self
                     .tx
-                    .add_event(ticket, "hilo", "notice_suppressed", Some(why));
+                    .add_event(ticket, "hilo", EventKind::NoticeSuppressed, Some(why));
             }
             Notice::Send(why) => *why,
         };
@@ -588,7 +591,7 @@ impl Writer<'_, '_> {
             Err(e) => {
                 let why = crate::report(&e).to_string();
                 self.tx
-                    .add_event(ticket, "hilo", "notice_failed", Some(&why))?;
+                    .add_event(ticket, "hilo", EventKind::NoticeFailed, Some(&why))?;
             }
         }
         Ok(())
@@ -613,7 +616,7 @@ impl Writer<'_, '_> {
                 info!(ticket, "{why}; agents not notified");
                 return self
                     .tx
-                    .add_event(ticket, "hilo", "notify_suppressed", Some(why));
+                    .add_event(ticket, "hilo", EventKind::NotifySuppressed, Some(why));
             }
             Notify::Yes => {}
         }
@@ -643,7 +646,7 @@ impl Writer<'_, '_> {
                     let why = crate::report(&e).to_string();
                     warn!(ticket, error = %why, "no notification");
                     self.tx
-                        .add_event(ticket, "hilo", "notify_failed", Some(&why))?;
+                        .add_event(ticket, "hilo", EventKind::NotifyFailed, Some(&why))?;
                     break;
                 }
             }
@@ -660,7 +663,7 @@ impl Writer<'_, '_> {
         ticket: i64,
         kind: MessageKind,
         out: Result<Outgoing, ComposeError>,
-        event: &str,
+        event: EventKind,
         cause: Option<&str>,
     ) -> Result<Option<i64>, StoreError> {
         match out {

@@ -353,7 +353,9 @@ fn log_outcome(uid: Option<u32>, o: &Outcome) {
             acknowledged,
         } => info!(?uid, ticket, acknowledged, "new ticket"),
         Outcome::Appended { ticket } => info!(?uid, ticket, "added to ticket"),
-        Outcome::SetAside { kind, reason } => info!(?uid, kind, reason, "set aside"),
+        Outcome::SetAside { kind, reason } => {
+            info!(?uid, kind = kind.as_str(), reason, "set aside")
+        }
         Outcome::Duplicate => debug!(?uid, "already stored"),
         Outcome::Quarantined { id, reason } => {
             warn!(?uid, quarantine = id, reason = %reason, "quarantined")

@@ -3,7 +3,7 @@
 //! of the text before it is relayed; unknown ones are reported back to the
 //! agent and never break the reply.
 
-use crate::model::Status;
+use crate::model::{Priority, Status};
 
 /// What the first lines of an agent's reply ask for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,7 +13,7 @@ pub struct Commands {
     pub status: Option<Status>,
     pub assign: Option<String>,
     /// `alta|normal|baja` / `high|normal|low`, stored in English.
-    pub priority: Option<String>,
+    pub priority: Option<Priority>,
     /// `#añadir dirección` / `#add address`: a Cc participant to add.
     pub add: Vec<String>,
     /// `#quitar dirección` / `#remove address`: a Cc participant to remove.
@@ -30,15 +30,6 @@ pub struct Commands {
     pub unknown: Vec<String>,
     /// The reply without its command lines.
     pub body: String,
-}
-
-fn priority(word: &str) -> Option<&'static str> {
-    match word.to_lowercase().as_str() {
-        "alta" | "high" | "urgente" | "urgent" => Some("high"),
-        "normal" | "media" | "medium" => Some("normal"),
-        "baja" | "low" => Some("low"),
-        _ => None,
-    }
 }
 
 /// Most command lines read, and most addresses added or removed; the rest
@@ -102,8 +93,8 @@ pub fn parse(text: &str) -> Commands {
             "fusionar" | "unir" | "merge" if arg.len() == 1 => c.merge = Some(arg[0].to_string()),
             "separar" | "dividir" | "split" if arg.is_empty() => c.split = true,
             "enviar" | "send" | "reenviar" if arg.is_empty() => c.send = true,
-            "prioridad" | "priority" if arg.len() == 1 && priority(arg[0]).is_some() => {
-                c.priority = priority(arg[0]).map(str::to_string)
+            "prioridad" | "priority" if arg.len() == 1 && Priority::from_word(arg[0]).is_some() => {
+                c.priority = Priority::from_word(arg[0])
             }
             _ if c.unknown.len() < MAX_COMMANDS => c.unknown.push(t.to_string()),
             _ => {}
@@ -136,8 +127,8 @@ mod tests {
         assert_eq!(c.body, "customer called\nsecond line");
         let c = parse("#priority HIGH\n#pending\nOK");
         assert_eq!(
-            (c.priority.as_deref(), c.status),
-            (Some("high"), Some(Status::Pending))
+            (c.priority, c.status),
+            (Some(Priority::High), Some(Status::Pending))
         );
         let c = parse("#cerar\n#prioridad máxima\nTexto");
         assert_eq!(c.unknown, vec!["#cerar", "#prioridad máxima"]);

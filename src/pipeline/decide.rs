@@ -7,15 +7,17 @@
 //! [`super::apply`] carries the plan out.
 
 use chrono::{DateTime, Utc};
+pub use hilo_domain::{Answer, Held, Notice, Related, Unheard, MAX_RELATED};
 
 use super::classify::Classification;
 use super::parse::Bounce;
 use super::thread::{Thread, Via};
-use super::{commands, Answered, DeskRuntime, Lookup, TicketRef};
+use super::{commands, DeskRuntime, Lookup, TicketRef};
 use crate::config::{AckQuote, AgentTrust, RelaySignature};
 use crate::mail::msgid::Signer;
 use crate::mail::{Inbound, Mailbox};
 use crate::model::{MessageKind, Status};
+use hilo_domain::EventKind;
 
 /// Everything the decision depends on, for one message.
 #[derive(Debug, Clone, Copy)]
@@ -102,21 +104,6 @@ pub struct Open {
     pub notify: Notify,
 }
 
-/// One of a requester's open tickets, with its similarity to a new mail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Related {
-    pub number: i64,
-    pub subject: String,
-    pub status: Status,
-    pub created_at: String,
-    /// Jaccard's index of the stems of subject and text (see
-    /// [`crate::text`]), in thousandths.
-    pub score: u32,
-}
-
-/// Open tickets listed in an acknowledgement or notification, at most.
-pub const MAX_RELATED: usize = 5;
-
 /// Whether the desk's agents hear of a customer's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notify {
@@ -183,85 +170,6 @@ pub enum Receipt {
     Limited {
         why: String,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub ticket: i64,
-    /// An internal note (`#nota`, or sent to the comment address): kept
-    /// for the agents, sent to no one.
-    pub internal: bool,
-    /// Recorded with the message.
-    pub note: Option<&'static str>,
-    pub assign: Option<String>,
-    pub priority: Option<String>,
-    pub status: Option<Status>,
-    /// The text relayed to the customer from the support address.
-    pub relay: Option<String>,
-    /// Set when the loop breaker held back the relay: why, and whether to
-    /// alert the agents (once per window).
-    pub held: Option<Held>,
-    /// Cc participants the agent adds (`#añadir`) and removes (`#quitar`).
-    pub add: Vec<String>,
-    pub remove: Vec<String>,
-    /// Command lines not understood, reported back to the agent.
-    pub unknown: Vec<String>,
-    /// The customer's message answered, whose author the relay is
-    /// addressed to (the requester when unknown).
-    pub answering: Option<Answered>,
-    /// The answered author is not a participant yet: they join as Cc.
-    pub join: bool,
-    /// Relayed below the answer: the agent's signature, or the desk's.
-    pub signature: Option<String>,
-    /// The reply carried commands: tell the agent what was done.
-    pub confirm: bool,
-    /// `#fusionar`: merge the ticket into this one first (the answer, if
-    /// any, is then recorded and relayed there).
-    pub merge_into: Option<i64>,
-    /// `#separar`: split this message (the customer's message answered)
-    /// and its sub-thread off into a new ticket first; the answer goes there.
-    pub split: Option<i64>,
-    /// Commands refused, and why (reported to the agent).
-    pub refused: Vec<String>,
-    /// Whether the agent hears that the answer was not sent (loop breaker).
-    pub notice: Notice,
-    /// `#enviar`: the held answer (stored message) relayed now.
-    pub release: Option<i64>,
-    /// The relay goes to these addresses only: the participants the agent
-    /// left out of a group reply (empty: to everyone).
-    pub only: Vec<String>,
-    /// The participants the agent wrote to directly.
-    pub direct_to: Vec<String>,
-}
-
-/// Whether an agent hears that their answer was not sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// No: old mail being imported, or nothing was held.
-    No,
-    /// Yes, with why; a reply `#enviar` sends the answer.
-    Send(Unheard),
-    /// The notice limit for that address is reached: an event says why.
-    Limited { why: String },
-}
-
-/// Why an agent's answer was not sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unheard {
-    /// Nothing proves the agent wrote it: it answers no notification sent
-    /// to that address (or to a `notify_lists` list), and our server's
-    /// verdict does not prove it either.
-    NoProof,
-    /// The loop breaker held it.
-    LoopBreaker,
-}
-
-/// A relay the loop breaker held back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held {
-    pub why: String,
-    /// The first hold in the window: tell the agents.
-    pub alert: bool,
 }
 
 pub fn decide<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Plan, L::Error> {
@@ -503,8 +411,7 @@ fn auto_link(i: &Input<'_>, related: &[Related]) -> Option<Related> {
 /// Whether `t` was opened within `window` of now: a ticket opened long ago
 /// and still open is no fresh duplicate.
 fn changed_within(t: &Related, i: &Input<'_>, window: std::time::Duration) -> bool {
-    DateTime::parse_from_rfc3339(&t.created_at)
-        .is_ok_and(|c| c.with_timezone(&Utc) >= since(i.now, window))
+    t.created_at >= since(i.now, window)
 }
 
 /// A short reply saying it is solved (`resolved_phrases`) to an
@@ -563,7 +470,7 @@ fn customer_merge<L: Lookup>(
                 number: t.number,
                 subject: t.subject.clone(),
                 status: t.status,
-                created_at: t.created_at.clone(),
+                created_at: t.created_at,
                 score: 0,
             })
     }))
@@ -754,14 +661,10 @@ fn receipt<L: Lookup>(i: &Input<'_>, lookup: &L, outside: bool) -> Result<Receip
 }
 
 fn reopenable(t: &TicketRef, i: &Input<'_>) -> bool {
-    let Some(closed) = t
-        .closed_at
-        .as_deref()
-        .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
-    else {
+    let Some(closed) = t.closed_at else {
         return true; // closed before hilo recorded when: give the customer the benefit
     };
-    let age = i.now.signed_duration_since(closed.with_timezone(&Utc));
+    let age = i.now.signed_duration_since(closed);
     age.to_std()
         .map_or(true, |a| a <= i.desk.cfg.reopen_after_close)
 }
@@ -892,7 +795,7 @@ fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error>
                     "loop breaker: {recent} relays on this ticket within {}; not relayed",
                     humantime::format_duration(d.loop_window)
                 ),
-                alert: !lookup.event_since(number, "loop_breaker", from)?,
+                alert: !lookup.event_since(number, EventKind::LoopBreaker, from)?,
             });
         }
     }
@@ -1099,6 +1002,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::pipeline::memory::MemoryLookup;
+    use crate::pipeline::Answered;
 
     const NOW: &str = "2026-11-29T12:00:00Z";
 
@@ -1130,7 +1034,7 @@ mod tests {
             number,
             desk: "soporte".into(),
             status,
-            closed_at: closed_at.map(str::to_string),
+            closed_at: closed_at.map(|c| c.parse().expect("a test time")),
             merged_into: None,
         }
     }
@@ -1290,12 +1194,12 @@ mod tests {
         text: &str,
         days_ago: i64,
     ) -> crate::pipeline::OpenTicket {
-        let at = crate::store::ts(now() - chrono::Duration::days(days_ago));
+        let at = now() - chrono::Duration::days(days_ago);
         crate::pipeline::OpenTicket {
             number,
             subject: subject.into(),
             status: Status::Open,
-            created_at: at.clone(),
+            created_at: at,
             updated_at: at,
             text: text.into(),
         }
@@ -1925,7 +1829,7 @@ mod tests {
         let a = answer_of(c.run(&f).step);
         assert_eq!(a.status, Some(Status::Closed));
         assert_eq!(a.assign.as_deref(), Some("eva@agentes.test"));
-        assert_eq!(a.priority.as_deref(), Some("high"));
+        assert_eq!(a.priority, Some(crate::model::Priority::High));
         assert_eq!(a.unknown, ["#bailar"]);
         assert_eq!(a.relay.as_deref(), Some("Listo."));
         // Commands alone relay nothing.
@@ -1990,7 +1894,7 @@ mod tests {
             "loop breaker: 3 relays on this ticket within 10m; not relayed"
         );
         // Alerted already in this window: held, no second alert.
-        f.events.push((5, "loop_breaker".into(), ago(3)));
+        f.events.push((5, EventKind::LoopBreaker, ago(3)));
         assert!(!answer_of(c.run(&f).step).held.unwrap().alert);
         // Notes and commands are never held.
         let (c, f2) = agent_reply("#nota\nllamé", "");

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Answered, HeldAnswer, Lookup, OpenTicket, TicketRef};
 use crate::model::MessageKind;
+use hilo_domain::EventKind;
 
 #[derive(Debug, Default)]
 pub struct MemoryLookup {
@@ -25,7 +26,7 @@ pub struct MemoryLookup {
     /// (ticket, when) of relays already queued.
     pub relays: Vec<(i64, DateTime<Utc>)>,
     /// (ticket, kind, when) of events.
-    pub events: Vec<(i64, String, DateTime<Utc>)>,
+    pub events: Vec<(i64, EventKind, DateTime<Utc>)>,
     /// (ticket, Message-ID, what a reply to it answers).
     pub answered: Vec<(i64, String, Answered)>,
     /// Requester → their open tickets, most recent first.
@@ -119,13 +120,13 @@ impl Lookup for MemoryLookup {
     fn event_since(
         &self,
         ticket: i64,
-        kind: &str,
+        kind: EventKind,
         since: DateTime<Utc>,
     ) -> Result<bool, Self::Error> {
         Ok(self
             .events
             .iter()
-            .any(|(n, k, t)| *n == ticket && k == kind && *t >= since))
+            .any(|(n, k, t)| *n == ticket && *k == kind && *t >= since))
     }
     fn cc_participants(&self, ticket: i64) -> Result<u32, Self::Error> {
         Ok(self

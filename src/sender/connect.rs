@@ -40,7 +40,7 @@ pub(super) struct Connector {
     /// OAuth2: the tokens, and whose.
     oauth: Option<(Arc<crate::auth::Tokens>, crate::auth::Account)>,
     /// How the last session logged in, for `hilo check`.
-    pub(super) used: std::sync::Mutex<crate::watcher::LoginInfo>,
+    pub(super) used: std::sync::Mutex<hilo_domain::LoginInfo>,
 }
 
 /// Why a mail could not be handed over.
@@ -203,7 +203,7 @@ impl Connector {
                 )),
                 _ => None,
             },
-            used: std::sync::Mutex::new(crate::watcher::LoginInfo::default()),
+            used: std::sync::Mutex::new(hilo_domain::LoginInfo::default()),
         })
     }
 
@@ -262,7 +262,7 @@ impl Connector {
     }
 
     fn note(&self, mechanism: &'static str, token_expires: Option<chrono::DateTime<chrono::Utc>>) {
-        *self.used.lock().unwrap_or_else(|p| p.into_inner()) = crate::watcher::LoginInfo {
+        *self.used.lock().unwrap_or_else(|p| p.into_inner()) = hilo_domain::LoginInfo {
             mechanism,
             token_expires,
         };
@@ -341,7 +341,7 @@ impl std::fmt::Display for AuthLine {
 pub async fn test_connection(
     cfg: &SmtpConfig,
     tokens: Option<Arc<crate::auth::Tokens>>,
-) -> Result<crate::watcher::LoginInfo, String> {
+) -> Result<hilo_domain::LoginInfo, String> {
     let c = Connector::new(cfg, tokens).map_err(|e| crate::report(&e).to_string())?;
     let mut conn = c
         .connect()

@@ -18,7 +18,6 @@ pub use connect::{test_connection, SendError, SmtpSetupError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use lettre::address::Envelope;
 use lettre::transport::smtp::response::Response;
 use tokio::sync::Notify;
@@ -281,13 +280,8 @@ impl Sender {
             Ok(resp) => {
                 info!(code = %resp.code(), kind = job.kind.as_str(), "sent");
                 if job.kind == crate::model::MessageKind::Ack {
-                    if let Ok(created) = chrono::DateTime::parse_from_rfc3339(&job.created_at) {
-                        let age = self
-                            .store
-                            .now()
-                            .signed_duration_since(created.with_timezone(&Utc));
-                        self.metrics.ack_sent(age.to_std().unwrap_or_default());
-                    }
+                    let age = self.store.now().signed_duration_since(job.created_at);
+                    self.metrics.ack_sent(age.to_std().unwrap_or_default());
                 }
                 settle(marking).await?;
                 *marking = Some(tokio::task::spawn_blocking(move || {
@@ -309,7 +303,7 @@ impl Sender {
                 let answered = e.is_answer();
                 let why = crate::report(&e).to_string();
                 let attempt = job.attempts as usize;
-                let expired = job.expires_at <= crate::store::ts(self.store.now());
+                let expired = job.expires_at <= self.store.now();
                 if expired {
                     let msg = format!("expired after {} attempts: {why}", attempt + 1);
                     warn!(error = %why, "giving up");

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::{StoreError, Tx};
 use crate::mail::Mailbox;
-use crate::model::Status;
+use crate::model::{Role, Status};
+use hilo_domain::EventKind;
 
 /// What a merge moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -142,17 +143,17 @@ impl Tx<'_> {
         for (address, name, role) in people {
             // The source's requester is one of the target's Cc now; one
             // waiting for an agent's word still waits.
-            let role = match role.as_str() {
-                "agent" => "agent",
-                "pending" => "pending",
-                _ => "cc",
+            let role = match Role::parse(&role) {
+                Some(Role::Agent) => Role::Agent,
+                Some(Role::Pending) => Role::Pending,
+                _ => Role::Cc,
             };
             if self.add_participant(into, &Mailbox::new(address.clone(), name), role, &joined)? {
                 self.prepare_cached(
                     "INSERT INTO merge_moves (merge_id, participant) VALUES (?1, ?2)",
                 )?
                 .execute(params![merge, address.clone()])?;
-                if role != "pending" {
+                if role != Role::Pending {
                     participants.push(address);
                 }
             }
@@ -162,12 +163,17 @@ impl Tx<'_> {
         if f.status != Status::Closed {
             self.set_status(from, Status::Closed, actor)?;
         }
-        self.add_event(from, actor, "merged", Some(&format!("into ticket {into}")))?;
+        self.add_event(
+            from,
+            actor,
+            EventKind::Merged,
+            Some(&format!("into ticket {into}")),
+        )?;
         let detail = format!(
             "ticket {from}: {messages} messages, {} participants added",
             participants.len()
         );
-        self.add_event(into, actor, "merged_from", Some(&detail))?;
+        self.add_event(into, actor, EventKind::MergedFrom, Some(&detail))?;
         self.touch_ticket(into)?;
         Ok(Merged {
             from,
@@ -224,11 +230,11 @@ impl Tx<'_> {
         self.add_event(
             from,
             actor,
-            "unmerged",
+            EventKind::Unmerged,
             Some(&format!("from ticket {into}")),
         )?;
         let detail = format!("ticket {from}: {messages} messages back, {stayed} newer stay here");
-        self.add_event(into, actor, "unmerged", Some(&detail))?;
+        self.add_event(into, actor, EventKind::Unmerged, Some(&detail))?;
         self.touch_ticket(into)?;
         Ok(Unmerged {
             from,
@@ -347,12 +353,17 @@ impl Tx<'_> {
             .collect::<Result<_, _>>()?;
         let joined = format!("wrote in the part split from ticket {ticket}");
         for (a, n) in authors {
-            self.add_participant(new, &Mailbox::new(a, n), "cc", &joined)?;
+            self.add_participant(new, &Mailbox::new(a, n), Role::Cc, &joined)?;
         }
         self.set_status(new, Status::Open, actor)?;
         let detail = format!("{} messages moved to ticket {new}", moved.len());
-        self.add_event(ticket, actor, "split", Some(&detail))?;
-        self.add_event(new, actor, "split_from", Some(&format!("ticket {ticket}")))?;
+        self.add_event(ticket, actor, EventKind::Split, Some(&detail))?;
+        self.add_event(
+            new,
+            actor,
+            EventKind::SplitFrom,
+            Some(&format!("ticket {ticket}")),
+        )?;
         self.touch_ticket(ticket)?;
         Ok(Split {
             from: ticket,

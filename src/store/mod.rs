@@ -126,6 +126,12 @@ fn checks_without_in_lists(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreEr
     Ok(())
 }
 
+/// The value stored as `s` in a column of `T`'s; text no mapping knows is
+/// a corrupt database, named.
+pub(crate) fn stored<T: hilo_domain::model::StoredText>(s: &str) -> Result<T, StoreError> {
+    T::from_text(s).ok_or_else(|| StoreError::Corrupt(format!("unknown {} {s:?}", T::NAME)))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database")]
@@ -243,6 +249,26 @@ impl Tx<'_> {
 /// A timestamp as stored: RFC 3339, UTC, milliseconds, `Z`.
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Column `i` of a row, a stored timestamp ([`ts`]), as a time.
+pub(crate) fn time_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let s: String = r.get(i)?;
+    time(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            e.to_string().into(),
+        )
+    })
+}
+
+/// A stored timestamp ([`ts`]) read back; text that is no time is a
+/// corrupt database.
+pub(crate) fn time(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("not a stored time: {s:?}")))
 }
 
 impl Store {

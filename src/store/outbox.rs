@@ -68,7 +68,7 @@ pub struct OutboxJob {
     pub id: i64,
     /// What the mail is (an acknowledgement, a relay, a notification…).
     pub kind: crate::model::MessageKind,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
     pub envelope_from: String,
     pub recipients: Vec<String>,
     /// Empty until composed from `draft`.
@@ -78,7 +78,7 @@ pub struct OutboxJob {
     /// The draft (JSON) and text of a mail queued uncomposed.
     pub draft: Option<(String, String)>,
     pub attempts: u32,
-    pub expires_at: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A row as listed.
@@ -302,7 +302,7 @@ impl Store {
                         recipients: parse_json_list(&r.get::<_, String>(2)?),
                         raw: r.get(3)?,
                         attempts: r.get(4)?,
-                        expires_at: r.get(5)?,
+                        expires_at: super::time_at(r, 5)?,
                         kind: {
                             let k: String = r.get(6)?;
                             crate::model::MessageKind::parse(&k).ok_or_else(|| {
@@ -313,7 +313,7 @@ impl Store {
                                 )
                             })?
                         },
-                        created_at: r.get(7)?,
+                        created_at: super::time_at(r, 7)?,
                         message: r.get(8)?,
                         draft: match (r.get(9)?, r.get(10)?) {
                             (Some(d), Some(t)) => Some((d, t)),

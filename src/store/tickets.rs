@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 
 use super::{parse_json_list, ts, Store, StoreError, Tx};
 use crate::mail::Mailbox;
-use crate::model::{MessageKind, Status};
-use crate::pipeline::{Answered, HeldAnswer, Lookup, OpenTicket, TicketRef};
+use crate::model::{MessageKind, Priority, Role, Status};
+use hilo_domain::EventKind;
+pub use hilo_domain::TicketInfo;
+use hilo_domain::{Answered, HeldAnswer, Lookup, OpenTicket, TicketRef};
 
 /// A ticket as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -99,7 +101,7 @@ const TICKET_COLUMNS: &str = "t.id, t.desk, t.status, t.subject, t.requester, t.
     (SELECT group_concat(x.id) FROM tickets x WHERE x.merged_into = t.id)";
 
 fn status_of(s: String) -> Result<Status, StoreError> {
-    Status::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("unknown ticket status {s:?}")))
+    super::stored(&s)
 }
 
 fn ticket_row(r: &Row<'_>) -> rusqlite::Result<(TicketView, String)> {
@@ -168,9 +170,19 @@ impl Tx<'_> {
             address
         ])?;
         let number = self.last_insert_rowid();
-        self.add_participant(number, requester, "requester", "wrote the first message")?;
+        self.add_participant(
+            number,
+            requester,
+            Role::Requester,
+            "wrote the first message",
+        )?;
         let detail = linked_to.map(|l| format!("linked to ticket {l}"));
-        self.add_event(number, &requester.address, "created", detail.as_deref())?;
+        self.add_event(
+            number,
+            &requester.address,
+            EventKind::Created,
+            detail.as_deref(),
+        )?;
         Ok(number)
     }
 
@@ -180,7 +192,7 @@ impl Tx<'_> {
         &self,
         ticket: i64,
         who: &Mailbox,
-        role: &str,
+        role: Role,
         joined: &str,
     ) -> Result<bool, StoreError> {
         Ok(self
@@ -195,7 +207,7 @@ impl Tx<'_> {
                 ticket,
                 who.address,
                 who.name,
-                role,
+                role.as_str(),
                 joined,
                 self.stamp()
             ])?
@@ -226,13 +238,13 @@ impl Tx<'_> {
         &self,
         ticket: i64,
         actor: &str,
-        kind: &str,
+        kind: EventKind,
         detail: Option<&str>,
     ) -> Result<(), StoreError> {
         self.prepare_cached(
             "INSERT INTO events (ticket_id, at, actor, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![ticket, self.stamp(), actor, kind, detail])?;
+        .execute(params![ticket, self.stamp(), actor, kind.as_str(), detail])?;
         Ok(())
     }
 
@@ -248,15 +260,20 @@ impl Tx<'_> {
         if n == 0 {
             return Err(StoreError::NoSuchTicket(ticket));
         }
-        self.add_event(ticket, actor, "status", Some(status.as_str()))
+        self.add_event(ticket, actor, EventKind::Status, Some(status.as_str()))
     }
 
-    pub fn set_priority(&self, ticket: i64, priority: &str, actor: &str) -> Result<(), StoreError> {
+    pub fn set_priority(
+        &self,
+        ticket: i64,
+        priority: Priority,
+        actor: &str,
+    ) -> Result<(), StoreError> {
         self.execute(
             "UPDATE tickets SET priority = ?2, updated_at = ?3 WHERE id = ?1",
-            params![ticket, priority, self.stamp()],
+            params![ticket, priority.as_str(), self.stamp()],
         )?;
-        self.add_event(ticket, actor, "priority", Some(priority))
+        self.add_event(ticket, actor, EventKind::Priority, Some(priority.as_str()))
     }
 
     pub fn set_assignee(&self, ticket: i64, assignee: &str, actor: &str) -> Result<(), StoreError> {
@@ -264,7 +281,7 @@ impl Tx<'_> {
             "UPDATE tickets SET assignee = ?2, updated_at = ?3 WHERE id = ?1",
             params![ticket, assignee, self.stamp()],
         )?;
-        self.add_event(ticket, actor, "assign", Some(assignee))
+        self.add_event(ticket, actor, EventKind::Assign, Some(assignee))
     }
 
     /// What relays and notifications need to know about a ticket.
@@ -347,7 +364,7 @@ impl Tx<'_> {
             subject,
             requester: Mailbox::new(requester, requester_name),
             status: status_of(status)?,
-            priority,
+            priority: super::stored(&priority)?,
             assignee,
             cc,
             pending,
@@ -468,7 +485,9 @@ impl Lookup for Tx<'_> {
                 number,
                 desk,
                 status: status_of(status)?,
-                closed_at,
+                // A time that does not parse was written by hand: treated
+                // as unknown, as before hilo recorded it.
+                closed_at: closed_at.as_deref().and_then(|c| super::time(c).ok()),
                 merged_into,
             })
         })
@@ -583,12 +602,12 @@ impl Lookup for Tx<'_> {
     fn event_since(
         &self,
         ticket: i64,
-        kind: &str,
+        kind: EventKind,
         since: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         Ok(self
             .prepare_cached("SELECT 1 FROM events WHERE ticket_id = ?1 AND kind = ?2 AND at >= ?3")?
-            .exists(params![ticket, kind, ts(since)])?)
+            .exists(params![ticket, kind.as_str(), ts(since)])?)
     }
 
     fn cc_participants(&self, ticket: i64) -> Result<u32, StoreError> {
@@ -663,8 +682,8 @@ impl Lookup for Tx<'_> {
                     number,
                     subject,
                     status: status_of(status)?,
-                    created_at,
-                    updated_at,
+                    created_at: super::time(&created_at)?,
+                    updated_at: super::time(&updated_at)?,
                     text: text.unwrap_or_default(),
                 })
             })
@@ -726,51 +745,13 @@ const OPEN_TICKETS_SQL: &str = "SELECT t.id, t.subject, t.status, t.created_at, 
 #[cfg(test)]
 mod limits {
     use super::*;
-    use crate::pipeline::{MAX_OPEN_TICKETS, OPEN_TICKET_TEXT};
+    use hilo_domain::{MAX_OPEN_TICKETS, OPEN_TICKET_TEXT};
 
     #[test]
     fn the_limits_written_into_sql_are_the_constants() {
         assert!(RECENT_IDS_SQL.ends_with(&format!("LIMIT {THREAD_RECENT}")));
         assert!(OPEN_TICKETS_SQL.ends_with(&format!("LIMIT {MAX_OPEN_TICKETS}")));
         assert!(OPEN_TICKETS_SQL.contains(&format!("1, {OPEN_TICKET_TEXT})")));
-    }
-}
-
-/// A ticket as relays and notifications see it.
-#[derive(Debug, Clone)]
-pub struct TicketInfo {
-    pub number: i64,
-    /// The desk address its customer wrote to; `None` for tickets of
-    /// before hilo remembered it (see [`TicketInfo::answers_from`]).
-    pub address: Option<String>,
-    pub subject: String,
-    pub requester: Mailbox,
-    pub status: Status,
-    pub priority: String,
-    pub assignee: Option<String>,
-    /// Cc participants' addresses.
-    pub cc: Vec<String>,
-    /// Addresses in Cc of an unverified first mail, from outside the
-    /// requester's domain: they get nothing until an agent adds them.
-    pub pending: Vec<String>,
-    pub last_customer_id: Option<String>,
-    /// The References of mail to the customer: the thread's root, then
-    /// its most recent customer-facing ids (at most 2 + [`THREAD_RECENT`]).
-    pub thread_refs: Vec<String>,
-    /// Our notifications on this ticket, oldest first (at most the last 20).
-    pub notifications: Vec<String>,
-}
-
-impl TicketInfo {
-    /// The address all mail about the ticket goes from: the one its
-    /// customer wrote to, else the desk's main address.
-    pub fn answers_from<'a>(&'a self, desk: &'a crate::config::DeskConfig) -> &'a str {
-        // Never the comment address or another special one, even when an
-        // older hilo stored it.
-        self.address
-            .as_deref()
-            .filter(|a| desk.answers_from(a))
-            .unwrap_or(&desk.address)
     }
 }
 

@@ -2,6 +2,7 @@
 //! within the command timeout), logging in and selecting the folder; the
 //! stream type, the error type, and commands with a timeout.
 
+pub use hilo_domain::LoginInfo;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -177,15 +178,6 @@ pub(super) async fn tls_within(
         Err(_) => Err(ImapError::Timeout("TLS handshake")),
         Ok(r) => r,
     }
-}
-
-/// How a session logged in, for `hilo check`.
-#[derive(Debug, Clone, Default)]
-pub struct LoginInfo {
-    /// `LOGIN`, `OAUTHBEARER` or `XOAUTH2`.
-    pub mechanism: &'static str,
-    /// When the access token used expires, if known.
-    pub token_expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Connects with a password (an OAuth2 login needs [`connect_as`]).

@@ -106,7 +106,7 @@ pub struct Inbound {
     /// What is new in `text`: quoted history and signature removed
     /// (computed here, off the store's path).
     pub new_text: String,
-    /// The signature cut from `new_text` (see [`crate::mail::quote::split`]).
+    /// The signature cut from `new_text` (see [`crate::quote::split`]).
     pub signature: Option<String>,
     pub attachments: Vec<Attachment>,
     pub auto: AutoHeaders,
@@ -223,7 +223,7 @@ static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| 
 /// is [`ParseError::Panicked`]: the caller quarantines the bytes.
 pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
     contained(|| {
-        crate::fault::hit("parse", raw);
+        hilo_domain::fault::hit("parse", raw);
         parse_inner(&line_feeds(raw))
     })
     .unwrap_or_else(|why| Err(ParseError::Panicked(why)))
@@ -317,7 +317,8 @@ fn from_fallback(msg: &mail_parser::Message<'_>, raw: &[u8]) -> Option<(Mailbox,
 
 /// Runs `f`, turning a panic into its message.
 pub(crate) fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| crate::panic_message(&*p))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|p| hilo_domain::panic_message(&*p))
 }
 
 fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
@@ -417,7 +418,7 @@ fn parse_inner(raw: &[u8]) -> Result<Inbound, ParseError> {
     };
     let subject = super::header_text(&subject, MAX_SUBJECT_CHARS);
     let text = body_text(&msg, raw);
-    let split = crate::mail::quote::split(&text, &subject);
+    let split = crate::quote::split(&text, &subject);
     let mut inbound = Inbound {
         new_text: split.new_text,
         signature: split.signature,

@@ -14,21 +14,7 @@ pub mod subject;
 
 pub use parse::{parse, AuthHeader, Inbound, ParseError};
 
-/// An address with an optional display name; the address is lowercase.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Mailbox {
-    pub address: String,
-    pub name: Option<String>,
-}
-
-impl Mailbox {
-    pub fn new(address: impl Into<String>, name: Option<String>) -> Self {
-        Mailbox {
-            address: address.into().trim().to_ascii_lowercase(),
-            name: name.filter(|n| !n.trim().is_empty()),
-        }
-    }
-}
+pub use hilo_domain::Mailbox;
 
 /// Longest display name we write into a header we compose, in characters.
 pub const MAX_NAME_CHARS: usize = 128;
@@ -99,15 +85,6 @@ pub fn rate_key(address: &str) -> String {
         domain
     };
     format!("{local}@{domain}")
-}
-
-impl std::fmt::Display for Mailbox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.name {
-            Some(n) => write!(f, "{n} <{}>", self.address),
-            None => f.write_str(&self.address),
-        }
-    }
 }
 
 /// `local@domain` for `local+detail@domain` (plus-addressing); `None` when

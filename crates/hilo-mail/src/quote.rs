@@ -542,8 +542,12 @@ mod tests {
     use super::*;
 
     fn fixture(path: &str) -> (String, String) {
-        let raw = std::fs::read(format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let m = crate::mail::parse(&raw).unwrap();
+        let raw = std::fs::read(format!(
+            "{}/../../fixtures/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let m = crate::parse(&raw).unwrap();
         (m.text, m.subject)
     }
 

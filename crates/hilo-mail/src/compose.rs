@@ -67,7 +67,7 @@ pub struct Draft {
     /// The desk address, written into the loop marker.
     pub loop_marker: String,
     #[serde(skip)]
-    pub attachments: Vec<crate::mail::parse::Attachment>,
+    pub attachments: Vec<crate::parse::Attachment>,
 }
 
 impl Draft {
@@ -170,7 +170,7 @@ pub fn compose(draft: &Draft) -> Result<Vec<u8>, ComposeError> {
             build(draft, opaque)
         })) {
             Ok(r) => r,
-            Err(p) => Err(ComposeError::Panicked(crate::panic_message(&*p))),
+            Err(p) => Err(ComposeError::Panicked(hilo_domain::panic_message(&*p))),
         };
     let raw = attempt(false)?;
     if draft.attachments.iter().any(|a| nested(&a.content_type)) && super::parse(&raw).is_err() {
@@ -186,7 +186,7 @@ fn nested(content_type: &str) -> bool {
 }
 
 fn build(draft: &Draft, opaque: bool) -> Result<Vec<u8>, ComposeError> {
-    crate::fault::hit("compose", draft.text.as_bytes());
+    hilo_domain::fault::hit("compose", draft.text.as_bytes());
     let mut b = lettre::Message::builder()
         .from(mailbox(&draft.from)?)
         .subject(super::header_text(&draft.subject, super::MAX_SUBJECT_CHARS))
@@ -332,7 +332,7 @@ mod tests {
         d.references = (0..5000).map(|i| format!("r{i}@c.test")).collect();
         d.references.push("bad id@x".into());
         d.in_reply_to = Some("a>\r\nBcc: y@z".into());
-        d.attachments = vec![crate::mail::parse::Attachment {
+        d.attachments = vec![crate::parse::Attachment {
             filename: Some("a\r\nb.pdf".into()),
             content_type: "application/pdf\r\nX-Evil: 1".into(),
             data: b"x".to_vec(),
@@ -345,12 +345,12 @@ mod tests {
             text.split("\r\n").all(|l| l.len() <= 998),
             "a header line too long"
         );
-        let back = crate::mail::parse(&raw).unwrap();
+        let back = crate::parse(&raw).unwrap();
         assert_eq!(back.to.len(), 1);
         assert_eq!(back.to[0].name.as_deref(), Some("Ana Bcc: otro@evil.test"));
         assert!(back.cc.is_empty());
         assert!(back.subject.starts_with("Hola Bcc: otro@evil.test xxx"));
-        assert!(back.subject.chars().count() <= crate::mail::MAX_SUBJECT_CHARS + 1);
+        assert!(back.subject.chars().count() <= crate::MAX_SUBJECT_CHARS + 1);
         assert_eq!(back.references.len(), MAX_REFERENCES);
         assert_eq!(back.references[0], "r0@c.test");
         assert_eq!(back.references[MAX_REFERENCES - 1], "r4999@c.test");
@@ -372,13 +372,13 @@ mod tests {
         let mut d = draft();
         d.cc = vec![Mailbox::new("jefe@cliente.test", None)];
         d.reply_to = Some(Mailbox::new("soporte@example.test", None));
-        d.attachments = vec![crate::mail::parse::Attachment {
+        d.attachments = vec![crate::parse::Attachment {
             filename: Some("factura ñ.pdf".into()),
             content_type: "application/pdf".into(),
             data: b"%PDF-1.4 fake".to_vec(),
         }];
         let raw = compose(&d).unwrap();
-        let back = crate::mail::parse(&raw).unwrap();
+        let back = crate::parse(&raw).unwrap();
         assert_eq!(back.cc[0].address, "jefe@cliente.test");
         assert_eq!(back.reply_to.unwrap().address, "soporte@example.test");
         assert_eq!(back.attachments.len(), 1);
@@ -394,7 +394,7 @@ mod tests {
     fn an_attached_message_that_breaks_the_parser_goes_opaque() {
         let attach = |data: &[u8]| {
             let mut d = draft();
-            d.attachments = vec![crate::mail::parse::Attachment {
+            d.attachments = vec![crate::parse::Attachment {
                 filename: None,
                 content_type: "message/rfc822".into(),
                 data: data.to_vec(),
@@ -404,7 +404,7 @@ mod tests {
         // A whole message stays an attached message.
         let fine = attach(b"From: a@b.test\r\nSubject: hola\r\n\r\ntexto\r\n");
         assert!(String::from_utf8_lossy(&fine).contains("Content-Type: message/rfc822"));
-        crate::mail::parse(&fine).unwrap();
+        crate::parse(&fine).unwrap();
         // What the fuzzer found: a boundary line of another mail, then a part
         // header. Sent as it was, mail-parser panics reading the mail back.
         let broken = b"--4Z6s1A0hWcz9sT0.1741006938/mx.example.test\r\n\
@@ -417,7 +417,7 @@ Content-Transfer-Encoding: 8bit\r\n\r\nReturn-Path>: Recipient address\r\n\
             text.contains("Content-Type: application/octet-stream"),
             "{text}"
         );
-        let back = crate::mail::parse(&raw).unwrap();
+        let back = crate::parse(&raw).unwrap();
         assert_eq!(back.attachments.len(), 1);
         assert_eq!(back.attachments[0].data, broken.to_vec());
     }
@@ -427,10 +427,7 @@ Content-Transfer-Encoding: 8bit\r\n\r\nReturn-Path>: Recipient address\r\n\
         let d = draft();
         let back = Draft::from_json(&d.to_json(), d.text.clone()).unwrap();
         let (a, b) = (compose(&d).unwrap(), compose(&back).unwrap());
-        let (a, b) = (
-            crate::mail::parse(&a).unwrap(),
-            crate::mail::parse(&b).unwrap(),
-        );
+        let (a, b) = (crate::parse(&a).unwrap(), crate::parse(&b).unwrap());
         assert_eq!(a.subject, b.subject);
         assert_eq!(a.message_id, b.message_id);
         assert_eq!(a.in_reply_to, b.in_reply_to);
@@ -459,7 +456,7 @@ Content-Transfer-Encoding: 8bit\r\n\r\nReturn-Path>: Recipient address\r\n\
     #[test]
     fn composed_mail_parses_back_with_threading_and_markers() {
         let raw = compose(&draft()).unwrap();
-        let back = crate::mail::parse(&raw).unwrap();
+        let back = crate::parse(&raw).unwrap();
         assert_eq!(back.subject, "[SOP-1] No puedo entrar — ayuda");
         assert_eq!(
             back.message_id.as_deref(),
