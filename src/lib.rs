@@ -32,6 +32,7 @@ pub mod manage;
 pub mod metrics;
 pub mod net;
 pub mod outgoing;
+pub mod phrases;
 pub mod pipeline;
 pub mod sender;
 pub mod store;

@@ -28,6 +28,32 @@ pub struct Template {
 impl Template {
     /// Parses `text`, whose fields must be among `allowed`.
     pub fn parse_with(name: &str, text: &str, allowed: &[&str]) -> Result<Template, TemplateError> {
+        Self::parse_fields(name, text, Some(allowed))
+    }
+
+    /// Parses `text` with any fields whose names are words (`[a-z_]+`).
+    pub fn parse_open(name: &str, text: &str) -> Result<Template, TemplateError> {
+        Self::parse_fields(name, text, None)
+    }
+
+    /// The names of its fields, in order of first use.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for p in &self.pieces {
+            if let Piece::Field(f) = p {
+                if !out.contains(&f.as_str()) {
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+
+    fn parse_fields(
+        name: &str,
+        text: &str,
+        allowed: Option<&[&str]>,
+    ) -> Result<Template, TemplateError> {
         let mut pieces = Vec::new();
         let mut buf = String::new();
         let mut chars = text.chars().peekable();
@@ -63,14 +89,22 @@ impl Template {
                         }
                     }
                     let field = field.trim().to_string();
-                    if !allowed.contains(&field.as_str()) {
-                        return Err(err(
-                            line,
-                            format!(
-                                "unknown placeholder {{{field}}}; known: {}",
-                                allowed.join(", ")
-                            ),
-                        ));
+                    match allowed {
+                        Some(allowed) if !allowed.contains(&field.as_str()) => {
+                            return Err(err(
+                                line,
+                                format!(
+                                    "unknown placeholder {{{field}}}; known: {}",
+                                    allowed.join(", ")
+                                ),
+                            ));
+                        }
+                        None if field.is_empty()
+                            || !field.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+                        {
+                            return Err(err(line, format!("a field is a word: {{{field}}}")));
+                        }
+                        _ => {}
                     }
                     if !buf.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut buf)));

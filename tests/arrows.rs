@@ -32,16 +32,25 @@ const MODULES: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("template", &[]),
     ("net", &[]),
+    ("phrases", &["template"]),
     ("faq", &["text"]),
-    ("config", &["faq", "template", "text"]),
+    ("config", &["faq", "phrases", "template", "text"]),
     ("store", &["config"]),
     ("metrics", &["store"]),
-    ("outgoing", &["config", "faq", "template", "text"]),
+    (
+        "outgoing",
+        &["config", "faq", "phrases", "template", "text"],
+    ),
     (
         "pipeline",
-        &["config", "faq", "metrics", "outgoing", "store", "text"],
+        &[
+            "config", "faq", "metrics", "outgoing", "phrases", "store", "text",
+        ],
     ),
-    ("auth", &["config", "metrics", "net", "outgoing", "store"]),
+    (
+        "auth",
+        &["config", "metrics", "net", "outgoing", "phrases", "store"],
+    ),
     ("manage", &["config", "outgoing", "pipeline", "store"]),
     ("watcher", &["auth", "config", "net", "pipeline", "store"]),
     ("sender", &["auth", "config", "metrics", "net", "store"]),
@@ -57,7 +66,7 @@ const MODULES: &[(&str, &[&str])] = &[
         "cli",
         &[
             "auth", "config", "corpus", "daemon", "faq", "manage", "outgoing", "pipeline",
-            "sender", "store", "watcher", "metrics", "net",
+            "sender", "store", "watcher", "metrics", "net", "phrases",
         ],
     ),
 ];

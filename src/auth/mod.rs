@@ -342,36 +342,18 @@ fn alert(
 ) -> Result<crate::mail::compose::Outgoing, crate::mail::compose::ComposeError> {
     use crate::mail::compose::{AutoSubmitted, Draft, Outgoing};
     use crate::mail::Mailbox;
-    let es = d.language == crate::config::Language::Es;
     let what = match a.key.strip_prefix("desk:") {
         Some(_) => format!("IMAP ({})", a.user),
         None => format!("SMTP ({})", a.user),
     };
-    let (subject, text) = if es {
-        (
-            format!("hilo: el acceso {what} de {} no funciona", d.shown_name()),
-            format!(
-                "hilo no puede entrar en {what}: {why}.\n\n\
-                 Mientras dure, el correo de este buzón espera en el servidor.\n\
-                 Para volver a autorizar el acceso: hilo auth login {}\n\
-                 Estado: hilo auth status\n\n\
-                 Este aviso se repite como mucho una vez al día mientras el problema siga.",
-                login_args(a)
-            ),
-        )
-    } else {
-        (
-            format!("hilo: the {what} login of {} does not work", d.shown_name()),
-            format!(
-                "hilo cannot log in to {what}: {why}.\n\n\
-                 While this lasts, this mailbox's mail waits on the server.\n\
-                 To authorize it again: hilo auth login {}\n\
-                 Status: hilo auth status\n\n\
-                 This alert comes at most once a day while the problem lasts.",
-                login_args(a)
-            ),
-        )
-    };
+    let desk = d.shown_name();
+    let subject = d
+        .language
+        .say("alert.login_subject", &[("what", &what), ("desk", &desk)]);
+    let text = d.language.say(
+        "alert.login_text",
+        &[("what", &what), ("why", why), ("args", &login_args(a))],
+    );
     Outgoing::new(Draft {
         from: Mailbox::new(&d.address, Some(d.shown_name())),
         to: d.admin.iter().map(|x| Mailbox::new(x, None)).collect(),

@@ -218,26 +218,7 @@ pub(super) fn default_faq_max_answers() -> u32 {
 }
 
 pub(super) fn default_resolved_phrases() -> Vec<String> {
-    [
-        "#resuelto",
-        "#resuelta",
-        "#solucionado",
-        "#resolved",
-        "#solved",
-        "ya está resuelto",
-        "ya está resuelta",
-        "ya está solucionado",
-        "problema resuelto",
-        "queda resuelto",
-        "me ha servido",
-        "problem solved",
-        "it is solved",
-        "that solved it",
-        "that worked",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    crate::phrases::resolved_phrases()
 }
 
 pub(super) fn default_auto_link_threshold() -> f64 {

@@ -47,22 +47,8 @@ pub enum Security {
     Tls,
 }
 
-/// Language of a desk's templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Es,
-    En,
-}
-
-impl Language {
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::Es => "es",
-            Language::En => "en",
-        }
-    }
-}
+/// Language of a desk's mail: one with a phrase table.
+pub use crate::phrases::Language;
 
 /// The whole configuration, validated.
 #[derive(Debug, Clone)]

@@ -61,12 +61,8 @@ fn answers(i: &AckInput<'_>) -> String {
     if entries.is_empty() {
         return String::new();
     }
-    let es = i.desk.language == crate::config::Language::Es;
-    let mut out = String::from(if es {
-        "Quizá esto le ayude:\n\n"
-    } else {
-        "This may help:\n\n"
-    });
+    let lang = i.desk.language;
+    let mut out = format!("{}\n\n", lang.say("ack.faq_head", &[]));
     for e in entries {
         out.push_str(&format!(
             "* {}\n\n{}\n\n",
@@ -74,11 +70,8 @@ fn answers(i: &AckInput<'_>) -> String {
             super::words::reflow(&e.answer)
         ));
     }
-    out.push_str(if es {
-        "Si con esto queda resuelta su consulta, conteste a este correo con «#resuelto» y la daremos por resuelta. Si no, no hace falta que haga nada: una persona del equipo le contestará lo antes posible.\n\n"
-    } else {
-        "If this solves your question, reply to this email with \"#resolved\" and we will mark it resolved. If not, there is nothing to do: a person on our team will get back to you as soon as possible.\n\n"
-    });
+    out.push_str(&lang.say("ack.faq_solved", &[]));
+    out.push_str("\n\n");
     out
 }
 
@@ -87,39 +80,36 @@ fn open_tickets(i: &AckInput<'_>) -> String {
     if i.related.is_empty() {
         return String::new();
     }
-    let es = i.desk.language == crate::config::Language::Es;
+    let lang = i.desk.language;
     let lines: Vec<String> = i
         .related
         .iter()
         .map(|r| {
             let date = super::words::day(i.desk.language, i.desk.time_zone, r.created_at, i.now);
             let subject = super::shown_subject(&r.subject);
-            if es {
-                format!("  {} «{subject}», abierta {date}", i.tags.format(r.number))
-            } else {
-                format!("  {} \"{subject}\", opened {date}", i.tags.format(r.number))
-            }
+            lang.say(
+                "ack.open_line",
+                &[
+                    ("tag", &i.tags.format(r.number)),
+                    ("subject", &subject),
+                    ("date", &date),
+                ],
+            )
         })
         .collect();
     let example = i.tags.format(i.related[0].number);
     let example = example.trim_matches(['[', ']']);
-    if es {
-        format!(
-            "Tiene otras solicitudes abiertas con nosotros:\n{}\nSi su mensaje trata de una de ellas, conteste al correo de esa solicitud, o conteste a este indicando su número (por ejemplo, {example}) y lo uniremos a ella.\n\n",
-            lines.join("\n")
-        )
-    } else {
-        format!(
-            "You have other open requests with us:\n{}\nIf your message is about one of them, reply to that request's email, or reply to this one with its number (for example, {example}) and we will join them.\n\n",
-            lines.join("\n")
-        )
-    }
+    format!(
+        "{}\n{}\n{}\n\n",
+        lang.say("ack.open_head", &[]),
+        lines.join("\n"),
+        lang.say("ack.open_how", &[("example", example)])
+    )
 }
 
 pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
     let tag = i.tags.format(i.number);
     let desk_name = i.desk.shown_name();
-    let es = i.desk.language == crate::config::Language::Es;
     let requester_name = i
         .msg
         .from
@@ -142,12 +132,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
         (
             "promise",
             if i.answers.is_empty() {
-                if es {
-                    "Le contestaremos lo antes posible.\n\n"
-                } else {
-                    "We will get back to you as soon as possible.\n\n"
-                }
-                .to_string()
+                format!("{}\n\n", i.desk.language.say("ack.promise", &[]))
             } else {
                 String::new() // the answers' last sentence says it
             },

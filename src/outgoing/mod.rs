@@ -44,31 +44,12 @@ pub fn capped(text: &str, max: usize, note: &str) -> String {
     }
 }
 
-/// A ticket's status as the desk's language says it (of a "solicitud",
-/// feminine in Spanish).
-pub fn status_word(s: crate::model::Status, lang: crate::config::Language) -> &'static str {
-    use crate::model::Status::*;
-    match lang {
-        crate::config::Language::Es => match s {
-            New => "nueva",
-            Open => "abierta",
-            Pending => "pendiente del cliente",
-            Resolved => "resuelta",
-            Closed => "cerrada",
-        },
-        crate::config::Language::En => match s {
-            Pending => "pending (waiting for the customer)",
-            other => other.as_str(),
-        },
-    }
+/// A ticket's status as the desk's language says it.
+pub fn status_word(s: crate::model::Status, lang: crate::config::Language) -> String {
+    lang.say(&format!("status.{}", s.as_str()), &[])
 }
 
 /// A priority (stored in English) as the desk's language says it.
 pub fn priority_word(p: crate::model::Priority, lang: crate::config::Language) -> String {
-    use crate::model::Priority;
-    match (lang, p) {
-        (crate::config::Language::Es, Priority::High) => "alta".into(),
-        (crate::config::Language::Es, Priority::Low) => "baja".into(),
-        (_, other) => other.as_str().to_string(),
-    }
+    lang.say(&format!("priority.{}", p.as_str()), &[])
 }

@@ -70,21 +70,18 @@ fn score(s: u32) -> String {
 
 /// The requester's other open tickets, as possible duplicates.
 fn opened_related(related: &[Related], tags: &TagMatcher, lang: Language) -> String {
-    let es = lang == Language::Es;
-    let head = if es {
-        "Posible duplicado de (otras solicitudes abiertas del mismo cliente; parecido de 0 a 1):"
-    } else {
-        "Possible duplicate of (other open tickets of the same requester; similarity 0 to 1):"
-    };
+    let head = lang.say("notify.related_head", &[]);
     let lines: Vec<String> = related
         .iter()
         .map(|r| {
-            format!(
-                "  {} «{}» ({}; {})",
-                tags.format(r.number),
-                super::shown_subject(&r.subject),
-                super::status_word(r.status, lang),
-                score(r.score)
+            lang.say(
+                "notify.related_line",
+                &[
+                    ("tag", &tags.format(r.number)),
+                    ("subject", &super::shown_subject(&r.subject)),
+                    ("status", &super::status_word(r.status, lang)),
+                    ("score", &score(r.score)),
+                ],
             )
         })
         .collect();
@@ -93,21 +90,23 @@ fn opened_related(related: &[Related], tags: &TagMatcher, lang: Language) -> Str
 
 /// What the notification says of how the message came.
 fn how_text(how: How<'_>, tags: &TagMatcher, lang: Language) -> String {
-    let es = lang == Language::Es;
+    let line = |key: &str, vars: &[(&str, &str)]| format!("{}\n", lang.say(key, vars));
     match how {
         How::Reply => String::new(),
-        How::Solved if es => "El cliente dice que la respuesta de la FAQ que recibió en el acuse lo ha resuelto: la solicitud queda resuelta (se cerrará sola; si vuelve a escribir, se reabre).\n".to_string(),
-        How::Solved => "The customer says the FAQ answer in the acknowledgement solved it: the ticket is resolved (it closes by itself; if they write again, it reopens).\n".to_string(),
+        How::Solved => line("notify.solved", &[]),
         How::Opened { related, answers } => {
             let mut out = String::new();
             if !answers.is_empty() {
-                out.push_str(if es {
-                    "Respuestas de la FAQ enviadas en el acuse de recibo:\n"
-                } else {
-                    "FAQ answers sent in the acknowledgement:\n"
-                });
+                out.push_str(&line("notify.faq_head", &[]));
                 for a in answers {
-                    out.push_str(&format!("  «{}» ({}; {})\n", a.title, a.id, a.score));
+                    out.push_str(&line(
+                        "notify.faq_line",
+                        &[
+                            ("title", &a.title),
+                            ("id", &a.id),
+                            ("score", &a.score.to_string()),
+                        ],
+                    ));
                 }
             }
             if !related.is_empty() {
@@ -115,34 +114,15 @@ fn how_text(how: How<'_>, tags: &TagMatcher, lang: Language) -> String {
             }
             out
         }
-        How::AutoLinked(r) if es => format!(
-            "Añadido a esta solicitud por su parecido ({}) con ella: era un correo nuevo del mismo cliente (auto_link_duplicates).\n",
-            score(r.score)
+        How::AutoLinked(r) => line("notify.auto_linked", &[("score", &score(r.score))]),
+        How::Merged { from } => line(
+            "notify.merged",
+            &[
+                ("from_tag", &tags.format(from)),
+                ("from", &from.to_string()),
+            ],
         ),
-        How::AutoLinked(r) => format!(
-            "Added to this ticket for its similarity ({}) to it: it was a new mail of the same requester (auto_link_duplicates).\n",
-            score(r.score)
-        ),
-        How::Merged { from } if es => format!(
-            "El cliente contestó al acuse de {} indicando esta solicitud: {} se ha fusionado aquí (deshacer: hilo tickets unmerge {from}).\n",
-            tags.format(from),
-            tags.format(from)
-        ),
-        How::MergeAsked { into } if es => format!(
-            "El cliente pide unir esta solicitud a {}. Su correo no está autenticado (el remitente puede ser falso), así que no se ha unido: si procede, responda con «#fusionar {}».\n",
-            tags.format(into),
-            tags.format(into)
-        ),
-        How::MergeAsked { into } => format!(
-            "The customer asks to join this ticket to {}. Their mail is not authenticated (the sender may be forged), so nothing was merged: if it is right, answer with \"#merge {}\".\n",
-            tags.format(into),
-            tags.format(into)
-        ),
-        How::Merged { from } => format!(
-            "The customer answered the acknowledgement of {} naming this ticket: {} was merged here (undo: hilo tickets unmerge {from}).\n",
-            tags.format(from),
-            tags.format(from)
-        ),
+        How::MergeAsked { into } => line("notify.merge_asked", &[("into_tag", &tags.format(into))]),
     }
 }
 
@@ -156,7 +136,7 @@ fn size(n: usize) -> String {
 
 pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     let d = i.about.desk;
-    let es = d.language == crate::config::Language::Es;
+    let lang = d.language;
     let total: usize = i.attachments.iter().map(|a| a.data.len()).sum();
     let attach = total as u64 <= d.notify_attachments_max;
     let attachments = if i.attachments.is_empty() {
@@ -174,21 +154,14 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
             })
             .collect();
         let n = i.about.ticket.number;
-        let head = match (es, attach) {
-            (true, true) => "Adjuntos (incluidos en este correo):".to_string(),
-            (true, false) => format!(
-                "Adjuntos (demasiado grandes para reenviarlos; guardados en la solicitud, \
-                 véalos con «hilo tickets attachments {n}»):"
-            ),
-            (false, true) => "Attachments (included in this email):".to_string(),
-            (false, false) => format!(
-                "Attachments (too large to forward; kept on the ticket, \
-                 see `hilo tickets attachments {n}`):"
-            ),
+        let head = if attach {
+            lang.say("notify.attachments_included", &[])
+        } else {
+            lang.say("notify.attachments_kept", &[("number", &n.to_string())])
         };
         format!("{head}\n{}\n", list.join("\n"))
     };
-    let none = if es { "nadie" } else { "nobody" };
+    let none = lang.say("words.nobody", &[]);
     // Who an answer reaches: agents must see it before they answer, since
     // anyone in the first mail's To/Cc became a participant, and the
     // author of this message gets the answer even when not one yet.
@@ -205,49 +178,31 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
     let mut recipients = recipients.join(", ");
     if !i.about.ticket.pending.is_empty() {
         let list = i.about.ticket.pending.join(", ");
-        recipients.push_str(&if es {
-            format!(
-                "\nPendientes de confirmar (en copia de un primer correo no autenticado; no reciben nada hasta que responda «#añadir DIRECCIÓN»): {list}"
-            )
-        } else {
-            format!(
-                "\nWaiting for confirmation (in Cc of an unauthenticated first mail; they get nothing until you answer \"#add ADDRESS\"): {list}"
-            )
-        });
+        recipients.push('\n');
+        recipients.push_str(&lang.say("notify.pending", &[("list", &list)]));
     }
     if i.cc_left_out > 0 {
-        recipients.push_str(&if es {
-            format!(
-                " ({} direcciones más del primer correo no se añadieron: máximo {})",
-                i.cc_left_out, d.max_participants
-            )
-        } else {
-            format!(
-                " ({} more addresses of the first mail were not added: at most {})",
-                i.cc_left_out, d.max_participants
-            )
-        });
+        recipients.push(' ');
+        recipients.push_str(&lang.say(
+            "notify.cc_left_out",
+            &[
+                ("count", &i.cc_left_out.to_string()),
+                ("max", &d.max_participants.to_string()),
+            ],
+        ));
     }
-    let cut = if es {
-        "texto recortado; completo en la solicitud (hilo tickets show)"
-    } else {
-        "text cut; the whole text is on the ticket (hilo tickets show)"
-    };
+    let cut = lang.say("notify.text_cut", &[]);
     // A mail that joined by its tag may be about something else: the
     // agents see what the customer called it.
     let own_subject = i.about.tags.clean_subject(i.subject);
     let message_subject =
         if own_subject.is_empty() || own_subject.eq_ignore_ascii_case(&i.about.ticket.subject) {
             String::new()
-        } else if es {
-            format!(
-                "Asunto de este mensaje: «{}»\n",
-                super::shown_subject(&own_subject)
-            )
         } else {
+            let subject = super::shown_subject(&own_subject);
             format!(
-                "Subject of this message: \"{}\"\n",
-                super::shown_subject(&own_subject)
+                "{}\n",
+                lang.say("notify.message_subject", &[("subject", &subject)])
             )
         };
     // Below the text, after the signature marker: clients show it apart
@@ -275,21 +230,14 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         ("desk_address", d.from_for(i.about.ticket).to_string()),
         (
             "status",
-            super::status_word(i.about.ticket.status, d.language).to_string(),
+            super::status_word(i.about.ticket.status, d.language),
         ),
         (
             "priority",
             super::priority_word(i.about.ticket.priority, d.language),
         ),
-        (
-            "assignee",
-            i.about
-                .ticket
-                .assignee
-                .clone()
-                .unwrap_or_else(|| none.to_string()),
-        ),
-        ("text", super::capped(i.new_text, MAX_TEXT_CHARS, cut)),
+        ("assignee", i.about.ticket.assignee.clone().unwrap_or(none)),
+        ("text", super::capped(i.new_text, MAX_TEXT_CHARS, &cut)),
         ("attachments", attachments),
         ("recipients", recipients),
     ]);
@@ -307,14 +255,7 @@ pub fn notification(i: NotifyInput<'_>) -> Result<Outgoing, ComposeError> {
         .get(&d.name, d.language, "notify_help")
         .render(&vars);
     let help = Attachment {
-        filename: Some(
-            if es {
-                "como-contestar.txt"
-            } else {
-                "how-to-answer.txt"
-            }
-            .to_string(),
-        ),
+        filename: Some(lang.say("notify.help_file", &[])),
         content_type: "text/plain; charset=utf-8".to_string(),
         data: help.into_bytes(),
     };
@@ -358,21 +299,9 @@ pub fn alert(about: super::About<'_>, to: &str, why: &str) -> Result<Outgoing, C
         ..
     } = about;
     let tag = tags.format(ticket.number);
-    let text = if d.language == crate::config::Language::Es {
-        format!(
-            "hilo ha dejado de reenviar respuestas al cliente en {tag}: {why}.\n\n\
-             Parece un bucle entre respuestas automáticas (fuera de la oficina, por ejemplo). \
-             Las respuestas siguen guardadas en la solicitud; reenvíe al cliente lo que haga falta \
-             con «hilo tickets reply» o responda de nuevo pasado un rato."
-        )
-    } else {
-        format!(
-            "hilo stopped relaying answers to the customer on {tag}: {why}.\n\n\
-             This looks like a loop between automatic replies (out-of-office, say). \
-             The answers are kept on the ticket; send the customer what is needed with \
-             `hilo tickets reply`, or answer again after a while."
-        )
-    };
+    let text = d
+        .language
+        .say("notify.loop_alert", &[("tag", &tag), ("why", why)]);
     Outgoing::new(Draft {
         from: Mailbox::new(d.from_for(ticket), Some(d.shown_name())),
         to: vec![Mailbox::new(to, None)],
@@ -414,10 +343,7 @@ fn about_message(tags: &TagMatcher, lang: Language, subject: &str, ticket_subjec
         return String::new();
     }
     let own = super::shown_subject(&own);
-    match lang {
-        Language::Es => format!(" «{own}»"),
-        Language::En => format!(" \"{own}\""),
-    }
+    format!(" {}", lang.quoted(&own))
 }
 
 /// A mail to someone on the customer's side about their ticket, from the

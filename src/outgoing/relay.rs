@@ -150,132 +150,79 @@ pub struct ReportInput<'a> {
 
 /// The lines of a report saying what the commands did.
 fn done_lines(a: &Answer, moved: &[Moved], tags: &TagMatcher, lang: Language) -> Vec<String> {
-    let es = lang == Language::Es;
     let mut out = Vec::new();
     for m in moved {
-        out.push(match (m, es) {
-            (Moved::Merged { from, into, messages, participants }, true) => format!(
-                "{} fusionada en {}: {messages} mensajes movidos; {}; el cliente recibe un aviso en {} (deshacer: hilo tickets unmerge {from})",
-                tags.format(*from),
-                tags.format(*into),
-                match participants.as_slice() {
-                    [] => "ningún participante nuevo".to_string(),
-                    p => format!("participantes que ahora reciben las respuestas: {}", p.join(", ")),
-                },
-                tags.format(*into),
+        out.push(match m {
+            Moved::Merged {
+                from,
+                into,
+                messages,
+                participants,
+            } => {
+                let who = match participants.as_slice() {
+                    [] => lang.say("report.no_new_participants", &[]),
+                    p => lang.say("report.new_participants", &[("list", &p.join(", "))]),
+                };
+                lang.say(
+                    "report.merged",
+                    &[
+                        ("from_tag", &tags.format(*from)),
+                        ("into_tag", &tags.format(*into)),
+                        ("messages", &messages.to_string()),
+                        ("participants", &who),
+                        ("from", &from.to_string()),
+                    ],
+                )
+            }
+            Moved::Split {
+                from,
+                into,
+                messages,
+            } => lang.say(
+                "report.split",
+                &[
+                    ("from_tag", &tags.format(*from)),
+                    ("into_tag", &tags.format(*into)),
+                    ("messages", &messages.to_string()),
+                ],
             ),
-            (Moved::Merged { from, into, messages, participants }, false) => format!(
-                "{} merged into {}: {messages} messages moved; {}; the customer is told in {} (undo: hilo tickets unmerge {from})",
-                tags.format(*from),
-                tags.format(*into),
-                match participants.as_slice() {
-                    [] => "no new participants".to_string(),
-                    p => format!("participants who now get the answers: {}", p.join(", ")),
-                },
-                tags.format(*into),
-            ),
-            (Moved::Split { from, into, messages }, true) => format!(
-                "separada de {}: nueva solicitud {} con {messages} mensajes",
-                tags.format(*from),
-                tags.format(*into)
-            ),
-            (Moved::Split { from, into, messages }, false) => format!(
-                "split from {}: new ticket {} with {messages} messages",
-                tags.format(*from),
-                tags.format(*into)
-            ),
-            (Moved::Refused(why), true) => format!("no hecho: {why}"),
-            (Moved::Refused(why), false) => format!("not done: {why}"),
+            Moved::Refused(why) => lang.say("report.not_done", &[("why", why)]),
         });
     }
     for why in &a.refused {
-        out.push(if es {
-            format!("no hecho: {why}")
-        } else {
-            format!("not done: {why}")
-        });
+        out.push(lang.say("report.not_done", &[("why", why)]));
     }
     if a.internal {
-        out.push(
-            if es {
-                "guardada como nota interna: el cliente no la recibe"
-            } else {
-                "kept as an internal note: the customer does not get it"
-            }
-            .to_string(),
-        );
+        out.push(lang.say("report.internal", &[]));
     }
     if let Some(s) = a.status {
         let w = super::status_word(s, lang);
-        out.push(if es {
-            format!("estado: {w}")
-        } else {
-            format!("status: {w}")
-        });
+        out.push(lang.say("report.status", &[("status", &w)]));
     }
     if let Some(who) = &a.assign {
-        out.push(if es {
-            format!("asignada a {who}")
-        } else {
-            format!("assigned to {who}")
-        });
+        out.push(lang.say("report.assigned", &[("who", who)]));
     }
     if let Some(p) = &a.priority {
         let w = super::priority_word(*p, lang);
-        out.push(if es {
-            format!("prioridad: {w}")
-        } else {
-            format!("priority: {w}")
-        });
+        out.push(lang.say("report.priority", &[("priority", &w)]));
     }
     for who in &a.add {
-        out.push(if es {
-            format!("añadido {who}: recibirá las respuestas")
-        } else {
-            format!("added {who}: they will get the answers")
-        });
+        out.push(lang.say("report.added", &[("who", who)]));
     }
     for who in &a.remove {
-        out.push(if es {
-            format!("quitado {who}")
-        } else {
-            format!("removed {who}")
-        });
+        out.push(lang.say("report.removed", &[("who", who)]));
     }
     let direct = a.direct_to.join(", ");
     let only = a.only.join(", ");
+    let sent = [("direct", direct.as_str()), ("only", only.as_str())];
     match (&a.relay, &a.held) {
-        (Some(_), _) if a.release.is_some() => out.push(
-            if es {
-                "la respuesta retenida se ha enviado al cliente tal como la escribió"
-            } else {
-                "the answer held back was sent to the customer as written"
-            }
-            .to_string(),
-        ),
-        (Some(_), _) if !a.only.is_empty() => out.push(if es {
-            format!("usted la envió directamente a {direct}; hilo la ha enviado a quienes dejó fuera: {only}")
-        } else {
-            format!("you sent it directly to {direct}; hilo sent it to those you left out: {only}")
-        }),
-        (None, None) if !a.direct_to.is_empty() && !a.internal => out.push(if es {
-            format!("usted la envió directamente a {direct}: todos los participantes la tienen, hilo no la reenvía")
-        } else {
-            format!("you sent it directly to {direct}: every participant has it, hilo does not send it again")
-        }),
-        (Some(_), _) => out.push(
-            if es {
-                "respuesta enviada al cliente"
-            } else {
-                "answer sent to the customer"
-            }
-            .to_string(),
-        ),
-        (None, Some(h)) => out.push(if es {
-            format!("respuesta no enviada: {}", h.why)
-        } else {
-            format!("answer not sent: {}", h.why)
-        }),
+        (Some(_), _) if a.release.is_some() => out.push(lang.say("report.released", &[])),
+        (Some(_), _) if !a.only.is_empty() => out.push(lang.say("report.sent_to_left_out", &sent)),
+        (None, None) if !a.direct_to.is_empty() && !a.internal => {
+            out.push(lang.say("report.direct_to_all", &sent))
+        }
+        (Some(_), _) => out.push(lang.say("report.sent", &[])),
+        (None, Some(h)) => out.push(lang.say("report.not_sent", &[("why", &h.why)])),
         (None, None) => {}
     }
     out
@@ -292,22 +239,17 @@ pub fn report(i: ReportInput<'_>) -> Result<Outgoing, ComposeError> {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let es = desk.language == Language::Es;
-    let done = done_lines(i.answer, i.moved, tags, desk.language);
+    let lang = desk.language;
+    let done = done_lines(i.answer, i.moved, tags, lang);
     let done = if done.is_empty() {
         String::new()
     } else {
-        let head = if es { "Hecho:" } else { "Done:" };
-        format!("{head}\n{}\n\n", list(done))
+        format!("{}\n{}\n\n", lang.say("report.done_head", &[]), list(done))
     };
     let unknown = if i.answer.unknown.is_empty() {
         String::new()
     } else {
-        let head = if es {
-            "Estas órdenes no se han entendido y no se han aplicado:"
-        } else {
-            "These commands were not understood and were not applied:"
-        };
+        let head = lang.say("report.unknown_head", &[]);
         format!("{head}\n{}\n\n", list(i.answer.unknown.clone()))
     };
     let vars = HashMap::from([
@@ -362,53 +304,32 @@ pub fn notice(i: NoticeInput<'_>) -> Result<Outgoing, ComposeError> {
     let (desk, tags, ticket) = (i.about.desk, i.about.tags, i.about.ticket);
     let tag = tags.format(ticket.number);
     let subject = super::shown_subject(&ticket.subject);
-    let es = desk.language == Language::Es;
+    let lang = desk.language;
     let quoted: String = super::capped(
         i.text.trim(),
         NOTICE_TEXT_CHARS,
-        if es { "recortado" } else { "cut" },
+        &lang.say("words.cut", &[]),
     )
     .lines()
     .map(|l| format!("> {l}\n"))
     .collect();
-    let agent = &i.agent.address;
-    let why = match (i.why, es) {
-        (Unheard::NoProof, true) => format!(
-            "nada prueba que la escribiera usted: no responde a una notificación de hilo enviada a su dirección ({agent}). \
-             Pasa al contestar la notificación enviada a otra persona o a una lista que no figura en notify_lists, \
-             cuando el programa de correo no conserva las cabeceras de la respuesta (algunos móviles) \
-             o en un correo nuevo con {tag} en el asunto."
+    let why = match i.why {
+        Unheard::NoProof => lang.say(
+            "notice.no_proof",
+            &[("agent", &i.agent.address), ("tag", &tag)],
         ),
-        (Unheard::NoProof, false) => format!(
-            "nothing proves you wrote it: it does not answer a notification hilo sent to your address ({agent}). \
-             This happens when answering a notification sent to someone else or to a list not in notify_lists, \
-             when the mail client drops the reply's headers (some phones), \
-             or with a fresh mail with {tag} in the subject."
-        ),
-        (Unheard::LoopBreaker, true) => "el freno de bucles: demasiadas respuestas en poco tiempo en esta solicitud.".to_string(),
-        (Unheard::LoopBreaker, false) => "the loop breaker: too many answers in a short time on this ticket.".to_string(),
+        Unheard::LoopBreaker => lang.say("notice.loop_breaker", &[]),
     };
-    let text = if es {
-        format!(
-            "Su respuesta en {tag} «{subject}» no se ha enviado al cliente.\n\n\
-             Motivo: {why}\n\n\
-             Esto es lo que recibimos:\n\n{quoted}\n\
-             Si la escribió usted y quiere enviarla tal cual, responda a este correo con «#enviar» en la primera línea.\n\
-             Si no la escribió usted, no haga nada: alguien puede estar escribiendo en su nombre. \
-             La respuesta queda guardada en la solicitud y no llega a nadie.\n\n{}\n",
-            desk.shown_name()
-        )
-    } else {
-        format!(
-            "Your answer on {tag} \"{subject}\" was not sent to the customer.\n\n\
-             Why: {why}\n\n\
-             This is what we received:\n\n{quoted}\n\
-             If you wrote it and want it sent as written, reply to this email with \"#send\" on the first line.\n\
-             If you did not write it, do nothing: someone may be writing in your name. \
-             The answer stays on the ticket and reaches no one.\n\n{}\n",
-            desk.shown_name()
-        )
-    };
+    let text = lang.say(
+        "notice.text",
+        &[
+            ("tag", &tag),
+            ("subject", &subject),
+            ("why", &why),
+            ("quoted", &quoted),
+            ("desk", &desk.shown_name()),
+        ],
+    );
     let mut references = ticket.notifications.clone();
     references.extend(i.their_id.map(str::to_string));
     Outgoing::new(Draft {

@@ -62,119 +62,6 @@ pub const KINDS: &[&str] = &[
     "notify_help",
 ];
 
-const BUILTIN: &[(&str, &str, &str)] = &[
-    (
-        "notify_help",
-        "es",
-        include_str!("../../config/templates/notify_help.es.txt"),
-    ),
-    (
-        "notify_help",
-        "en",
-        include_str!("../../config/templates/notify_help.en.txt"),
-    ),
-    (
-        "merged",
-        "es",
-        include_str!("../../config/templates/merged.es.txt"),
-    ),
-    (
-        "merged",
-        "en",
-        include_str!("../../config/templates/merged.en.txt"),
-    ),
-    (
-        "split",
-        "es",
-        include_str!("../../config/templates/split.es.txt"),
-    ),
-    (
-        "split",
-        "en",
-        include_str!("../../config/templates/split.en.txt"),
-    ),
-    (
-        "resolved",
-        "es",
-        include_str!("../../config/templates/resolved.es.txt"),
-    ),
-    (
-        "resolved",
-        "en",
-        include_str!("../../config/templates/resolved.en.txt"),
-    ),
-    (
-        "summary_block",
-        "es",
-        include_str!("../../config/templates/summary_block.es.txt"),
-    ),
-    (
-        "summary_block",
-        "en",
-        include_str!("../../config/templates/summary_block.en.txt"),
-    ),
-    (
-        "ack",
-        "es",
-        include_str!("../../config/templates/ack.es.txt"),
-    ),
-    (
-        "ack",
-        "en",
-        include_str!("../../config/templates/ack.en.txt"),
-    ),
-    (
-        "closed_note",
-        "es",
-        include_str!("../../config/templates/closed_note.es.txt"),
-    ),
-    (
-        "closed_note",
-        "en",
-        include_str!("../../config/templates/closed_note.en.txt"),
-    ),
-    (
-        "notify",
-        "es",
-        include_str!("../../config/templates/notify.es.txt"),
-    ),
-    (
-        "notify",
-        "en",
-        include_str!("../../config/templates/notify.en.txt"),
-    ),
-    (
-        "relay_footer",
-        "es",
-        include_str!("../../config/templates/relay_footer.es.txt"),
-    ),
-    (
-        "relay_footer",
-        "en",
-        include_str!("../../config/templates/relay_footer.en.txt"),
-    ),
-    (
-        "report",
-        "es",
-        include_str!("../../config/templates/report.es.txt"),
-    ),
-    (
-        "report",
-        "en",
-        include_str!("../../config/templates/report.en.txt"),
-    ),
-    (
-        "receipt",
-        "es",
-        include_str!("../../config/templates/receipt.es.txt"),
-    ),
-    (
-        "receipt",
-        "en",
-        include_str!("../../config/templates/receipt.en.txt"),
-    ),
-];
-
 /// Every template hilo uses: the built-ins, overridden per language by
 /// `DIR/{kind}.{lang}.txt` and per desk by `DIR/{desk}/{kind}.{lang}.txt`.
 #[derive(Debug, Clone, Default)]
@@ -188,7 +75,7 @@ impl Templates {
     /// The templates shipped with hilo.
     pub fn builtin() -> Result<Templates, TemplateError> {
         let mut t = Templates::default();
-        for (kind, lang, text) in BUILTIN {
+        for (kind, lang, text) in crate::phrases::builtin_templates() {
             let parsed = parse(&format!("{kind}.{lang}.txt"), text)?;
             t.builtin
                 .insert((kind.to_string(), lang.to_string()), parsed);
@@ -215,7 +102,7 @@ impl Templates {
             }
         };
         for kind in KINDS {
-            for lang in ["es", "en"] {
+            for lang in Language::all() {
                 if let Some(tpl) = read(&dir.join(format!("{kind}.{lang}.txt")))? {
                     t.shared.insert((kind.to_string(), lang.to_string()), tpl);
                 }
@@ -265,7 +152,7 @@ mod tests {
     #[test]
     fn builtin_templates_parse_and_mention_the_tag() {
         let t = Templates::builtin().unwrap();
-        for lang in [Language::Es, Language::En] {
+        for lang in Language::all() {
             for kind in ["ack", "notify", "relay_footer", "report", "receipt"] {
                 let vars = HashMap::from([("tag", "[SOP-9]".to_string())]);
                 assert!(
@@ -280,7 +167,7 @@ mod tests {
     fn signature_separators_are_dash_dash_space() {
         // "--" without the space is no separator to mail clients, which
         // then quote the footer in every reply.
-        for (kind, lang, text) in BUILTIN {
+        for (kind, lang, text) in crate::phrases::builtin_templates() {
             for line in text.lines() {
                 assert!(
                     line.trim_end() != "--" || line == "-- ",
@@ -304,15 +191,15 @@ mod tests {
         let t = Templates::load(&config).unwrap();
         let vars = HashMap::from([("tag", "[X-1]".to_string())]);
         assert_eq!(
-            t.get("soporte", Language::Es, "ack").render(&vars),
+            t.get("soporte", Language::ES, "ack").render(&vars),
             "común [X-1]"
         );
         assert_eq!(
-            t.get("helpdesk", Language::Es, "ack").render(&vars),
+            t.get("helpdesk", Language::ES, "ack").render(&vars),
             "own [X-1]"
         );
         assert!(t
-            .get("helpdesk", Language::Es, "notify")
+            .get("helpdesk", Language::ES, "notify")
             .render(&vars)
             .contains("[X-1]"));
         std::fs::write(dir.path().join("helpdesk/notify.es.txt"), "line\n{oops}").unwrap();

@@ -135,60 +135,11 @@ fn is_company(name: &str) -> bool {
 
 /// "Hola, Carmen:" or "Hola:"; "Hello Carmen," or "Hello,".
 pub fn greeting(lang: Language, who: &Mailbox) -> String {
-    match (lang, given_name(who)) {
-        (Language::Es, Some(n)) => format!("Hola, {n}:"),
-        (Language::Es, None) => "Hola:".to_string(),
-        (Language::En, Some(n)) => format!("Hello {n},"),
-        (Language::En, None) => "Hello,".to_string(),
+    match given_name(who) {
+        Some(n) => lang.say("greeting.named", &[("name", &n)]),
+        None => lang.say("greeting.anonymous", &[]),
     }
 }
-
-const DAYS_ES: [&str; 7] = [
-    "lunes",
-    "martes",
-    "miércoles",
-    "jueves",
-    "viernes",
-    "sábado",
-    "domingo",
-];
-const MONTHS_ES: [&str; 12] = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-];
-const DAYS_EN: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 /// A day as running text says it, in `tz`: "el lunes 7 de diciembre"
 /// ("… de 2025" in another year than `now`'s), "on Monday 7 December".
@@ -196,20 +147,21 @@ pub fn day(lang: Language, tz: chrono_tz::Tz, at: DateTime<Utc>, now: DateTime<U
     let local = at.with_timezone(&tz);
     let wd = local.weekday().num_days_from_monday() as usize;
     let (d, m) = (local.day(), local.month0() as usize);
-    let other_year = local.year() != now.with_timezone(&tz).year();
-    match lang {
-        Language::Es if other_year => format!(
-            "el {} {d} de {} de {}",
-            DAYS_ES[wd],
-            MONTHS_ES[m],
-            local.year()
-        ),
-        Language::Es => format!("el {} {d} de {}", DAYS_ES[wd], MONTHS_ES[m]),
-        Language::En if other_year => {
-            format!("on {} {d} {} {}", DAYS_EN[wd], MONTHS_EN[m], local.year())
-        }
-        Language::En => format!("on {} {d} {}", DAYS_EN[wd], MONTHS_EN[m]),
-    }
+    let key = if local.year() != now.with_timezone(&tz).year() {
+        "date.other_year"
+    } else {
+        "date.this_year"
+    };
+    let name = |list: &str, i: usize| lang.list(list).get(i).cloned().unwrap_or_default();
+    lang.say(
+        key,
+        &[
+            ("weekday", &name("date.weekdays", wd)),
+            ("day", &d.to_string()),
+            ("month", &name("date.months", m)),
+            ("year", &local.year().to_string()),
+        ],
+    )
 }
 
 /// Words that open a greeting line ("Hola,", "Buenos días, Ana:", "Dear
@@ -365,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_given_name_or_a_neutral_greeting() {
-        let g = |n: Option<&str>| greeting(Language::Es, &who(n));
+        let g = |n: Option<&str>| greeting(Language::ES, &who(n));
         assert_eq!(g(Some("Carmen Ruiz")), "Hola, Carmen:");
         assert_eq!(g(Some("Ruiz, Carmen")), "Hola, Carmen:");
         assert_eq!(g(Some("CARMEN RUIZ")), "Hola, Carmen:");
@@ -387,10 +339,10 @@ mod tests {
             assert_eq!(g(neutral), "Hola:", "{neutral:?}");
         }
         assert_eq!(
-            greeting(Language::En, &who(Some("Hugo Navarro"))),
+            greeting(Language::EN, &who(Some("Hugo Navarro"))),
             "Hello Hugo,"
         );
-        assert_eq!(greeting(Language::En, &who(None)), "Hello,");
+        assert_eq!(greeting(Language::EN, &who(None)), "Hello,");
     }
 
     #[test]
@@ -399,21 +351,21 @@ mod tests {
         let now = at("2026-12-07T12:00:00Z");
         let madrid = chrono_tz::Europe::Madrid;
         assert_eq!(
-            day(Language::Es, madrid, at("2026-12-07T10:00:00Z"), now),
+            day(Language::ES, madrid, at("2026-12-07T10:00:00Z"), now),
             "el lunes 7 de diciembre"
         );
         // 23:30 UTC is already Tuesday in Madrid.
         assert_eq!(
-            day(Language::Es, madrid, at("2026-12-07T23:30:00Z"), now),
+            day(Language::ES, madrid, at("2026-12-07T23:30:00Z"), now),
             "el martes 8 de diciembre"
         );
         assert_eq!(
-            day(Language::Es, madrid, at("2025-03-01T10:00:00Z"), now),
+            day(Language::ES, madrid, at("2025-03-01T10:00:00Z"), now),
             "el sábado 1 de marzo de 2025"
         );
         assert_eq!(
             day(
-                Language::En,
+                Language::EN,
                 chrono_tz::UTC,
                 at("2026-12-07T10:00:00Z"),
                 now

@@ -63,38 +63,33 @@ pub fn parse(text: &str) -> Commands {
         let mut words = cmd.split_whitespace();
         let name = words.next().unwrap_or("").to_lowercase();
         let arg: Vec<&str> = words.collect();
-        match name.as_str() {
-            "nota" | "note" | "interna" | "internal" => {
+        // The words of every language's phrase table (`[commands]`).
+        match crate::phrases::command(&name).unwrap_or("") {
+            "note" => {
                 c.internal = true;
                 // "#nota el cliente llamó": the rest of the line is the note.
                 if !arg.is_empty() {
                     rest_first = Some(arg.join(" "));
                 }
             }
-            "cerrar" | "close" | "cerrada" | "closed" if arg.is_empty() => {
-                c.status = Some(Status::Closed)
-            }
-            "pendiente" | "pending" if arg.is_empty() => c.status = Some(Status::Pending),
-            "abrir" | "open" | "reabrir" | "reopen" if arg.is_empty() => {
-                c.status = Some(Status::Open)
-            }
-            "resuelta" | "resuelto" | "resolver" | "resolved" | "resolve" if arg.is_empty() => {
-                c.status = Some(Status::Resolved)
-            }
-            "asignar" | "assign" if address(&arg).is_some() => c.assign = address(&arg),
-            "añadir" | "anadir" | "agregar" | "add" | "cc" if address(&arg).is_some() => {
+            "close" if arg.is_empty() => c.status = Some(Status::Closed),
+            "pending" if arg.is_empty() => c.status = Some(Status::Pending),
+            "open" if arg.is_empty() => c.status = Some(Status::Open),
+            "resolved" if arg.is_empty() => c.status = Some(Status::Resolved),
+            "assign" if address(&arg).is_some() => c.assign = address(&arg),
+            "add" if address(&arg).is_some() => {
                 let room = MAX_COMMANDS.saturating_sub(c.add.len());
                 c.add.extend(address(&arg).into_iter().take(room));
             }
-            "quitar" | "eliminar" | "remove" if address(&arg).is_some() => {
+            "remove" if address(&arg).is_some() => {
                 let room = MAX_COMMANDS.saturating_sub(c.remove.len());
                 c.remove.extend(address(&arg).into_iter().take(room));
             }
-            "fusionar" | "unir" | "merge" if arg.len() == 1 => c.merge = Some(arg[0].to_string()),
-            "separar" | "dividir" | "split" if arg.is_empty() => c.split = true,
-            "enviar" | "send" | "reenviar" if arg.is_empty() => c.send = true,
-            "prioridad" | "priority" if arg.len() == 1 && Priority::from_word(arg[0]).is_some() => {
-                c.priority = Priority::from_word(arg[0])
+            "merge" if arg.len() == 1 => c.merge = Some(arg[0].to_string()),
+            "split" if arg.is_empty() => c.split = true,
+            "send" if arg.is_empty() => c.send = true,
+            "priority" if arg.len() == 1 && crate::phrases::priority(arg[0]).is_some() => {
+                c.priority = crate::phrases::priority(arg[0])
             }
             _ if c.unknown.len() < MAX_COMMANDS => c.unknown.push(t.to_string()),
             _ => {}

@@ -477,6 +477,43 @@ pub async fn wait_mailbox(user: &str, n: usize, timeout: Duration) -> Vec<Vec<u8
     }
 }
 
+/// Waits until nothing more can reach a mailbox from `worlds`' stores or
+/// the test Postfix: every outbox row is final (a row that left
+/// `pending` is never sent again, `OutboxStatus::may_become`), and Postfix
+/// has handed everything it accepted to Dovecot. A mailbox counted after
+/// this is counted for good: an "exactly once" or "nothing" is proven by
+/// state, not by waiting a while.
+pub async fn settled(worlds: &[&World]) {
+    for w in worlds {
+        let done = eventually(WAIT, || async {
+            w.outbox().await.iter().all(|r| r["status"] != "pending")
+        })
+        .await;
+        assert!(done, "outbox rows still pending: {:?}", w.outbox().await);
+    }
+    postfix_drained().await;
+}
+
+/// Waits until the test Postfix's queue is empty: every mail it accepted
+/// is in Dovecot (delivered over LMTP) or bounced.
+pub async fn postfix_drained() {
+    let conf = state_dir().join("postfix/conf");
+    let empty = || async {
+        let out = tokio::process::Command::new("postqueue")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .output()
+            .await
+            .expect("postqueue runs");
+        String::from_utf8_lossy(&out.stdout).contains("Mail queue is empty")
+    };
+    assert!(
+        eventually(WAIT, empty).await,
+        "the test Postfix's queue never emptied"
+    );
+}
+
 /// Polls `f` until it returns true or `timeout` passes.
 pub async fn eventually<F, Fut>(timeout: Duration, mut f: F) -> bool
 where
@@ -491,7 +528,7 @@ where
         if start.elapsed() > timeout {
             return false;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

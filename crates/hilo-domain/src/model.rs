@@ -180,19 +180,6 @@ stored_text! {
     }
 }
 
-impl Priority {
-    /// The priority an agent's word names (`#prioridad alta`), in Spanish
-    /// or English.
-    pub fn from_word(word: &str) -> Option<Priority> {
-        match word.to_lowercase().as_str() {
-            "alta" | "high" | "urgente" | "urgent" => Some(Priority::High),
-            "normal" | "media" | "medium" => Some(Priority::Normal),
-            "baja" | "low" => Some(Priority::Low),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,7 +194,6 @@ mod tests {
         }
         for &p in Priority::ALL {
             assert_eq!(Priority::parse(p.as_str()), Some(p));
-            assert_eq!(Priority::from_word(p.as_str()), Some(p));
         }
         assert_eq!(MessageKind::parse("nope"), None);
     }
