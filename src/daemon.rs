@@ -82,13 +82,14 @@ impl App {
                 return;
             }
         };
-        if format!(
-            "{:?}{:?}{:?}{:?}",
-            config.store, config.smtp, config.outbox, config.metrics_listen
-        ) != format!(
-            "{:?}{:?}{:?}{:?}",
-            self.config.store, self.config.smtp, self.config.outbox, self.config.metrics_listen
-        ) {
+        let c = &self.config;
+        if (
+            &config.store,
+            &config.smtp,
+            &config.outbox,
+            config.metrics_listen,
+        ) != (&c.store, &c.smtp, &c.outbox, c.metrics_listen)
+        {
             warn!("changes to [store], [smtp], [outbox] and [metrics] take effect on restart");
         }
         self.intake.reload(&config, templates);

@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::*;
 
 struct Desk {
@@ -149,7 +147,7 @@ async fn a_note_reaches_no_one() {
     assert_eq!(agent.len(), 2, "the notification and the confirmation");
     let confirm = parsed(&agent[1]).text;
     assert!(confirm.contains("nota interna"), "{confirm}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[w]).await;
     assert_eq!(
         mailbox(&d.customer).await.len(),
         1,
@@ -176,7 +174,7 @@ async fn an_agent_writing_to_the_customer_directly_is_not_relayed_again() {
     send(&d.agent, &[&d.customer, &w.desk], &direct).await;
     wait_mailbox(&w.desk, 2, WAIT).await;
     w.ok(&["run", "--once"]).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[w]).await;
     assert_eq!(
         mailbox(&d.customer).await.len(),
         2,
@@ -230,7 +228,7 @@ async fn a_forged_agent_from_is_recorded_and_relayed_to_no_one() {
         last["note"].as_str().unwrap().contains("unverified"),
         "{last}"
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[w]).await;
     assert_eq!(
         mailbox(&d.customer).await.len(),
         1,
@@ -319,7 +317,7 @@ async fn a_reply_from_the_cli_follows_the_relay_path() {
         (t["status"].as_str(), t["assignee"].as_str()),
         (Some("pending"), Some("luisa@soporte.example.com"))
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[w]).await;
     assert_eq!(
         mailbox(&d.customer).await.len(),
         2,

@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::threads::{threads, Node};
 use support::*;
 
@@ -243,7 +241,7 @@ async fn the_author_of_the_message_answered_gets_the_answer_and_joins() {
     assert_eq!(p["role"], "cc");
     assert!(p["joined"].as_str().unwrap().contains("answered"), "{p}");
     // No commands, no confirmation: the agent got only the notifications.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[w]).await;
     assert_eq!(mailbox(&d.agent).await.len(), 2);
 }
 

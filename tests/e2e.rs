@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::*;
 
 /// A customer's mail through Postfix becomes exactly one ticket and one
@@ -71,7 +69,7 @@ async fn new_mail_becomes_one_acknowledged_ticket() {
     let out = w.ok(&["run", "--once"]).await;
     assert!(out.contains("0 fetched"), "{out}");
     assert_eq!(w.tickets().await.len(), 1);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[&w]).await;
     assert_eq!(mailbox(&customer).await.len(), 1);
     let outbox = w.outbox().await;
     assert_eq!(outbox.len(), 1);
@@ -136,7 +134,7 @@ async fn replies_land_on_the_same_ticket() {
         kinds(&t),
         ["customer", "ack", "customer", "customer", "receipt"]
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[&w]).await;
     assert_eq!(mailbox(&customer).await.len(), 2);
 }
 
@@ -318,7 +316,7 @@ async fn auto_replies_are_never_answered() {
     assert!(out.contains("1 fetched, 0 new tickets"), "{out}");
     assert!(w.tickets().await.is_empty());
     assert!(w.outbox().await.is_empty());
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[&w]).await;
     assert!(mailbox(&robot).await.is_empty());
 }
 
@@ -457,7 +455,7 @@ async fn acknowledgements_are_composed_when_sent() {
         s.trim_end().to_string()
     };
     assert!(lf(&inbox[0]).ends_with(&lf(&kept)), "{}", lf(&inbox[0]));
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[&w]).await;
     assert_eq!(
         mailbox(&luis).await.len(),
         0,

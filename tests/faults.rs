@@ -113,7 +113,15 @@ async fn watcher_reconnects_after_dovecot_restart() {
     assert!(connected, "{}", w.daemon_log());
 
     mailserver("stop-dovecot");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Dovecot comes back once hilo has seen it gone.
+    assert!(
+        eventually(WAIT, || async {
+            w.daemon_log().contains("mailbox unavailable")
+        })
+        .await,
+        "{}",
+        w.daemon_log()
+    );
     mailserver("start-dovecot");
     append(
         &w.desk,

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::*;
 
 async fn open_ticket(w: &World, customer: &str) -> (String, String) {
@@ -217,7 +215,7 @@ async fn a_stranger_gets_a_linked_ticket_and_sees_nothing() {
         !ack.text.contains("Primera consulta"),
         "ticket 1's text does not leak"
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[&w]).await;
     assert_eq!(mailbox(&ana).await.len(), 1, "ana gets nothing about eve");
     let out = w.ok(&["tickets", "show", "1"]).await;
     assert!(
@@ -313,7 +311,7 @@ async fn a_sieve_vacation_responder_never_loops() {
         "the vacation reply reached hilo\n{}",
         w.daemon_log()
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    settled(&[&w]).await;
     let desk_box = mailbox(&w.desk).await;
     let auto: Vec<_> = desk_box
         .iter()
@@ -396,7 +394,19 @@ async fn two_hilo_desks_never_loop() {
         1,
         "B acknowledged to A"
     );
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // A has read B's acknowledgement (and set it aside as its own kind of
+    // mail), and nothing either desk queued is still to go out.
+    let read = || async {
+        let aside: Vec<serde_json::Value> =
+            serde_json::from_str(&a.ok(&["aside", "list", "--json"]).await).unwrap();
+        !aside.is_empty()
+    };
+    assert!(
+        eventually(WAIT, read).await,
+        "A read B's acknowledgement\n{}",
+        a.daemon_log()
+    );
+    settled(&[&a, &b]).await;
     assert_eq!(mailbox(&a.desk).await.len(), 1);
     assert_eq!(mailbox(&b.desk).await.len(), 1);
     assert_eq!(b.tickets().await.len(), 1);

@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::Value;
 use support::*;
 
@@ -104,7 +102,7 @@ async fn an_agent_merges_a_duplicate_by_mail_and_the_cli_undoes_it() {
         "{notice}"
     );
     assert!(parsed(&inbox[2]).subject.starts_with(&d.tag(1)));
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[w]).await;
     assert_eq!(mailbox(&d.ana).await.len(), 3, "one notice");
 
     // Ana answers ticket 2's acknowledgement: it lands on ticket 1.
@@ -299,6 +297,6 @@ async fn the_cli_splits_at_a_message_and_refuses_the_first() {
         ["customer", "ack", "notification"]
     );
     // Nothing was sent for it.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[w]).await;
     assert_eq!(mailbox(&d.ana).await.len(), 1);
 }

@@ -42,6 +42,8 @@ async fn a_uidvalidity_reset_acknowledges_nothing_old() {
 
     // The mailbox is restored elsewhere: same mail, dates kept, new UIDs.
     delete_folder(&w.desk, "Soporte").await;
+    // Real time on purpose: Dovecot's UIDVALIDITY is the folder's creation
+    // time in seconds, and this test needs a new one.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     create_folder(&w.desk, "Soporte").await;
     let now = imap_date(chrono::Utc::now());
@@ -129,14 +131,23 @@ async fn a_connection_cut_mid_fetch_backs_off_then_recovers() {
     let raw = support::customer_mail(&customer, &w.desk, "Adjunto grande", &body);
     append(&w.desk, &raw).await;
     proxy.set(Fault::CutAfter(40_000));
-    let before = proxy.connections();
     let mut daemon = w.spawn_daemon();
-    tokio::time::sleep(Duration::from_secs(12)).await;
-    let tries = proxy.connections() - before;
+    // Each cut is logged with the delay before the next try: they double
+    // (1, 2, 4 s, with up to 25 % jitter). A backoff reset at each login,
+    // rather than at progress, would log about 1 s every time. The delays
+    // are read from the log as the daemon decides them, not timed.
+    let delays = || retry_delays(&w.daemon_log());
+    assert!(
+        eventually(Duration::from_secs(30), || async { delays().len() >= 3 }).await,
+        "three cuts\n{}",
+        w.daemon_log()
+    );
+    let d = delays();
     assert!(w.tickets().await.is_empty());
-    // 1 + 2 + 4 + 8 s of backoff (with jitter) fit about 4 tries in 12 s;
-    // a backoff reset at each login would make about 12.
-    assert!((2..=6).contains(&tries), "{tries} connections in 12 s");
+    assert!(
+        d[0] < 1.3 && (2.0..2.6).contains(&d[1]) && (4.0..5.1).contains(&d[2]),
+        "the backoff doubles: {d:?}"
+    );
     proxy.set(Fault::Pass);
     assert!(
         eventually(Duration::from_secs(40), || async {
@@ -222,4 +233,22 @@ async fn a_uid_the_server_never_returns_does_not_block_the_mailbox() {
     );
     let log = w.daemon_log();
     assert!(log.matches("did not return UID 2").count() >= 5, "{log}");
+}
+
+/// The `retry_in` of each "mailbox unavailable" line of a daemon's log, in
+/// seconds.
+fn retry_delays(log: &str) -> Vec<f64> {
+    let re = regex::Regex::new(r"retry_in=([0-9.]+)(ms|s)\b").unwrap();
+    log.lines()
+        .filter(|l| l.contains("mailbox unavailable"))
+        .filter_map(|l| re.captures(l))
+        .map(|c| {
+            let n: f64 = c[1].parse().unwrap();
+            if &c[2] == "ms" {
+                n / 1000.0
+            } else {
+                n
+            }
+        })
+        .collect()
 }

@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::Value;
 use support::*;
 
@@ -161,7 +159,7 @@ async fn a_forged_mail_and_merge_bring_no_stranger_to_the_victims_answers() {
         got.iter().any(|m| text(m).contains("ES12 3456")),
         "the victim got the answer"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    settled(&[w]).await;
     assert!(
         mailbox(&eve)
             .await
@@ -729,7 +727,7 @@ async fn an_answer_without_proof_is_noticed_and_enviar_sends_it_once() {
         "{}",
         text(&got[1])
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    settled(&[w]).await;
     assert_eq!(mailbox(&d.ana).await.len(), 2, "exactly once");
 
     // A forger writing as the agent: the notice goes to the agent, never
@@ -805,7 +803,7 @@ async fn a_group_reply_reaches_the_left_out_cc_once() {
     let reports = wait_mailbox(&d.agent, 2, WAIT).await;
     let r = text(&reports[1]);
     assert!(r.contains(&format!("quienes dejó fuera: {irene}")), "{r}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    settled(&[w]).await;
     assert_eq!(mailbox(&irene).await.len(), 1, "Irene: once");
     let hugos = mailbox(&hugo).await;
     let answers = hugos

@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::Value;
 use support::*;
 
@@ -691,7 +689,7 @@ async fn a_forged_agent_and_a_stranger_learn_nothing_end_to_end() {
     send(&stranger, &[&w.desk], &nosy).await;
     wait_mailbox(&w.desk, 3, WAIT).await;
     w.ok(&["run", "--once"]).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    settled(&[&w]).await;
 
     let t = w.ticket(1).await;
     assert_eq!(t["status"], "new");

@@ -154,6 +154,6 @@ async fn a_locked_database_is_waited_for() {
     daemon.kill().await.ok();
     let tickets = w.tickets().await;
     assert_eq!(tickets.len(), 1, "{tickets:?}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    settled(&[&w]).await;
     assert_eq!(mailbox(&c).await.len(), 1, "acknowledged once");
 }

@@ -243,7 +243,16 @@ impl Tokens {
                     continue;
                 }
                 let signer = self.store.signer();
-                match alert(d, a, &why, signer) {
+                let what = match a.key.strip_prefix("desk:") {
+                    Some(_) => format!("IMAP ({})", a.user),
+                    None => format!("SMTP ({})", a.user),
+                };
+                let login = crate::outgoing::alert::LoginFailed {
+                    what: &what,
+                    why: &why,
+                    login_args: &login_args(a),
+                };
+                match crate::outgoing::alert::login_failed(d, &login, signer) {
                     Ok(out) => {
                         let q = crate::store::Queued {
                             desk: &d.name,
@@ -331,41 +340,4 @@ pub fn login(
     };
     store.token_ok(&a.key, Some(refresh), g.expires_at)?;
     Ok(g.expires_at)
-}
-
-/// The alert mail to a desk's admins: the login of `a` stopped working.
-fn alert(
-    d: &DeskConfig,
-    a: &Account,
-    why: &str,
-    signer: &crate::mail::msgid::Signer,
-) -> Result<crate::mail::compose::Outgoing, crate::mail::compose::ComposeError> {
-    use crate::mail::compose::{AutoSubmitted, Draft, Outgoing};
-    use crate::mail::Mailbox;
-    let what = match a.key.strip_prefix("desk:") {
-        Some(_) => format!("IMAP ({})", a.user),
-        None => format!("SMTP ({})", a.user),
-    };
-    let desk = d.shown_name();
-    let subject = d
-        .language
-        .say("alert.login_subject", &[("what", &what), ("desk", &desk)]);
-    let text = d.language.say(
-        "alert.login_text",
-        &[("what", &what), ("why", why), ("args", &login_args(a))],
-    );
-    Outgoing::new(Draft {
-        from: Mailbox::new(&d.address, Some(d.shown_name())),
-        to: d.admin.iter().map(|x| Mailbox::new(x, None)).collect(),
-        cc: Vec::new(),
-        reply_to: None,
-        subject,
-        text,
-        message_id: signer.new_id(0, d.domain()),
-        in_reply_to: None,
-        references: Vec::new(),
-        auto_submitted: Some(AutoSubmitted::Generated),
-        loop_marker: d.address.clone(),
-        attachments: Vec::new(),
-    })
 }

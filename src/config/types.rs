@@ -64,7 +64,7 @@ pub struct Config {
     pub desks: Vec<DeskConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// SQLite database file; relative paths are relative to the working directory.
@@ -118,7 +118,7 @@ pub enum Credential {
     OAuth2(TokenSource),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
@@ -136,7 +136,7 @@ pub struct SmtpConfig {
 }
 
 /// How the sender retries.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutboxConfig {
     /// Delay before each retry after a transient failure; the last one repeats.

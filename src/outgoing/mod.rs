@@ -10,6 +10,7 @@ use hilo_domain::TicketInfo;
 use templates::Templates;
 
 pub mod ack;
+pub mod alert;
 pub mod notify;
 pub mod relay;
 pub mod templates;

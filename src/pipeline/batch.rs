@@ -106,10 +106,16 @@ impl Intake {
             .zip(parsed)
             .map(|(i, p)| message_span(desk, i, p))
             .collect();
+        // One snapshot of the settings for the whole batch: a reload takes
+        // effect between batches, never inside one.
+        let settings = self.settings();
+        let desk = settings.desk(&desk.cfg.name).unwrap_or(desk);
         let batch = self.store.write(|tx| {
             let mut out = Vec::with_capacity(items.len());
             for ((item, p), span) in items.iter().zip(parsed).zip(&spans) {
-                out.push(span.in_scope(|| contained(|| self.one(tx, desk, folder, item, p)))?);
+                out.push(
+                    span.in_scope(|| contained(|| self.one(tx, &settings, desk, folder, item, p)))?,
+                );
             }
             if let (Some(f), Some(cp)) = (folder, checkpoint) {
                 tx.set_checkpoint(&desk.cfg.name, f, cp)?;
@@ -121,7 +127,7 @@ impl Intake {
             Err(e) if e.is_temporary() => return Err(e),
             Err(e) => {
                 warn!(error = %crate::report(&e), "batch failed; retrying message by message");
-                self.one_by_one(desk, folder, items, parsed, checkpoint)?
+                self.one_by_one(&settings, desk, folder, items, parsed, checkpoint)?
             }
         };
         for ((item, o), span) in items.iter().zip(&outcomes).zip(&spans) {
@@ -136,6 +142,7 @@ impl Intake {
 
     fn one_by_one(
         &self,
+        settings: &Settings,
         desk: &DeskRuntime,
         folder: Option<&str>,
         items: &[Received],
@@ -160,7 +167,7 @@ impl Intake {
                 Ok(())
             };
             let r = self.store.write(|tx| {
-                let o = contained(|| self.one(tx, desk, folder, item, p))?;
+                let o = contained(|| self.one(tx, settings, desk, folder, item, p))?;
                 save(tx)?;
                 Ok::<_, StoreError>(o)
             });
@@ -180,6 +187,27 @@ impl Intake {
             out.push(o);
         }
         Ok(out)
+    }
+
+    /// A UID the server listed `passes` times and never returned: kept in
+    /// the quarantine (a note stands for the bytes it does not give) and
+    /// passed, the checkpoint moving to it in the same transaction.
+    pub fn never_returned(
+        &self,
+        desk: &str,
+        folder: &str,
+        cp: Checkpoint,
+        passes: u32,
+    ) -> Result<(), StoreError> {
+        let (uid, v) = (cp.last_uid, cp.uid_validity);
+        self.store.write(|tx| {
+            let note = format!(
+                "X-Hilo-Missing: folder {folder}, UIDVALIDITY {v}, UID {uid}\r\n\r\nThe server listed this message {passes} times and never returned it; it is still on the server.\r\n"
+            );
+            let reason = format!("the server listed UID {uid} and never returned it");
+            tx.quarantine(desk, Some(folder), Some(uid), &reason, note.as_bytes())?;
+            tx.set_checkpoint(desk, folder, cp)
+        })
     }
 
     /// Runs a quarantined message through the pipeline again (after an
@@ -206,7 +234,7 @@ impl Intake {
                     id,
                     reason: e.to_string(),
                 }),
-                Ok(_) => self.one(tx, &desk, None, &item, &parsed),
+                Ok(_) => self.one(tx, &self.settings(), &desk, None, &item, &parsed),
             }
         })?;
         log_outcome(None, &outcome);
@@ -217,6 +245,7 @@ impl Intake {
     fn one(
         &self,
         tx: &Tx<'_>,
+        settings: &Settings,
         desk: &DeskRuntime,
         folder: Option<&str>,
         item: &Received,
@@ -237,7 +266,6 @@ impl Intake {
         let Some(key) = dedup_key(tx, d, item, msg)? else {
             return Ok(Outcome::Duplicate);
         };
-        let settings = self.settings();
         let signer = self.store.signer();
         let class = classify(
             msg,
@@ -275,7 +303,7 @@ impl Intake {
         debug!(?class, ?threading, ?plan, "decided");
         let writer = Writer {
             tx,
-            settings: &settings,
+            settings,
             signer,
             now,
         };

@@ -160,6 +160,28 @@ pub struct Append {
     pub confirm_pending: Vec<String>,
 }
 
+impl Append {
+    /// A customer's mail added to `ticket`, changing nothing but its
+    /// status, with who hears of it; the other fields say what else
+    /// happens and are set where it does.
+    fn customer(ticket: i64, status: Option<Status>, notify: Notify, receipt: Receipt) -> Append {
+        Append {
+            ticket,
+            kind: MessageKind::Customer,
+            status,
+            notify,
+            note: None,
+            bounce: None,
+            receipt,
+            auto_linked: None,
+            merge_from: None,
+            merge_asked: None,
+            solved_by_faq: false,
+            confirm_pending: Vec::new(),
+        }
+    }
+}
+
 /// Whether a customer's mail that joined a ticket by its tag (a new mail,
 /// not a reply) is confirmed to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,23 +219,22 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
         (MessageKind::Customer, Thread::New { linked_to }) => {
             let related = related(i, lookup)?;
             match auto_link(i, &related) {
-                Some(best) => Step::Append(Append {
-                    ticket: best.number,
-                    kind: MessageKind::Customer,
-                    status: customer_reply_status(best.status),
-                    notify: notifies(i, lookup)?,
-                    note: Some(format!(
-                        "joined by similarity {:.2} to this open ticket (auto_link_duplicates)",
-                        f64::from(best.score) / 1000.0
-                    )),
-                    bounce: None,
-                    receipt: receipt(i, lookup, true)?,
-                    auto_linked: Some(best),
-                    merge_from: None,
-                    merge_asked: None,
-                    solved_by_faq: false,
-                    confirm_pending: Vec::new(),
-                }),
+                Some(best) => {
+                    let base = Append::customer(
+                        best.number,
+                        customer_reply_status(best.status),
+                        notifies(i, lookup)?,
+                        receipt(i, lookup, true)?,
+                    );
+                    Step::Append(Append {
+                        note: Some(format!(
+                            "joined by similarity {:.2} to this open ticket (auto_link_duplicates)",
+                            f64::from(best.score) / 1000.0
+                        )),
+                        auto_linked: Some(best),
+                        ..base
+                    })
+                }
                 None => open(i, lookup, *linked_to, None, related)?,
             }
         }
@@ -223,59 +244,47 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                 open(i, lookup, Some(ticket.number), Some(ticket.number), related)?
             } else if solved_by_faq(i, lookup, ticket, *via)? {
                 Step::Append(Append {
-                    ticket: ticket.number,
-                    kind: MessageKind::Customer,
-                    status: Some(Status::Resolved),
-                    notify: notifies(i, lookup)?,
                     note: Some("the customer says the knowledge-file answer solved it".into()),
-                    bounce: None,
-                    // Confirmed in one line.
-                    receipt: receipt(i, lookup, true)?,
-                    auto_linked: None,
-                    merge_from: None,
-                    merge_asked: None,
                     solved_by_faq: true,
-                    confirm_pending: Vec::new(),
+                    // Confirmed in one line.
+                    ..Append::customer(
+                        ticket.number,
+                        Some(Status::Resolved),
+                        notifies(i, lookup)?,
+                        receipt(i, lookup, true)?,
+                    )
                 })
             } else if let Some(into) = customer_merge(i, lookup, ticket, *via)? {
                 if verified_sender(i) {
                     Step::Append(Append {
-                        ticket: into.number,
-                        kind: MessageKind::Customer,
-                        status: customer_reply_status(into.status),
-                        notify: notifies(i, lookup)?,
                         note: Some(format!(
                             "the customer answered the acknowledgement of ticket {} naming this one: merged here",
                             ticket.number
                         )),
-                        bounce: None,
-                        receipt: receipt(i, lookup, true)?,
-                        auto_linked: None,
                         merge_from: Some(ticket.number),
-                        merge_asked: None,
-                        solved_by_faq: false,
-                        confirm_pending: Vec::new(),
+                        ..Append::customer(
+                            into.number,
+                            customer_reply_status(into.status),
+                            notifies(i, lookup)?,
+                            receipt(i, lookup, true)?,
+                        )
                     })
                 } else {
                     // A From anyone can forge: merging on its word could
                     // bring a stranger's ticket (and its Cc) into the
                     // victim's. The agents decide.
                     Step::Append(Append {
-                        ticket: ticket.number,
-                        kind: MessageKind::Customer,
-                        status: customer_reply_status(ticket.status),
-                        notify: notifies(i, lookup)?,
                         note: Some(format!(
                             "the customer asks to merge this ticket into ticket {}; the mail proves nothing of its sender, so an agent confirms (#fusionar)",
                             into.number
                         )),
-                        bounce: None,
-                        receipt: Receipt::No,
-                        auto_linked: None,
-                        merge_from: None,
                         merge_asked: Some(into.number),
-                        solved_by_faq: false,
-                        confirm_pending: Vec::new(),
+                        ..Append::customer(
+                            ticket.number,
+                            customer_reply_status(ticket.status),
+                            notifies(i, lookup)?,
+                            Receipt::No,
+                        )
                     })
                 }
             } else {
@@ -296,35 +305,22 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
                     Vec::new()
                 };
                 Step::Append(Append {
-                    ticket: ticket.number,
-                    kind: MessageKind::Customer,
-                    status: customer_reply_status(ticket.status),
-                    notify: notifies(i, lookup)?,
-                    note: None,
-                    bounce: None,
-                    receipt: receipt(i, lookup, outside)?,
-                    auto_linked: None,
-                    merge_from: None,
-                    merge_asked: None,
-                    solved_by_faq: false,
                     confirm_pending,
+                    ..Append::customer(
+                        ticket.number,
+                        customer_reply_status(ticket.status),
+                        notifies(i, lookup)?,
+                        receipt(i, lookup, outside)?,
+                    )
                 })
             }
         }
         // Machines and our own mail are recorded where they belong, and change nothing.
         (kind, Thread::Existing { ticket, .. }) => Step::Append(Append {
-            ticket: ticket.number,
             kind,
-            status: None,
-            notify: Notify::No,
             note: bounce.clone(),
             bounce,
-            receipt: Receipt::No,
-            auto_linked: None,
-            merge_from: None,
-            merge_asked: None,
-            solved_by_faq: false,
-            confirm_pending: Vec::new(),
+            ..Append::customer(ticket.number, None, Notify::No, Receipt::No)
         }),
         (kind, Thread::New { .. }) => Step::SetAside {
             kind,

@@ -26,7 +26,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn, Instrument};
+use tracing::{debug, info, warn, Instrument};
 
 use crate::config::{ImapConfig, IntakeConfig};
 use crate::pipeline::{DeskRuntime, Intake, Tally};
@@ -187,6 +187,7 @@ impl Watcher {
         let t = self.tuning.command_timeout;
         let mut handle = session.idle();
         timed(t, "IDLE", handle.init()).await?;
+        debug!("waiting in IDLE");
         let wake = {
             let (wait, _stop) = handle.wait_with_timeout(self.tuning.idle_renew);
             tokio::select! {

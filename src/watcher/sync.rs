@@ -284,28 +284,14 @@ impl Watcher {
             passes = MAX_MISSES,
             "the server lists this UID but never returns it: set aside in the quarantine, reading on"
         );
-        let store = self.intake.store().clone();
+        let intake = self.intake.clone();
         let (d, f) = (self.name().to_string(), self.imap().folder.clone());
-        let v = mb.uid_validity;
-        crate::store::blocking(move || {
-            store.write(|tx| {
-                let note = format!(
-                    "X-Hilo-Missing: folder {f}, UIDVALIDITY {v}, UID {uid}\r\n\r\nThe server listed this message {MAX_MISSES} times and never returned it; it is still on the server.\r\n"
-                );
-                let reason = format!("the server listed UID {uid} and never returned it");
-                tx.quarantine(&d, Some(&f), Some(uid), &reason, note.as_bytes())?;
-                tx.set_checkpoint(
-                    &d,
-                    &f,
-                    Checkpoint {
-                        uid_validity: v,
-                        last_uid: uid,
-                        backlog_until,
-                    },
-                )
-            })
-        })
-        .await?;
+        let cp = Checkpoint {
+            uid_validity: mb.uid_validity,
+            last_uid: uid,
+            backlog_until,
+        };
+        crate::store::blocking(move || intake.never_returned(&d, &f, cp, MAX_MISSES)).await?;
         Ok(())
     }
 

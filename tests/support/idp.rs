@@ -27,6 +27,8 @@ struct State {
     fail: bool,
     /// Refresh grants answered, per username.
     refreshes: HashMap<String, usize>,
+    /// Device-code polls answered "authorization_pending", per user code.
+    pending: HashMap<String, usize>,
     counter: u64,
 }
 
@@ -131,6 +133,11 @@ impl Idp {
             }
             found
         })
+    }
+
+    /// How many polls for `user_code` were told to wait.
+    pub fn pending_polls(&self, user_code: &str) -> usize {
+        self.with(|s| s.pending.get(user_code).copied().unwrap_or(0))
     }
 
     /// How many refresh grants `user` got.
@@ -274,7 +281,11 @@ fn answer(path: &str, f: &HashMap<String, String>, state: &Mutex<State>) -> (&'s
                             s.devices.remove(&dc);
                             u
                         }
-                        Some((_, None)) => return err("authorization_pending", "waiting"),
+                        Some((code, None)) => {
+                            let code = code.clone();
+                            *s.pending.entry(code).or_default() += 1;
+                            return err("authorization_pending", "waiting");
+                        }
                         None => return err("expired_token", "no such code"),
                     }
                 }

@@ -294,11 +294,11 @@ password = "{pw}"
     /// `hilo run` with extra environment variables (fault points, say).
     pub fn spawn_daemon_with(&self, env: &[(&str, &str)]) -> tokio::process::Child {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_hilo"))
+            .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .arg("--config")
             .arg(&self.config)
             .arg("run")
-            .env("RUST_LOG", "info")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(self.dir.path().join("daemon.log")).expect("log file"))
