@@ -62,7 +62,7 @@ arrows = read("tests/arrows.rs") if "tests/arrows.rs" in files() else open("test
 table = {}
 for m, allowed in re.findall(r'\(\s*"([a-z_]+)",\s*&\[([^\]]*)\]', arrows.split("const MODULES")[1]):
     table[m] = set(re.findall(r'"([a-z_]+)"', allowed))
-floor = {"domain", "clock", "fault", "model", "mail", "report", "Report", "panic_message"}
+floor = {"domain", "clock", "fault", "model", "mail", "store", "report", "Report", "panic_message"}
 upward = set()
 for f, t in texts.items():
     if not f.startswith("src/"):

@@ -10,7 +10,7 @@ use crate::outgoing::relay;
 use crate::pipeline::apply::Writer;
 use crate::pipeline::{DeskRuntime, Intake, Lookup};
 use crate::store::{Merged, NewMessage, People, Split, StoreError, Tx, Unmerged};
-use hilo_domain::EventKind;
+use hilo_domain::{EventKind, Refusal};
 
 /// What an administrator does to a ticket from the command line.
 #[derive(Debug, Clone)]
@@ -109,22 +109,38 @@ impl Intake {
     }
 
     /// Merges ticket `from` into `into` (see [`Tx::merge`]); nobody is mailed.
-    pub fn merge(&self, from: i64, into: i64, actor: &Mailbox) -> Result<Merged, StoreError> {
+    pub fn merge(
+        &self,
+        from: i64,
+        into: i64,
+        actor: &Mailbox,
+    ) -> Result<Result<Merged, Refusal>, StoreError> {
         self.store()
             .write(|tx| tx.merge(from, into, &actor.address, People::Move))
     }
 
     /// Undoes the last merge of `from` (see [`Tx::unmerge`]).
-    pub fn unmerge(&self, from: i64, actor: &Mailbox) -> Result<Unmerged, StoreError> {
+    pub fn unmerge(
+        &self,
+        from: i64,
+        actor: &Mailbox,
+    ) -> Result<Result<Unmerged, Refusal>, StoreError> {
         self.store().write(|tx| tx.unmerge(from, &actor.address))
     }
 
     /// Splits `message` and its sub-thread off `ticket` into a new ticket
     /// (see [`Tx::split`]), named by the message's subject without tags
     /// and prefixes.
-    pub fn split(&self, ticket: i64, message: i64, actor: &Mailbox) -> Result<Split, StoreError> {
+    pub fn split(
+        &self,
+        ticket: i64,
+        message: i64,
+        actor: &Mailbox,
+    ) -> Result<Result<Split, Refusal>, StoreError> {
         self.store().write(|tx| {
-            let t = tx.ticket(ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
+            let Some(t) = tx.ticket(ticket)? else {
+                return Ok(Err(Refusal::NoSuchTicket(ticket)));
+            };
             let tags = self
                 .desk(&t.desk)
                 .map(|d| d.tags.clone())

@@ -10,7 +10,8 @@ use std::path::Path;
 const CRATES: &[(&str, &[&str])] = &[
     ("hilo-domain", &[]),
     ("hilo-mail", &["hilo-domain"]),
-    ("hilo", &["hilo-domain", "hilo-mail"]),
+    ("hilo-store", &["hilo-domain", "hilo-mail"]),
+    ("hilo", &["hilo-domain", "hilo-mail", "hilo-store"]),
 ];
 
 /// Names the `hilo` crate re-exports from the crates below it: every
@@ -21,6 +22,7 @@ const FLOOR: &[&str] = &[
     "fault",
     "model",
     "mail",
+    "store",
     "report",
     "Report",
     "panic_message",
@@ -35,38 +37,31 @@ const MODULES: &[(&str, &[&str])] = &[
     ("phrases", &["template"]),
     ("faq", &["text"]),
     ("config", &["faq", "phrases", "template", "text"]),
-    ("store", &["config"]),
-    ("metrics", &["store"]),
+    ("metrics", &[]),
     (
         "outgoing",
         &["config", "faq", "phrases", "template", "text"],
     ),
     (
         "pipeline",
-        &[
-            "config", "faq", "metrics", "outgoing", "phrases", "store", "text",
-        ],
+        &["config", "faq", "metrics", "outgoing", "phrases", "text"],
     ),
-    (
-        "auth",
-        &["config", "metrics", "net", "outgoing", "phrases", "store"],
-    ),
-    ("manage", &["config", "outgoing", "pipeline", "store"]),
-    ("watcher", &["auth", "config", "net", "pipeline", "store"]),
-    ("sender", &["auth", "config", "metrics", "net", "store"]),
+    ("auth", &["config", "metrics", "net", "outgoing", "phrases"]),
+    ("manage", &["config", "outgoing", "pipeline"]),
+    ("watcher", &["auth", "config", "net", "pipeline"]),
+    ("sender", &["auth", "config", "metrics", "net"]),
     ("corpus", &[]),
     (
         "daemon",
         &[
-            "auth", "config", "metrics", "outgoing", "pipeline", "sender", "store", "watcher",
-            "manage",
+            "auth", "config", "metrics", "outgoing", "pipeline", "sender", "watcher", "manage",
         ],
     ),
     (
         "cli",
         &[
             "auth", "config", "corpus", "daemon", "faq", "manage", "outgoing", "pipeline",
-            "sender", "store", "watcher", "metrics", "net", "phrases",
+            "sender", "watcher", "metrics", "net", "phrases",
         ],
     ),
 ];
@@ -177,10 +172,14 @@ fn each_module_names_only_the_modules_below_it() {
 fn the_floor_crates_name_nothing_above_them() {
     for (dir, forbidden) in [
         ("crates/hilo-domain/src", &["hilo::", "hilo_mail::"][..]),
-        ("crates/hilo-mail/src", &["hilo::"][..]),
+        ("crates/hilo-mail/src", &["hilo::", "hilo_store::"][..]),
+        ("crates/hilo-store/src", &["hilo::"][..]),
     ] {
         for e in std::fs::read_dir(root().join(dir)).unwrap() {
             let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
             let text = std::fs::read_to_string(&p).unwrap();
             for f in forbidden {
                 assert!(!text.contains(f), "{} names {f}", p.display());

@@ -197,7 +197,7 @@ async fn a_merge_by_the_cli_brings_participants_and_refusals_are_clear() {
     d.agent_answers(&notes[0], "#fusionar 99\nHola.").await;
     let confirm = text(&d.agent_box(3).await[2]);
     assert!(
-        confirm.contains("no hecho: #fusionar 99: no such ticket"),
+        confirm.contains("no hecho: #fusionar 99: no ticket 99"),
         "{confirm}"
     );
     assert_eq!(w.ticket(1).await["merged_into"], Value::Null);

@@ -220,23 +220,18 @@ fn act(
 
 /// Prints what a merge, unmerge or split did, or why it was refused.
 fn moved<T>(
-    r: Result<T, crate::store::StoreError>,
+    r: Result<Result<T, crate::domain::Refusal>, crate::store::StoreError>,
     say: impl Fn(&T) -> String,
 ) -> anyhow::Result<u8> {
-    match r {
+    match r? {
         Ok(t) => {
             println!("{}", say(&t));
             Ok(exit::OK)
         }
-        Err(crate::store::StoreError::NoSuchTicket(n)) => {
-            eprintln!("hilo: no ticket {n}");
+        Err(why) => {
+            eprintln!("hilo: {why}");
             Ok(exit::ERROR)
         }
-        Err(e @ crate::store::StoreError::Refused(_)) => {
-            eprintln!("hilo: {e}");
-            Ok(exit::ERROR)
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -179,7 +179,7 @@ impl Writer<'_, '_> {
         let ticket = a.ticket;
         if let Some(from) = a.merge_from {
             // As the acknowledgement offered: the customer's word merges.
-            match tx.merge(from, ticket, &m.msg.from.address, People::Stay) {
+            match tx.merge(from, ticket, &m.msg.from.address, People::Stay)? {
                 Ok(r) => info!(
                     from,
                     into = ticket,
@@ -188,11 +188,15 @@ impl Writer<'_, '_> {
                 ),
                 // Decided on what the store said a moment ago: only a
                 // change in between refuses; the mail still lands here.
-                Err(StoreError::Refused(why)) => {
+                Err(why) => {
                     warn!(from, into = ticket, "{why}");
-                    tx.add_event(ticket, "hilo", EventKind::MergeRefused, Some(&why))?;
+                    tx.add_event(
+                        ticket,
+                        "hilo",
+                        EventKind::MergeRefused,
+                        Some(&why.to_string()),
+                    )?;
                 }
-                Err(e) => return Err(e),
             }
         }
         let row = self.record(m, Some(ticket), a.kind, a.note.as_deref())?;
@@ -275,7 +279,7 @@ impl Writer<'_, '_> {
         // A merge or split first: the answer belongs where it leads.
         let mut moved = Vec::new();
         if let Some(into) = a.merge_into {
-            match tx.merge(ticket, into, agent, People::Move) {
+            match tx.merge(ticket, into, agent, People::Move)? {
                 Ok(r) => {
                     info!(
                         from = ticket,
@@ -292,13 +296,12 @@ impl Writer<'_, '_> {
                     self.tell_moved(m, ticket, into, notify::Moved::Merged { from: ticket })?;
                     ticket = into;
                 }
-                Err(StoreError::Refused(why)) => moved.push(relay::Moved::Refused(why)),
-                Err(e) => return Err(e),
+                Err(why) => moved.push(relay::Moved::Refused(why.to_string())),
             }
         }
         if let Some(row) = a.split {
             let clean = |s: &str| m.desk.tags.clean_subject(s).into_owned();
-            match tx.split(ticket, row, &clean, agent) {
+            match tx.split(ticket, row, &clean, agent)? {
                 Ok(r) => {
                     info!(
                         from = ticket,
@@ -319,8 +322,7 @@ impl Writer<'_, '_> {
                     self.tell_moved(m, ticket, r.into, what)?;
                     ticket = r.into;
                 }
-                Err(StoreError::Refused(why)) => moved.push(relay::Moved::Refused(why)),
-                Err(e) => return Err(e),
+                Err(why) => moved.push(relay::Moved::Refused(why.to_string())),
             }
         }
         let kind = if a.internal {

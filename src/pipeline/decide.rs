@@ -970,11 +970,14 @@ fn merge_target<L: Lookup>(
             i.desk.tags.format(41)
         )));
     };
-    Ok(match super::thread::current(lookup, n)? {
-        Some(t) if t.desk != i.desk.cfg.name => Err("a ticket of another desk".to_string()),
-        Some(t) if t.number == number => Err("that is this ticket".to_string()),
-        Some(t) => Ok(t.number),
-        None => Err("no such ticket".to_string()),
+    // The target a merge leads to, by the one rule of what may merge.
+    let (Some(from), Some(into)) = (lookup.ticket(number)?, super::thread::current(lookup, n)?)
+    else {
+        return Ok(Err(hilo_domain::Refusal::NoSuchTicket(n).to_string()));
+    };
+    Ok(match hilo_domain::may_merge(&from, &into) {
+        Ok(()) => Ok(into.number),
+        Err(why) => Err(why.to_string()),
     })
 }
 

@@ -30,8 +30,8 @@ pub use mailbox::Mailbox;
 pub use model::{Direction, MessageKind, OutboxStatus, Priority, Role, Status};
 pub use outcome::{Outcome, Received, Tally};
 pub use ticket::{
-    Answered, HeldAnswer, Lookup, OpenTicket, Related, TicketInfo, TicketRef, MAX_OPEN_TICKETS,
-    MAX_RELATED, OPEN_TICKET_TEXT,
+    may_merge, Answered, HeldAnswer, Lookup, OpenTicket, Refusal, Related, TicketInfo, TicketRef,
+    MAX_OPEN_TICKETS, MAX_RELATED, OPEN_TICKET_TEXT,
 };
 
 /// An error with its causes, `outer: inner: innermost`, for logs and stored

@@ -181,3 +181,64 @@ impl TicketInfo {
             .unwrap_or(main)
     }
 }
+
+/// Why a merge, an unmerge or a split is not done: a value the caller
+/// reports (to the agent, on the command line), never an error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no ticket {0}")]
+    NoSuchTicket(i64),
+    #[error("ticket {0} cannot be merged into itself")]
+    SameTicket(i64),
+    #[error("ticket {from} is of desk {from_desk} and {into} of desk {into_desk}: only tickets of one desk merge")]
+    OtherDesk {
+        from: i64,
+        from_desk: String,
+        into: i64,
+        into_desk: String,
+    },
+    #[error("ticket {from} is already merged into {into}")]
+    AlreadyMerged { from: i64, into: i64 },
+    #[error("ticket {ticket} was merged into {into}: merge into {into}")]
+    TargetMerged { ticket: i64, into: i64 },
+    #[error("ticket {0} is not merged")]
+    NotMerged(i64),
+    #[error("ticket {ticket} is merged into {into}")]
+    SplitOfMerged { ticket: i64, into: i64 },
+    #[error("message {message} is not on ticket {ticket}")]
+    NotOnTicket { message: i64, ticket: i64 },
+    #[error("message {0} is not a customer's: split at the customer's message that starts the new topic")]
+    NotCustomers(i64),
+    #[error("message {message} is ticket {ticket}'s first: nothing would be left")]
+    FirstMessage { message: i64, ticket: i64 },
+}
+
+/// The one rule of what may merge: two tickets of one desk, neither
+/// merged already. The decision plans by it, and the store holds to it
+/// again inside the transaction that merges.
+pub fn may_merge(from: &TicketRef, into: &TicketRef) -> Result<(), Refusal> {
+    if from.number == into.number {
+        return Err(Refusal::SameTicket(from.number));
+    }
+    if from.desk != into.desk {
+        return Err(Refusal::OtherDesk {
+            from: from.number,
+            from_desk: from.desk.clone(),
+            into: into.number,
+            into_desk: into.desk.clone(),
+        });
+    }
+    if let Some(m) = from.merged_into {
+        return Err(Refusal::AlreadyMerged {
+            from: from.number,
+            into: m,
+        });
+    }
+    if let Some(m) = into.merged_into {
+        return Err(Refusal::TargetMerged {
+            ticket: into.number,
+            into: m,
+        });
+    }
+    Ok(())
+}

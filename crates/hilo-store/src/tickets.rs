@@ -6,11 +6,11 @@ use serde::Serialize;
 use chrono::{DateTime, Utc};
 
 use super::{parse_json_list, ts, Store, StoreError, Tx};
-use crate::mail::Mailbox;
-use crate::model::{MessageKind, Priority, Role, Status};
+use hilo_domain::model::{MessageKind, Priority, Role, Status};
 use hilo_domain::EventKind;
 pub use hilo_domain::TicketInfo;
 use hilo_domain::{Answered, HeldAnswer, Lookup, OpenTicket, TicketRef};
+use hilo_mail::Mailbox;
 
 /// A ticket as listed.
 #[derive(Debug, Clone, Serialize)]

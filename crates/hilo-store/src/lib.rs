@@ -26,8 +26,8 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
-use crate::clock::{Clock, SystemClock};
-use crate::mail::msgid::Signer;
+use hilo_domain::clock::{Clock, SystemClock};
+use hilo_mail::msgid::Signer;
 
 /// One schema step: SQL, or code for what SQL alone cannot do.
 enum Migration {
@@ -148,16 +148,13 @@ pub enum StoreError {
     Corrupt(String),
     #[error("ticket {0} does not exist")]
     NoSuchTicket(i64),
-    /// A merge, unmerge or split that cannot be done, and why.
-    #[error("{0}")]
-    Refused(String),
     #[error(
         "{address} is not a Cc participant of ticket {ticket} (the requester and agents stay)"
     )]
     NotAParticipant { ticket: i64, address: String },
     /// An outgoing mail could not be composed (a CLI reply, say).
     #[error("cannot compose the mail")]
-    Compose(#[from] crate::mail::compose::ComposeError),
+    Compose(#[from] hilo_mail::compose::ComposeError),
     /// The work on one message panicked; contained, so the message is
     /// quarantined with this reason and the rest goes on.
     #[error("processing panicked: {0}")]
@@ -379,7 +376,7 @@ impl Store {
         Ok(())
     }
 
-    /// This store with `clock` as its time (tests move a [`ManualClock`](crate::clock::ManualClock)).
+    /// This store with `clock` as its time (tests move a [`ManualClock`](hilo_domain::clock::ManualClock)).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
         self.clock = clock;
         self

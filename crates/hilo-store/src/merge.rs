@@ -8,9 +8,9 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::{StoreError, Tx};
-use crate::mail::Mailbox;
-use crate::model::{Role, Status};
-use hilo_domain::EventKind;
+use hilo_domain::model::{Role, Status};
+use hilo_domain::{may_merge, EventKind, Refusal, TicketRef};
+use hilo_mail::Mailbox;
 
 /// What a merge moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,23 +62,35 @@ struct Head {
     address: Option<String>,
 }
 
+impl Head {
+    fn as_ref(&self, number: i64) -> TicketRef {
+        TicketRef {
+            number,
+            desk: self.desk.clone(),
+            status: self.status,
+            closed_at: None,
+            merged_into: self.merged_into,
+        }
+    }
+}
+
 impl Tx<'_> {
-    fn head(&self, ticket: i64) -> Result<Head, StoreError> {
+    fn head(&self, ticket: i64) -> Result<Option<Head>, StoreError> {
         let row: Option<(String, String, Option<i64>, Option<String>)> = self
             .prepare_cached("SELECT desk, status, merged_into, address FROM tickets WHERE id = ?1")?
             .query_row([ticket], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()?;
-        let (desk, status, merged_into, address) = row.ok_or(StoreError::NoSuchTicket(ticket))?;
-        let status = Status::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown ticket status {status:?}")))?;
-        Ok(Head {
+        let Some((desk, status, merged_into, address)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Head {
             desk,
-            status,
+            status: super::stored(&status)?,
             merged_into,
             address,
-        })
+        }))
     }
 
     /// Merges ticket `from` into `into`: its messages (with their
@@ -91,28 +103,15 @@ impl Tx<'_> {
         into: i64,
         actor: &str,
         people: People,
-    ) -> Result<Merged, StoreError> {
-        if from == into {
-            return Err(StoreError::Refused(format!(
-                "ticket {from} cannot be merged into itself"
-            )));
-        }
-        let (f, t) = (self.head(from)?, self.head(into)?);
-        if f.desk != t.desk {
-            return Err(StoreError::Refused(format!(
-                "ticket {from} is of desk {} and {into} of desk {}: only tickets of one desk merge",
-                f.desk, t.desk
-            )));
-        }
-        if let Some(m) = f.merged_into {
-            return Err(StoreError::Refused(format!(
-                "ticket {from} is already merged into {m}"
-            )));
-        }
-        if let Some(m) = t.merged_into {
-            return Err(StoreError::Refused(format!(
-                "ticket {into} was merged into {m}: merge into {m}"
-            )));
+    ) -> Result<Result<Merged, Refusal>, StoreError> {
+        let Some(f) = self.head(from)? else {
+            return Ok(Err(Refusal::NoSuchTicket(from)));
+        };
+        let Some(t) = self.head(into)? else {
+            return Ok(Err(Refusal::NoSuchTicket(into)));
+        };
+        if let Err(r) = may_merge(&f.as_ref(from), &t.as_ref(into)) {
+            return Ok(Err(r));
         }
         let at = self.stamp();
         self.prepare_cached(
@@ -175,20 +174,22 @@ impl Tx<'_> {
         );
         self.add_event(into, actor, EventKind::MergedFrom, Some(&detail))?;
         self.touch_ticket(into)?;
-        Ok(Merged {
+        Ok(Ok(Merged {
             from,
             into,
             messages,
             participants,
-        })
+        }))
     }
 
     /// Undoes the last merge of `from`: the messages it moved go back
     /// (those still on the target), the participants it added leave the
     /// target, and `from` gets its status back. Messages that reached the
     /// target since (replies to `from`'s thread among them) stay there.
-    pub fn unmerge(&self, from: i64, actor: &str) -> Result<Unmerged, StoreError> {
-        let f = self.head(from)?;
+    pub fn unmerge(&self, from: i64, actor: &str) -> Result<Result<Unmerged, Refusal>, StoreError> {
+        let Some(f) = self.head(from)? else {
+            return Ok(Err(Refusal::NoSuchTicket(from)));
+        };
         let row: Option<(i64, i64, String, String)> = self
             .prepare_cached(
                 "SELECT id, into_ticket, status_before, at FROM merges
@@ -197,7 +198,7 @@ impl Tx<'_> {
             .query_row([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
         let Some((merge, into, before, at)) = row.filter(|r| f.merged_into == Some(r.1)) else {
-            return Err(StoreError::Refused(format!("ticket {from} is not merged")));
+            return Ok(Err(Refusal::NotMerged(from)));
         };
         let messages = self
             .prepare_cached(
@@ -236,13 +237,13 @@ impl Tx<'_> {
         let detail = format!("ticket {from}: {messages} messages back, {stayed} newer stay here");
         self.add_event(into, actor, EventKind::Unmerged, Some(&detail))?;
         self.touch_ticket(into)?;
-        Ok(Unmerged {
+        Ok(Ok(Unmerged {
             from,
             into,
             messages,
             participants,
             stayed,
-        })
+        }))
     }
 
     /// Splits `message` (a customer's, not the ticket's first) and
@@ -258,12 +259,12 @@ impl Tx<'_> {
         message: i64,
         subject: &dyn Fn(&str) -> String,
         actor: &str,
-    ) -> Result<Split, StoreError> {
-        let head = self.head(ticket)?;
+    ) -> Result<Result<Split, Refusal>, StoreError> {
+        let Some(head) = self.head(ticket)? else {
+            return Ok(Err(Refusal::NoSuchTicket(ticket)));
+        };
         if let Some(m) = head.merged_into {
-            return Err(StoreError::Refused(format!(
-                "ticket {ticket} is merged into {m}"
-            )));
+            return Ok(Err(Refusal::SplitOfMerged { ticket, into: m }));
         }
         let row: Option<(String, String, String, Option<String>, String)> = self
             .prepare_cached(
@@ -275,22 +276,16 @@ impl Tx<'_> {
             })
             .optional()?;
         let Some((direction, kind, from_addr, from_name, raw_subject)) = row else {
-            return Err(StoreError::Refused(format!(
-                "message {message} is not on ticket {ticket}"
-            )));
+            return Ok(Err(Refusal::NotOnTicket { message, ticket }));
         };
         if direction != "in" || kind != "customer" {
-            return Err(StoreError::Refused(format!(
-                "message {message} is not a customer's: split at the customer's message that starts the new topic"
-            )));
+            return Ok(Err(Refusal::NotCustomers(message)));
         }
         let first: Option<i64> = self
             .prepare_cached("SELECT min(id) FROM messages WHERE ticket_id = ?1")?
             .query_row([ticket], |r| r.get(0))?;
         if first == Some(message) {
-            return Err(StoreError::Refused(format!(
-                "message {message} is ticket {ticket}'s first: nothing would be left"
-            )));
+            return Ok(Err(Refusal::FirstMessage { message, ticket }));
         }
         type Row = (
             i64,
@@ -365,11 +360,11 @@ impl Tx<'_> {
             Some(&format!("ticket {ticket}")),
         )?;
         self.touch_ticket(ticket)?;
-        Ok(Split {
+        Ok(Ok(Split {
             from: ticket,
             into: new,
             messages: moved.len(),
-        })
+        }))
     }
 }
 

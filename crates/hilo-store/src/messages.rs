@@ -4,9 +4,9 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::{json_list, Store, StoreError, Tx};
-use crate::mail::parse::{digest_key, Attachment};
-use crate::mail::Mailbox;
-use crate::model::{Direction, MessageKind};
+use hilo_domain::model::{Direction, MessageKind};
+use hilo_mail::parse::{digest_key, Attachment};
+use hilo_mail::Mailbox;
 
 /// A message to store, received or sent.
 #[derive(Debug, Clone)]

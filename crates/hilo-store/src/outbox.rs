@@ -12,7 +12,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::{json_list, parse_json_list, ts, Store, StoreError, Tx};
-use crate::model::OutboxStatus;
+use hilo_domain::model::OutboxStatus;
 
 /// An UPDATE that moves matching rows to `to`, but only rows whose current
 /// status [`OutboxStatus::may_become`] `to`: the state machine is enforced
@@ -67,7 +67,7 @@ static FAILED: LazyLock<String> = LazyLock::new(|| {
 pub struct OutboxJob {
     pub id: i64,
     /// What the mail is (an acknowledgement, a relay, a notification…).
-    pub kind: crate::model::MessageKind,
+    pub kind: hilo_domain::model::MessageKind,
     pub created_at: DateTime<Utc>,
     pub envelope_from: String,
     pub recipients: Vec<String>,
@@ -104,9 +104,9 @@ pub struct Queued<'a> {
     pub envelope_from: &'a str,
     /// Its ticket; none for a desk's own alert.
     pub ticket: Option<i64>,
-    pub kind: crate::model::MessageKind,
+    pub kind: hilo_domain::model::MessageKind,
     pub expire_after: std::time::Duration,
-    /// The person whose mail caused it (see [`crate::mail::rate_key`]),
+    /// The person whose mail caused it (see [`hilo_mail::rate_key`]),
     /// for rate limits.
     pub rate_key: Option<&'a str>,
     /// For a notification: the received message it is about.
@@ -147,7 +147,7 @@ impl Tx<'_> {
     pub fn queue_outgoing(
         &self,
         q: &Queued<'_>,
-        out: &crate::mail::compose::Outgoing,
+        out: &hilo_mail::compose::Outgoing,
     ) -> Result<i64, StoreError> {
         let draft = &out.draft;
         let rcpt: Vec<&str> = match q.envelope {
@@ -157,7 +157,7 @@ impl Tx<'_> {
         let id = self.insert_message(&super::NewMessage {
             ticket: q.ticket,
             desk: q.desk,
-            direction: crate::model::Direction::Out,
+            direction: hilo_domain::model::Direction::Out,
             kind: q.kind,
             dedup_key: draft.message_id.clone(),
             message_id: Some(&draft.message_id),
@@ -183,12 +183,12 @@ impl Tx<'_> {
     }
 
     /// How many mails of `kind` that `desk` queued because of the person
-    /// with rate key `key` (see [`crate::mail::rate_key`]) since `since`;
+    /// with rate key `key` (see [`hilo_mail::rate_key`]) since `since`;
     /// with `faq_only`, only those that carried knowledge-file answers.
     pub(super) fn count_caused(
         &self,
         desk: &str,
-        kind: crate::model::MessageKind,
+        kind: hilo_domain::model::MessageKind,
         key: &str,
         since: &str,
         faq_only: bool,
@@ -305,7 +305,7 @@ impl Store {
                         expires_at: super::time_at(r, 5)?,
                         kind: {
                             let k: String = r.get(6)?;
-                            crate::model::MessageKind::parse(&k).ok_or_else(|| {
+                            hilo_domain::model::MessageKind::parse(&k).ok_or_else(|| {
                                 rusqlite::Error::FromSqlConversionFailure(
                                     6,
                                     rusqlite::types::Type::Text,
@@ -494,9 +494,9 @@ fn outbox_status(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<OutboxStat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::Mailbox;
-    use crate::model::{Direction, MessageKind};
-    use crate::store::NewMessage;
+    use crate::NewMessage;
+    use hilo_domain::model::{Direction, MessageKind};
+    use hilo_mail::Mailbox;
 
     /// One queued outgoing mail with Message-ID `out1@x.test`; its outbox id.
     fn queued(s: &Store) -> i64 {
