@@ -18,7 +18,12 @@ def files():
         out = subprocess.run(["git", "ls-tree", "-r", "--name-only", REV], capture_output=True, text=True, check=True).stdout
     else:
         out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], capture_output=True, text=True, check=True).stdout
-    return [f for f in out.split() if f.endswith(".rs") and not f.startswith("fuzz/target")]
+    import os
+    return [
+        f
+        for f in out.split()
+        if f.endswith(".rs") and not f.startswith("fuzz/target") and (REV or os.path.exists(f))
+    ]
 
 
 def read(path):
