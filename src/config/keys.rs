@@ -268,6 +268,59 @@ mod tests {
             .collect()
     }
 
+    /// Every default the table documents is serde's: writing the default
+    /// out changes nothing. Defaults that are descriptions ("the agents
+    /// with a full address") and the OAuth2 sections (which need a
+    /// provider) are listed, not checked.
+    #[test]
+    fn every_documented_default_is_the_one_serde_applies() {
+        // Loopback hosts: a password in clear text goes nowhere else.
+        let base_text = BASE.replace("host = \"h\"", "host = \"127.0.0.1\"");
+        let base =
+            crate::config::Config::from_toml(&base_text, Vec::<(String, String)>::new()).unwrap();
+        let (mut checked, mut described) = (Vec::new(), Vec::new());
+        for k in KEYS.iter().filter(|k| !["", "-"].contains(&k.default)) {
+            let (section, name) = k.path.rsplit_once('.').unwrap();
+            let header = match section {
+                "desk[]" => "[[desk]]".to_string(),
+                s => format!("[{}]", s.replace("[]", "")),
+            };
+            let literal = format!("v = {}", k.default);
+            let value = if toml::from_str::<toml::Table>(&literal).is_ok() {
+                k.default.to_string()
+            } else if !k.default.contains(' ') {
+                format!("{:?}", k.default)
+            } else {
+                described.push(k.path);
+                continue;
+            };
+            if header.contains("oauth2") {
+                described.push(k.path);
+                continue;
+            }
+            let line = format!("{name} = {value}");
+            let text = if base_text.contains(&format!("{header}\n")) {
+                base_text.replacen(&format!("{header}\n"), &format!("{header}\n{line}\n"), 1)
+            } else {
+                format!("{header}\n{line}\n{base_text}")
+            };
+            let with = crate::config::Config::from_toml(&text, Vec::<(String, String)>::new())
+                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", k.path));
+            assert!(
+                with == base,
+                "{}: the table says {}, serde applies something else",
+                k.path,
+                k.default
+            );
+            checked.push(k.path);
+        }
+        println!(
+            "defaults checked: {}; described, not checked: {described:?}",
+            checked.len()
+        );
+        assert!(checked.len() >= 40, "{checked:?}");
+    }
+
     #[test]
     fn the_table_names_exactly_the_keys_serde_accepts() {
         let mut listed = 0;

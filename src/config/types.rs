@@ -51,7 +51,7 @@ pub enum Security {
 pub use crate::phrases::Language;
 
 /// The whole configuration, validated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Where to serve Prometheus metrics, if anywhere.
     pub metrics_listen: Option<std::net::SocketAddr>,
@@ -162,7 +162,7 @@ impl Default for OutboxConfig {
 }
 
 /// Intake tuning shared by every desk.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeConfig {
     /// Time between mailbox checks.
