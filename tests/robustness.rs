@@ -355,3 +355,25 @@ async fn a_silent_tls_server_fails_check_within_the_timeout() {
     assert_eq!(out.status.code(), Some(75), "{stdout}");
     assert!(stdout.contains("TLS handshake"), "{stdout}");
 }
+
+/// A server whose certificate no trusted CA signed: the admin reads which
+/// step failed, where, and rustls's reason, in one line.
+#[tokio::test]
+async fn an_untrusted_certificate_is_named_with_its_cause() {
+    let w = World::new();
+    w.edit_config(|t| {
+        let ca = format!("ca_file = \"{}\"\n", ca_file().display());
+        t.replacen(
+            &format!("port = {IMAP_PORT}\nsecurity = \"starttls\"\n{ca}"),
+            "port = 10993\nsecurity = \"tls\"\n",
+            1,
+        )
+    });
+    let out = w.hilo(&["check"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(75), "{stdout}");
+    assert!(
+        stdout.contains("cannot open the TLS session to 127.0.0.1:10993: invalid peer certificate: UnknownIssuer"),
+        "{stdout}"
+    );
+}

@@ -26,8 +26,8 @@ pub(super) struct Http(ureq::Agent);
 
 impl Http {
     pub(super) fn new() -> Result<Http, AuthError> {
-        let tls = crate::net::tls::client_config(None, "token endpoint")
-            .map_err(|e| AuthError::Transient(e.to_string()))?;
+        let tls = crate::net::tls::client_config(None)
+            .map_err(|e| AuthError::Transient(crate::report(&e).to_string()))?;
         Ok(Http(
             ureq::AgentBuilder::new()
                 .tls_config(tls)

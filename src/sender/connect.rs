@@ -16,8 +16,20 @@ use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpSetupError {
-    #[error("smtp.ca_file {path}: {message}")]
-    CaFile { path: String, message: String },
+    #[error("cannot read smtp.ca_file {path}")]
+    CaRead {
+        path: String,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("smtp.ca_file {path} holds no certificate lettre can use")]
+    CaPem {
+        path: String,
+        #[source]
+        cause: lettre::transport::smtp::Error,
+    },
+    #[error("smtp.ca_file")]
+    CaFile(#[source] crate::net::tls::TlsError),
     #[error("smtp: TLS settings")]
     Tls(#[source] lettre::transport::smtp::Error),
 }
@@ -52,6 +64,8 @@ pub enum SendError {
     Io(#[from] std::io::Error),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    #[error(transparent)]
+    Tls(#[from] crate::net::tls::TlsError),
     #[error("the server does not offer STARTTLS")]
     NoStarttls,
     #[error("the server does not offer {0}, which this mail needs")]
@@ -149,28 +163,21 @@ impl Connector {
             Security::Starttls => {
                 let mut params = TlsParameters::builder(cfg.host.clone());
                 if let Some(path) = &cfg.ca_file {
-                    let err = |message: String| SmtpSetupError::CaFile {
-                        path: path.display().to_string(),
-                        message,
-                    };
-                    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-                    let cert = Certificate::from_pem(&pem).map_err(|e| err(e.to_string()))?;
+                    let shown = path.display().to_string();
+                    let pem = std::fs::read(path).map_err(|cause| SmtpSetupError::CaRead {
+                        path: shown.clone(),
+                        cause,
+                    })?;
+                    let cert = Certificate::from_pem(&pem)
+                        .map_err(|cause| SmtpSetupError::CaPem { path: shown, cause })?;
                     params = params.add_root_certificate(cert);
                 }
                 starttls = Some(params.build_rustls().map_err(SmtpSetupError::Tls)?);
             }
             Security::Tls => {
                 tls = Some(
-                    crate::net::tls::client_config(cfg.ca_file.as_deref(), &cfg.host).map_err(
-                        |e| SmtpSetupError::CaFile {
-                            path: cfg
-                                .ca_file
-                                .as_ref()
-                                .map(|p| p.display().to_string())
-                                .unwrap_or_default(),
-                            message: e.message,
-                        },
-                    )?,
+                    crate::net::tls::client_config(cfg.ca_file.as_deref())
+                        .map_err(SmtpSetupError::CaFile)?,
                 );
             }
         }
@@ -228,11 +235,24 @@ impl Connector {
         tcp.set_nodelay(true)?;
         let stream: Box<dyn AsyncTokioStream> = match &self.tls {
             Some(cfg) => {
-                let name = rustls_pki_types::ServerName::try_from(self.host.clone())
-                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-                let s = self
-                    .timed(tokio_rustls::TlsConnector::from(cfg.clone()).connect(name, tcp))
-                    .await?;
+                use crate::net::tls::TlsError;
+                let name =
+                    rustls_pki_types::ServerName::try_from(self.host.clone()).map_err(|cause| {
+                        TlsError::ServerName {
+                            host: self.host.clone(),
+                            cause,
+                        }
+                    })?;
+                let handshake = async {
+                    let c = tokio_rustls::TlsConnector::from(cfg.clone());
+                    c.connect(name, tcp)
+                        .await
+                        .map_err(|cause| TlsError::Handshake {
+                            addr: format!("{}:{}", self.host, self.port),
+                            cause,
+                        })
+                };
+                let s = self.timed(handshake).await?;
                 Box::new(TlsSocket(s))
             }
             None => Box::new(tcp),

@@ -23,8 +23,8 @@ pub enum ImapError {
         #[source]
         cause: std::io::Error,
     },
-    #[error("TLS with {host}: {message}")]
-    Tls { host: String, message: String },
+    #[error(transparent)]
+    Tls(#[from] crate::net::tls::TlsError),
     #[error("the server rejected the login of {user}: {message}")]
     Auth { user: String, message: String },
     /// No OAuth2 access token: the provider refused (`permanent`) or did
@@ -127,23 +127,20 @@ where
 }
 
 pub(super) async fn start_tls(cfg: &ImapConfig, tcp: TcpStream) -> Result<Stream, ImapError> {
-    let tls = crate::net::tls::client_config(cfg.ca_file.as_deref(), &cfg.host).map_err(|e| {
-        ImapError::Tls {
-            host: e.host,
-            message: e.message,
+    use crate::net::tls::TlsError;
+    let tls = crate::net::tls::client_config(cfg.ca_file.as_deref())?;
+    let name = rustls_pki_types::ServerName::try_from(cfg.host.clone()).map_err(|cause| {
+        TlsError::ServerName {
+            host: cfg.host.clone(),
+            cause,
         }
     })?;
-    let name =
-        rustls_pki_types::ServerName::try_from(cfg.host.clone()).map_err(|e| ImapError::Tls {
-            host: cfg.host.clone(),
-            message: e.to_string(),
-        })?;
     let s = TlsConnector::from(tls)
         .connect(name, tcp)
         .await
-        .map_err(|e| ImapError::Tls {
-            host: cfg.host.clone(),
-            message: e.to_string(),
+        .map_err(|cause| TlsError::Handshake {
+            addr: format!("{}:{}", cfg.host, cfg.port),
+            cause,
         })?;
     Ok(Stream::Tls(Box::new(s)))
 }
