@@ -96,10 +96,7 @@ fn decide_bench(c: &mut Criterion) {
 fn intake_on_disk() -> (tempfile::TempDir, Intake) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::from_toml(
-        &format!(
-            "[store]\npath = \"{}\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n[[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n[desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n",
-            dir.path().join("bench.db").display()
-        ),
+        &hilo::config::test_config(&dir.path().join("bench.db").display().to_string(), ""),
         HashMap::<String, String>::new(),
     )
     .unwrap();

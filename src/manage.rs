@@ -8,6 +8,7 @@ use crate::mail::Mailbox;
 use crate::model::{Direction, MessageKind, Role, Status};
 use crate::outgoing::relay;
 use crate::pipeline::apply::Writer;
+use crate::pipeline::decide;
 use crate::pipeline::{DeskRuntime, Intake, Lookup};
 use crate::store::{Merged, NewMessage, People, Split, StoreError, Tx, Unmerged};
 use hilo_domain::{EventKind, Refusal};
@@ -61,12 +62,9 @@ impl Intake {
                     all.extend(whole.cc.iter().cloned());
                     let info = tx.ticket_info_for(ticket, &all)?;
                     let settings = self.settings();
-                    // The text typed is the whole answer; the desk's
-                    // signature when the desk signs for its agents.
-                    let signature = (desk.cfg.relay_signature
-                        == crate::config::RelaySignature::Desk)
-                        .then(|| desk.cfg.signature.trim())
-                        .filter(|s| !s.is_empty());
+                    // The text typed is the whole answer: no signature of
+                    // the agent's; the desk's when the desk signs.
+                    let signature = decide::relay_signature(&desk.cfg, None);
                     let out = relay::relay(relay::RelayInput {
                         about: crate::outgoing::About {
                             desk: &desk.cfg,
@@ -77,7 +75,7 @@ impl Intake {
                         },
                         agent: actor,
                         body: &body,
-                        signature,
+                        signature: signature.as_deref(),
                         answering: None,
                         only: &[],
                         attachments: &[],
@@ -89,7 +87,10 @@ impl Intake {
                         now: self.store().now(),
                     };
                     writer.queue(&desk.cfg, ticket, MessageKind::Relay, &out, None)?;
-                    tx.set_status(ticket, Status::Pending, who)
+                    match decide::answer_status(None, false) {
+                        Some(s) => tx.set_status(ticket, s, who),
+                        None => Ok(()),
+                    }
                 }
                 Action::AddParticipant(p) => {
                     let joined = format!("added by {who} from the command line");

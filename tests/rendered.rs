@@ -31,13 +31,15 @@ fn desk(lang: &str) -> DeskRuntime {
         "/config/faq/ctaima.example.toml"
     );
     let config = Config::from_toml(
-        &format!(
-            "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
-             [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.com\"\ndisplay_name = \"Soporte Example\"\n\
-             tag = \"SOP\"\nlanguage = \"{lang}\"\ntime_zone = \"Europe/Madrid\"\nfaq = \"{faq}\"\nack_quote = \"always\"\n\
-             notify = [\"agentes@example.com\"]\n\
-             [desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n"
-        ),
+        &hilo::config::test_config(
+            "x.db",
+            &format!(
+                "display_name = \"Soporte Example\"\ntime_zone = \"Europe/Madrid\"\nfaq = \"{faq}\"\n\
+                 ack_quote = \"always\"\nnotify = [\"agentes@example.com\"]"
+            ),
+        )
+        .replace("soporte@example.test", "soporte@example.com")
+        .replace("language = \"es\"", &format!("language = \"{lang}\"")),
         Vec::<(String, String)>::new(),
     )
     .expect("config");

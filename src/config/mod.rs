@@ -147,6 +147,19 @@ impl Config {
     }
 }
 
+/// The smallest valid configuration, for tests and benchmarks: store
+/// `db`, SMTP and IMAP on loopback without TLS, and one desk `soporte`
+/// (`soporte@example.test`, tag `SOP`, Spanish) with `desk` added to its
+/// table. The one base config the tests build on.
+#[doc(hidden)]
+pub fn test_config(db: &str, desk: &str) -> String {
+    format!(
+        "[store]\npath = \"{db}\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
+         [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n{desk}\n\
+         [desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n"
+    )
+}
+
 /// The shipped example configuration with inline passwords instead of the
 /// files it names, for tests.
 #[doc(hidden)]

@@ -88,12 +88,7 @@ pub(super) fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>
         }
         _ => None,
     };
-    let status = match (cmds.status, internal) {
-        (Some(s), _) => Some(s),
-        // An answer leaves the ticket waiting for the customer.
-        (None, false) => Some(Status::Pending),
-        (None, true) => None,
-    };
+    let status = answer_status(cmds.status, internal);
     let confirm = cmds.internal
         || cmds.merge.is_some()
         || cmds.split
@@ -219,11 +214,9 @@ pub(super) fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>
             add.push(a);
         }
     }
-    let signature = match d.relay_signature {
-        _ if relay.is_none() => None,
-        RelaySignature::Agent => msg.signature.clone(),
-        RelaySignature::Desk => Some(d.signature.trim().to_string()).filter(|s| !s.is_empty()),
-    };
+    let signature = relay
+        .as_ref()
+        .and_then(|_| relay_signature(d, msg.signature.as_deref()));
     Ok(Some(Step::Answer(Box::new(Answer {
         ticket: number,
         internal,
@@ -309,4 +302,25 @@ pub(super) fn merge_target<L: Lookup>(
         Ok(()) => Ok(into.number),
         Err(why) => Err(why.to_string()),
     })
+}
+
+/// The status an agent's answer leaves the ticket in: the one commanded,
+/// else waiting for the customer; a note changes nothing. The same for a
+/// mail reply and `hilo tickets reply`.
+pub fn answer_status(commanded: Option<Status>, internal: bool) -> Option<Status> {
+    match (commanded, internal) {
+        (Some(s), _) => Some(s),
+        (None, false) => Some(Status::Pending),
+        (None, true) => None,
+    }
+}
+
+/// The signature relayed below an answer (`relay_signature`): the agent's
+/// own (`agent`, none for an answer typed at the command line) or the
+/// desk's.
+pub fn relay_signature(d: &crate::config::DeskConfig, agents: Option<&str>) -> Option<String> {
+    match d.relay_signature {
+        RelaySignature::Agent => agents.map(str::to_string),
+        RelaySignature::Desk => Some(d.signature.trim().to_string()).filter(|s| !s.is_empty()),
+    }
 }

@@ -26,6 +26,7 @@ mod limits;
 mod tests;
 
 use agent::*;
+pub use agent::{answer_status, relay_signature};
 use customer::*;
 use limits::*;
 
