@@ -236,17 +236,16 @@ impl App {
 
     pub fn with_store(config: Config, store: Store) -> Result<App, StartError> {
         let templates = Templates::load(&config)?;
-        let intake = Intake::new(&config, store.clone(), templates);
-        let tokens = crate::auth::Tokens::with_metrics(
-            store.clone(),
-            &config,
-            Some(intake.metrics().clone()),
-        );
+        // One set of counters, built here and handed to each part.
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let intake = Intake::with_metrics(&config, store.clone(), templates, metrics.clone());
+        let tokens =
+            crate::auth::Tokens::with_metrics(store.clone(), &config, Some(metrics.clone()));
         let sender = Arc::new(Sender::new(
             &config.smtp,
             config.outbox.clone(),
             store,
-            intake.metrics().clone(),
+            metrics,
             Some(tokens.clone()),
         )?);
         Ok(App {

@@ -42,11 +42,23 @@ impl Intake {
         &self.metrics
     }
 
+    /// An intake with counters of its own (a one-off command's).
     pub fn new(config: &Config, store: Store, templates: Templates) -> Intake {
+        Self::with_metrics(config, store, templates, Arc::new(Metrics::new()))
+    }
+
+    /// An intake that counts into `metrics`, which the daemon builds once
+    /// and hands to every part.
+    pub fn with_metrics(
+        config: &Config,
+        store: Store,
+        templates: Templates,
+        metrics: Arc<Metrics>,
+    ) -> Intake {
         Intake {
             store,
             settings: Arc::new(RwLock::new(Arc::new(Settings::new(config, templates)))),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
         }
     }
 
