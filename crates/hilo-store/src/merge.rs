@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{StoreError, Tx};
 use hilo_domain::model::{Role, Status};
-use hilo_domain::{may_merge, EventKind, Refusal, TicketRef};
+use hilo_domain::{may_merge, EventKind, Lookup, Refusal};
 use hilo_mail::Mailbox;
 
 /// What a merge moved.
@@ -54,40 +54,22 @@ pub enum People {
     Stay,
 }
 
+/// What a split needs of the ticket it splits.
 #[derive(Debug)]
 struct Head {
     desk: String,
-    status: Status,
     merged_into: Option<i64>,
     address: Option<String>,
 }
 
-impl Head {
-    fn as_ref(&self, number: i64) -> TicketRef {
-        TicketRef {
-            number,
-            desk: self.desk.clone(),
-            status: self.status,
-            closed_at: None,
-            merged_into: self.merged_into,
-        }
-    }
-}
-
 impl Tx<'_> {
     fn head(&self, ticket: i64) -> Result<Option<Head>, StoreError> {
-        let row: Option<(String, String, Option<i64>, Option<String>)> = self
-            .prepare_cached("SELECT desk, status, merged_into, address FROM tickets WHERE id = ?1")?
-            .query_row([ticket], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+        let row: Option<(String, Option<i64>, Option<String>)> = self
+            .prepare_cached("SELECT desk, merged_into, address FROM tickets WHERE id = ?1")?
+            .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let Some((desk, status, merged_into, address)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(Head {
+        Ok(row.map(|(desk, merged_into, address)| Head {
             desk,
-            status: super::stored(&status)?,
             merged_into,
             address,
         }))
@@ -104,13 +86,13 @@ impl Tx<'_> {
         actor: &str,
         people: People,
     ) -> Result<Result<Merged, Refusal>, StoreError> {
-        let Some(f) = self.head(from)? else {
+        let Some(f) = Lookup::ticket(self, from)? else {
             return Ok(Err(Refusal::NoSuchTicket(from)));
         };
-        let Some(t) = self.head(into)? else {
+        let Some(t) = Lookup::ticket(self, into)? else {
             return Ok(Err(Refusal::NoSuchTicket(into)));
         };
-        if let Err(r) = may_merge(&f.as_ref(from), &t.as_ref(into)) {
+        if let Err(r) = may_merge(&f, &t) {
             return Ok(Err(r));
         }
         let at = self.stamp();
@@ -187,7 +169,7 @@ impl Tx<'_> {
     /// target, and `from` gets its status back. Messages that reached the
     /// target since (replies to `from`'s thread among them) stay there.
     pub fn unmerge(&self, from: i64, actor: &str) -> Result<Result<Unmerged, Refusal>, StoreError> {
-        let Some(f) = self.head(from)? else {
+        let Some(f) = Lookup::ticket(self, from)? else {
             return Ok(Err(Refusal::NoSuchTicket(from)));
         };
         let row: Option<(i64, i64, String, String)> = self

@@ -100,10 +100,6 @@ const TICKET_COLUMNS: &str = "t.id, t.desk, t.status, t.subject, t.requester, t.
     t.priority, t.assignee, t.address, t.merged_into,
     (SELECT group_concat(x.id) FROM tickets x WHERE x.merged_into = t.id)";
 
-fn status_of(s: String) -> Result<Status, StoreError> {
-    super::stored(&s)
-}
-
 fn ticket_row(r: &Row<'_>) -> rusqlite::Result<(TicketView, String)> {
     Ok((
         TicketView {
@@ -138,7 +134,7 @@ fn ticket_row(r: &Row<'_>) -> rusqlite::Result<(TicketView, String)> {
 
 fn finish(pair: (TicketView, String)) -> Result<TicketView, StoreError> {
     let (mut t, status) = pair;
-    t.status = status_of(status)?;
+    t.status = super::stored(&status)?;
     Ok(t)
 }
 
@@ -363,7 +359,7 @@ impl Tx<'_> {
             address,
             subject,
             requester: Mailbox::new(requester, requester_name),
-            status: status_of(status)?,
+            status: super::stored(&status)?,
             priority: super::stored(&priority)?,
             assignee,
             cc,
@@ -484,7 +480,7 @@ impl Lookup for Tx<'_> {
             Ok(TicketRef {
                 number,
                 desk,
-                status: status_of(status)?,
+                status: super::stored(&status)?,
                 // A time that does not parse was written by hand: treated
                 // as unknown, as before hilo recorded it.
                 closed_at: closed_at.as_deref().and_then(|c| super::time(c).ok()),
@@ -681,7 +677,7 @@ impl Lookup for Tx<'_> {
                 Ok(OpenTicket {
                     number,
                     subject,
-                    status: status_of(status)?,
+                    status: super::stored(&status)?,
                     created_at: super::time(&created_at)?,
                     updated_at: super::time(&updated_at)?,
                     text: text.unwrap_or_default(),
