@@ -52,6 +52,46 @@ async fn check_reports_what_works_and_stops_at_the_first_problem() {
     );
 }
 
+/// A file with several mistakes: one run names them all, each with its
+/// key and line, and exits as a configuration error (78).
+#[tokio::test]
+async fn check_names_every_config_problem_with_its_line() {
+    let w = World::new();
+    w.edit_config(|t| {
+        t.lines()
+            .map(|l| match l {
+                l if l.starts_with("tag = ") => "tag = \"S P\"".to_string(),
+                l if l.starts_with("port = ") && l.contains(&SMTP_PORT.to_string()) => {
+                    "port = 0".to_string()
+                }
+                "[[desk]]" => "[[desk]]\ntime_zone = \"Europe/Madird\"".to_string(),
+                l => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let text = std::fs::read_to_string(&w.config).unwrap();
+    let line = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let out = w.hilo(&["check", "--offline"]).await;
+    assert_eq!(out.status.code(), Some(78));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (key, needle) in [
+        ("smtp.port", "port = 0"),
+        ("desk[0].tag", "S P"),
+        ("desk[0].time_zone", "Madird"),
+    ] {
+        assert!(
+            all.contains(&format!("line {}: `{key}`", line(needle))),
+            "{key}: {all}"
+        );
+    }
+    assert!(all.contains("3 problems in the configuration"), "{all}");
+}
+
 #[tokio::test]
 async fn backup_is_consistent_while_the_daemon_works() {
     let w = World::new();

@@ -148,8 +148,10 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Every key with its default and what it does, as a Markdown table.
+    /// Every key with its type, default and what it does, as a Markdown table.
     Keys,
+    /// The same as the manual page hilo.toml(5), in roff.
+    Man,
 }
 
 /// Text a sender wrote, safe to print on a terminal: control characters
@@ -264,6 +266,12 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
             command: ConfigCommand::Keys,
         } => {
             print!("{}", crate::config::keys::reference());
+            Ok(exit::OK)
+        }
+        Command::ConfigKeys {
+            command: ConfigCommand::Man,
+        } => {
+            print!("{}", crate::config::keys::man_page());
             Ok(exit::OK)
         }
     }

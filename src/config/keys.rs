@@ -4,6 +4,8 @@
 //! the file's serde shapes accept, and validation reads it to know which
 //! keys hold secrets, whose values an error must never show.
 
+pub use super::ty::Ty;
+
 /// One key of the configuration file. `desk[]` stands for every desk.
 #[derive(Debug, Clone, Copy)]
 pub struct Key {
@@ -14,6 +16,14 @@ pub struct Key {
     pub doc: &'static str,
     /// Its value is a secret: never printed, not even in an error.
     pub secret: bool,
+    /// What it holds, which is also the check its value passes alone.
+    pub ty: Ty,
+}
+
+impl Key {
+    const fn is(self, ty: Ty) -> Key {
+        Key { ty, ..self }
+    }
 }
 
 const fn key(path: &'static str, default: &'static str, doc: &'static str) -> Key {
@@ -22,6 +32,7 @@ const fn key(path: &'static str, default: &'static str, doc: &'static str) -> Ke
         default,
         doc,
         secret: false,
+        ty: Ty::Text,
     }
 }
 
@@ -31,6 +42,7 @@ const fn secret(path: &'static str, doc: &'static str) -> Key {
         default: "-",
         doc,
         secret: true,
+        ty: Ty::Secret,
     }
 }
 
@@ -52,109 +64,137 @@ const OAUTH2_SCOPES: &str = "scopes asked for (Microsoft: IMAP.AccessAsUser.All,
 const OAUTH2_TOKEN_URL: &str = "custom: the token endpoint";
 const OAUTH2_DEVICE_URL: &str = "custom: the device authorization endpoint (RFC 8628)";
 
+const SECURITY: Ty = Ty::Choice(&["none", "starttls", "tls"]);
+const AUTH: Ty = Ty::Choice(&["password", "oauth2"]);
+const POSITIVE: Ty = Ty::Duration {
+    positive: true,
+    below: 0,
+};
+
 pub const KEYS: &[Key] = &[
-    key("metrics.listen", "-", "serve Prometheus metrics at http://LISTEN/metrics"),
-    key("templates.dir", "-", "overrides of the built-in templates: DIR/{desk}/{kind}.{lang}.txt, then DIR/{kind}.{lang}.txt"),
-    key("store.path", "", "the SQLite database, created and migrated on start"),
-    key("smtp.host", "", "the relay acknowledgements and relays are handed to"),
-    key("smtp.port", "", "its port"),
-    key("smtp.security", "", "`none`, `starttls` or `tls`; `none` with a password only to loopback"),
-    key("smtp.username", "-", "log in as this user"),
+    key("metrics.listen", "-", "serve Prometheus metrics at http://LISTEN/metrics").is(Ty::Listen),
+    key("templates.dir", "-", "overrides of the built-in templates: DIR/{desk}/{kind}.{lang}.txt, then DIR/{kind}.{lang}.txt").is(Ty::Path),
+    key("store.path", "", "the SQLite database, created and migrated on start").is(Ty::Required),
+    key("smtp.host", "", "the relay acknowledgements and relays are handed to").is(Ty::Host),
+    key("smtp.port", "", "its port").is(Ty::Port),
+    key("smtp.security", "", "`none`, `starttls` or `tls`; `none` with a password only to loopback").is(SECURITY),
+    key("smtp.username", "-", "log in as this user").is(Ty::Text),
     secret("smtp.password", PASSWORD),
     secret("smtp.password_file", PASSWORD_FILE),
     secret("smtp.password_command", PASSWORD_COMMAND),
-    key("smtp.ca_file", "-", "an extra CA to trust (certificates are always verified)"),
-    key("smtp.timeout", "30s", "every SMTP step"),
-    key("smtp.hello_name", "-", "the EHLO name (default: this host's name)"),
-    key("smtp.auth", "password", "`password` or `oauth2` (then `[smtp.oauth2]`)"),
-    key("smtp.mailbox", "-", "OAuth2: the mailbox to send as, when not `username` (a shared mailbox)"),
-    key("smtp.oauth2.token_command", "-", OAUTH2_COMMAND),
-    key("smtp.oauth2.provider", "-", OAUTH2_PROVIDER),
-    key("smtp.oauth2.client_id", "-", OAUTH2_CLIENT_ID),
+    key("smtp.ca_file", "-", "an extra CA to trust (certificates are always verified)").is(Ty::Path),
+    key("smtp.timeout", "30s", "every SMTP step").is(POSITIVE),
+    key("smtp.hello_name", "-", "the EHLO name (default: this host's name)").is(Ty::Text),
+    key("smtp.auth", "password", "`password` or `oauth2` (then `[smtp.oauth2]`)").is(AUTH),
+    key("smtp.mailbox", "-", "OAuth2: the mailbox to send as, when not `username` (a shared mailbox)").is(Ty::Address),
+    key("smtp.oauth2.token_command", "-", OAUTH2_COMMAND).is(Ty::Command),
+    key("smtp.oauth2.provider", "-", OAUTH2_PROVIDER).is(Ty::Choice(&["microsoft", "google", "custom"])),
+    key("smtp.oauth2.client_id", "-", OAUTH2_CLIENT_ID).is(Ty::Required),
     secret("smtp.oauth2.client_secret", OAUTH2_SECRET),
     secret("smtp.oauth2.client_secret_file", PASSWORD_FILE),
     secret("smtp.oauth2.client_secret_command", PASSWORD_COMMAND),
-    key("smtp.oauth2.tenant", "organizations", OAUTH2_TENANT),
-    key("smtp.oauth2.scopes", "the provider's", OAUTH2_SCOPES),
-    key("smtp.oauth2.token_url", "the provider's", OAUTH2_TOKEN_URL),
-    key("smtp.oauth2.device_authorization_url", "the provider's", OAUTH2_DEVICE_URL),
-    key("outbox.retry", "[\"1m\", \"2m\", \"5m\", \"10m\", \"15m\", \"30m\", \"1h\", \"2h\"]", "delays after a temporary failure; the last repeats"),
-    key("outbox.expire_after", "5days", "a mail not delivered by then is marked failed"),
-    key("outbox.poll_interval", "30s", "how often the sender looks for due mail when nothing wakes it"),
-    key("intake.idle", "true", "use IMAP IDLE where the server offers it"),
-    key("intake.idle_renew", "25m", "IDLE is re-issued this often (below RFC 2177's 29 minutes)"),
-    key("intake.poll_interval", "30s", "how often a mailbox without IDLE is checked"),
-    key("intake.batch_size", "100", "messages fetched and committed per transaction"),
-    key("intake.batch_bytes", "8388608", "a batch is cut at this size; one over half of it is handled alone"),
-    key("intake.command_timeout", "60s", "every IMAP command"),
-    key("desk[].name", "", "the desk's name in the CLI (`--desk`) and logs"),
-    key("desk[].address", "", "customers write here; our mail comes from here"),
-    key("desk[].addresses", "[]", "the desk's other addresses (aliases): mail to any of them is the desk's, and a ticket answers from the one its customer wrote to"),
-    key("desk[].plus_addressing", "false", "`soporte+algo@` is the desk's too, and its tickets answer from it"),
-    key("desk[].display_name", "-", "the name in our From and in templates"),
-    key("desk[].tag", "", "the ticket tag in subjects: `SOP` gives `[SOP-42]`"),
+    key("smtp.oauth2.tenant", "organizations", OAUTH2_TENANT).is(Ty::Text),
+    key("smtp.oauth2.scopes", "the provider's", OAUTH2_SCOPES).is(Ty::List),
+    key("smtp.oauth2.token_url", "the provider's", OAUTH2_TOKEN_URL).is(Ty::Url),
+    key("smtp.oauth2.device_authorization_url", "the provider's", OAUTH2_DEVICE_URL).is(Ty::Url),
+    key("outbox.retry", "[\"1m\", \"2m\", \"5m\", \"10m\", \"15m\", \"30m\", \"1h\", \"2h\"]", "delays after a temporary failure; the last repeats").is(Ty::Durations),
+    key("outbox.expire_after", "5days", "a mail not delivered by then is marked failed").is(POSITIVE),
+    key("outbox.poll_interval", "30s", "how often the sender looks for due mail when nothing wakes it").is(POSITIVE),
+    key("intake.idle", "true", "use IMAP IDLE where the server offers it").is(Ty::Bool),
+    key("intake.idle_renew", "25m", "IDLE is re-issued this often (below RFC 2177's 29 minutes)").is(Ty::Duration { positive: true, below: 29 * 60 }),
+    key("intake.poll_interval", "30s", "how often a mailbox without IDLE is checked").is(POSITIVE),
+    key("intake.batch_size", "100", "messages fetched and committed per transaction").is(Ty::Count { min: 1 }),
+    key("intake.batch_bytes", "8388608", "a batch is cut at this size; one over half of it is handled alone").is(Ty::Bytes { min: 1 }),
+    key("intake.command_timeout", "60s", "every IMAP command").is(POSITIVE),
+    key("desk[].name", "", "the desk's name in the CLI (`--desk`) and logs").is(Ty::Required),
+    key("desk[].address", "", "customers write here; our mail comes from here").is(Ty::Address),
+    key("desk[].addresses", "[]", "the desk's other addresses (aliases): mail to any of them is the desk's, and a ticket answers from the one its customer wrote to").is(Ty::Addresses),
+    key("desk[].plus_addressing", "false", "`soporte+algo@` is the desk's too, and its tickets answer from it").is(Ty::Bool),
+    key("desk[].display_name", "-", "the name in our From and in templates").is(Ty::Text),
+    key("desk[].tag", "", "the ticket tag in subjects: `SOP` gives `[SOP-42]`").is(Ty::Tag),
     key(
         "desk[].language",
         "",
         "the language of the desk's mail: a code with a phrase table (`es`, `en`, `pt`; adding a language is adding its files, see README)",
-    ),
-    key("desk[].time_zone", "UTC", "IANA time zone of the dates customers read (`Europe/Madrid`)"),
-    key("desk[].after", "keep", "`keep`, `seen` or `move`: what happens on the server to a stored message"),
-    key("desk[].move_to", "-", "the folder for `after = \"move\"`"),
-    key("desk[].quarantine_to", "Quarantine", "the folder for mail that cannot be parsed"),
-    key("desk[].start_from", "now", "first start on a folder: `now` leaves old mail alone, `all` imports it unacknowledged"),
-    key("desk[].max_message_bytes", "26214400", "a larger message is recorded with its headers only"),
-    key("desk[].reopen_days", "30", "a reply to a ticket closed at most this long ago reopens it; a later one opens a linked ticket"),
-    key("desk[].max_autoreplies", "10", "acknowledgements to one address per `autoreply_window`"),
-    key("desk[].autoreply_window", "3h", "the window of `max_autoreplies`"),
-    key("desk[].agents", "[]", "agents' addresses, or `@domain`"),
-    key("desk[].agent_trust", "signed-reply", "`signed-reply` or `authenticated`: what proves an agent's mail (SECURITY.md)"),
-    key("desk[].authserv_ids", "[]", "the authserv-id(s) of your receiving server: only its Authentication-Results count; required by `authenticated`"),
-    key("desk[].receiving_hosts", "[]", "host names or domains in the `by` clause of the Received line your receiving server adds: only Authentication-Results above the lowest such line count (SECURITY.md)"),
-    key("desk[].max_participants", "10", "Cc participants a ticket takes; further addresses are left out and the agents told"),
-    key("desk[].max_notifications", "20", "notifications one sender can cause per `notify_window`; past it, an event on the ticket"),
-    key("desk[].notify_window", "1h", "the window of `max_notifications`"),
-    key("desk[].loop_max_relays", "5", "relays on one ticket per `loop_window`; past it relaying stops there and the agents are told"),
-    key("desk[].loop_window", "10m", "the window of `loop_max_relays`"),
-    key("desk[].notify_attachments_max", "5242880", "notifications carry attachments up to this many bytes in all; larger ones are listed"),
-    key("desk[].notify", "the agents with a full address", "who hears of new tickets and customer messages"),
-    key("desk[].admin", "the agents with a full address", "who hears of the desk's own trouble (a login that stopped working), at most once a day"),
-    key("desk[].notify_lists", "[]", "addresses of `notify` that are lists or aliases: a notification sent there proves any agent's reply; otherwise only its own recipients'"),
-    key("desk[].comment_address", "-", "mail to this address is an internal note"),
-    key("desk[].relay_name", "{agent} ({desk})", "the From name of relayed answers"),
-    key("desk[].faq", "-", "the desk's knowledge file (TOML) or folder of Markdown files: answers offered in acknowledgements (README \"Answers from the FAQ\"); relative to where hilo runs"),
-    key("desk[].faq_threshold", "3", "an entry matches from this score: 2 per phrase, 1 per keyword"),
-    key("desk[].faq_max_answers", "2", "most answers in one acknowledgement (at most 10)"),
-    key("desk[].resolved_phrases", "the [customer] resolved phrases of every language", "a short reply with one of these, to an acknowledgement that carried answers, resolves the ticket"),
-    key("desk[].auto_link_duplicates", "false", "a new mail very similar to an open ticket of its requester joins that ticket instead of opening one"),
-    key("desk[].auto_link_threshold", "0.6", "the similarity (0 to 1, README \"Open-case awareness\") from which `auto_link_duplicates` joins"),
-    key("desk[].auto_link_days", "7", "`auto_link_duplicates` looks at tickets opened within this many days"),
-    key("desk[].ack_quote", "known", "when acknowledgements quote the sender's first lines: `known` (authenticated mail, or a sender who wrote before), `always`, `never`"),
-    key("desk[].relay_signature", "agent", "`agent`: relayed answers carry the agent's own signature; `desk`: the desk's `signature` instead"),
-    key("desk[].signature", "-", "the desk's signature, for `relay_signature = \"desk\"`"),
-    key("desk[].close_after_days", "7", "resolved tickets close after this many days"),
-    key("desk[].imap.host", "", "the desk's IMAP server"),
-    key("desk[].imap.port", "", "its port"),
-    key("desk[].imap.security", "", "`none`, `starttls` or `tls`"),
-    key("desk[].imap.username", "", "log in as this user"),
+    )
+    .is(Ty::Language),
+    key("desk[].time_zone", "UTC", "IANA time zone of the dates customers read (`Europe/Madrid`)").is(Ty::TimeZone),
+    key("desk[].after", "keep", "`keep`, `seen` or `move`: what happens on the server to a stored message").is(Ty::Choice(&["keep", "seen", "move"])),
+    key("desk[].move_to", "-", "the folder for `after = \"move\"`").is(Ty::Text),
+    key("desk[].quarantine_to", "Quarantine", "the folder for mail that cannot be parsed").is(Ty::Text),
+    key("desk[].start_from", "now", "first start on a folder: `now` leaves old mail alone, `all` imports it unacknowledged").is(Ty::Choice(&["now", "all"])),
+    key("desk[].max_message_bytes", "26214400", "a larger message is recorded with its headers only").is(Ty::Bytes { min: 1024 }),
+    key("desk[].reopen_days", "30", "a reply to a ticket closed at most this long ago reopens it; a later one opens a linked ticket").is(Ty::Count { min: 0 }),
+    key("desk[].max_autoreplies", "10", "acknowledgements to one address per `autoreply_window`").is(Ty::Count { min: 0 }),
+    key("desk[].autoreply_window", "3h", "the window of `max_autoreplies`").is(Ty::Duration { positive: false, below: 0 }),
+    key("desk[].agents", "[]", "agents' addresses, or `@domain`").is(Ty::Agents),
+    key("desk[].agent_trust", "signed-reply", "`signed-reply` or `authenticated`: what proves an agent's mail (SECURITY.md)").is(Ty::Choice(&["signed-reply", "authenticated"])),
+    key("desk[].authserv_ids", "[]", "the authserv-id(s) of your receiving server: only its Authentication-Results count; required by `authenticated`").is(Ty::List),
+    key("desk[].receiving_hosts", "[]", "host names or domains in the `by` clause of the Received line your receiving server adds: only Authentication-Results above the lowest such line count (SECURITY.md)").is(Ty::HostNames),
+    key("desk[].max_participants", "10", "Cc participants a ticket takes; further addresses are left out and the agents told").is(Ty::Count { min: 0 }),
+    key("desk[].max_notifications", "20", "notifications one sender can cause per `notify_window`; past it, an event on the ticket").is(Ty::Count { min: 1 }),
+    key("desk[].notify_window", "1h", "the window of `max_notifications`").is(POSITIVE),
+    key("desk[].loop_max_relays", "5", "relays on one ticket per `loop_window`; past it relaying stops there and the agents are told").is(Ty::Count { min: 1 }),
+    key("desk[].loop_window", "10m", "the window of `loop_max_relays`").is(POSITIVE),
+    key("desk[].notify_attachments_max", "5242880", "notifications carry attachments up to this many bytes in all; larger ones are listed").is(Ty::Bytes { min: 0 }),
+    key("desk[].notify", "the agents with a full address", "who hears of new tickets and customer messages").is(Ty::Addresses),
+    key("desk[].admin", "the agents with a full address", "who hears of the desk's own trouble (a login that stopped working), at most once a day").is(Ty::Addresses),
+    key("desk[].notify_lists", "[]", "addresses of `notify` that are lists or aliases: a notification sent there proves any agent's reply; otherwise only its own recipients'").is(Ty::Addresses),
+    key("desk[].comment_address", "-", "mail to this address is an internal note").is(Ty::Address),
+    key("desk[].relay_name", "{agent} ({desk})", "the From name of relayed answers").is(Ty::Template(&["agent", "desk"])),
+    key("desk[].faq", "-", "the desk's knowledge file (TOML) or folder of Markdown files: answers offered in acknowledgements (README \"Answers from the FAQ\"); relative to where hilo runs").is(Ty::Path),
+    key("desk[].faq_threshold", "3", "an entry matches from this score: 2 per phrase, 1 per keyword").is(Ty::Count { min: 1 }),
+    key("desk[].faq_max_answers", "2", "most answers in one acknowledgement (at most 10)").is(Ty::Count { min: 0 }),
+    key("desk[].resolved_phrases", "the [customer] resolved phrases of every language", "a short reply with one of these, to an acknowledgement that carried answers, resolves the ticket").is(Ty::List),
+    key("desk[].auto_link_duplicates", "false", "a new mail very similar to an open ticket of its requester joins that ticket instead of opening one").is(Ty::Bool),
+    key("desk[].auto_link_threshold", "0.6", "the similarity (0 to 1, README \"Open-case awareness\") from which `auto_link_duplicates` joins").is(Ty::Fraction),
+    key("desk[].auto_link_days", "7", "`auto_link_duplicates` looks at tickets opened within this many days").is(Ty::Count { min: 0 }),
+    key("desk[].ack_quote", "known", "when acknowledgements quote the sender's first lines: `known` (authenticated mail, or a sender who wrote before), `always`, `never`").is(Ty::Choice(&["known", "always", "never"])),
+    key("desk[].relay_signature", "agent", "`agent`: relayed answers carry the agent's own signature; `desk`: the desk's `signature` instead").is(Ty::Choice(&["agent", "desk"])),
+    key("desk[].signature", "-", "the desk's signature, for `relay_signature = \"desk\"`").is(Ty::Text),
+    key("desk[].close_after_days", "7", "resolved tickets close after this many days").is(Ty::Count { min: 0 }),
+    key("desk[].imap.host", "", "the desk's IMAP server").is(Ty::Host),
+    key("desk[].imap.port", "", "its port").is(Ty::Port),
+    key("desk[].imap.security", "", "`none`, `starttls` or `tls`").is(SECURITY),
+    key("desk[].imap.username", "", "log in as this user").is(Ty::Required),
     secret("desk[].imap.password", PASSWORD),
     secret("desk[].imap.password_file", PASSWORD_FILE),
     secret("desk[].imap.password_command", PASSWORD_COMMAND),
-    key("desk[].imap.folder", "INBOX", "the folder watched"),
-    key("desk[].imap.ca_file", "-", "an extra CA to trust"),
-    key("desk[].imap.auth", "password", "`password` or `oauth2` (then `[desk.imap.oauth2]`)"),
-    key("desk[].imap.mailbox", "-", "OAuth2: the shared mailbox to open with `username`'s token (Microsoft 365)"),
-    key("desk[].imap.oauth2.token_command", "-", OAUTH2_COMMAND),
-    key("desk[].imap.oauth2.provider", "-", OAUTH2_PROVIDER),
-    key("desk[].imap.oauth2.client_id", "-", OAUTH2_CLIENT_ID),
+    key("desk[].imap.folder", "INBOX", "the folder watched").is(Ty::Required),
+    key("desk[].imap.ca_file", "-", "an extra CA to trust").is(Ty::Path),
+    key("desk[].imap.auth", "password", "`password` or `oauth2` (then `[desk.imap.oauth2]`)").is(AUTH),
+    key("desk[].imap.mailbox", "-", "OAuth2: the shared mailbox to open with `username`'s token (Microsoft 365)").is(Ty::Address),
+    key("desk[].imap.oauth2.token_command", "-", OAUTH2_COMMAND).is(Ty::Command),
+    key("desk[].imap.oauth2.provider", "-", OAUTH2_PROVIDER).is(Ty::Choice(&["microsoft", "google", "custom"])),
+    key("desk[].imap.oauth2.client_id", "-", OAUTH2_CLIENT_ID).is(Ty::Required),
     secret("desk[].imap.oauth2.client_secret", OAUTH2_SECRET),
     secret("desk[].imap.oauth2.client_secret_file", PASSWORD_FILE),
     secret("desk[].imap.oauth2.client_secret_command", PASSWORD_COMMAND),
-    key("desk[].imap.oauth2.tenant", "organizations", OAUTH2_TENANT),
-    key("desk[].imap.oauth2.scopes", "the provider's", OAUTH2_SCOPES),
-    key("desk[].imap.oauth2.token_url", "the provider's", OAUTH2_TOKEN_URL),
-    key("desk[].imap.oauth2.device_authorization_url", "the provider's", OAUTH2_DEVICE_URL),
+    key("desk[].imap.oauth2.tenant", "organizations", OAUTH2_TENANT).is(Ty::Text),
+    key("desk[].imap.oauth2.scopes", "the provider's", OAUTH2_SCOPES).is(Ty::List),
+    key("desk[].imap.oauth2.token_url", "the provider's", OAUTH2_TOKEN_URL).is(Ty::Url),
+    key("desk[].imap.oauth2.device_authorization_url", "the provider's", OAUTH2_DEVICE_URL).is(Ty::Url),
 ];
+
+/// Checks every value the file (or the environment) sets against its
+/// key's type, for every desk, recording each problem.
+pub(super) fn check_values(c: &config::Config, bad: &mut super::Problems) {
+    let desks = c.get_array("desk").map(|d| d.len()).unwrap_or(0);
+    for k in KEYS {
+        let paths: Vec<String> = match k.path.split_once("desk[]") {
+            Some((_, rest)) => (0..desks).map(|i| format!("desk[{i}]{rest}")).collect(),
+            None => vec![k.path.to_string()],
+        };
+        for path in paths {
+            let Ok(v) = c.get::<config::Value>(&path) else {
+                continue;
+            };
+            for (item, message) in k.ty.check(v) {
+                bad.push(format!("{path}{item}"), message);
+            }
+        }
+    }
+}
 
 /// The table entry for a key as errors name it (`desk[0].imap.password`).
 pub fn find(path: &str) -> Option<&'static Key> {
@@ -216,16 +256,95 @@ pub(super) fn scrub(msg: &str, from_env: bool) -> String {
 
 /// The key reference as a Markdown table, for the README.
 pub fn reference() -> String {
-    let mut out = String::from("| key | default | what it does |\n| --- | --- | --- |\n");
+    let mut out =
+        String::from("| key | type | default | what it does |\n| --- | --- | --- | --- |\n");
     for k in KEYS {
         let default = match k.default {
             "" => "required".to_string(),
             "-" => "".to_string(),
             d => format!("`{d}`"),
         };
-        out.push_str(&format!("| `{}` | {default} | {} |\n", k.path, k.doc));
+        out.push_str(&format!(
+            "| `{}` | {} | {default} | {} |\n",
+            k.path,
+            k.ty.name(),
+            k.doc
+        ));
     }
     out
+}
+
+/// hilo.toml(5), the same table as a manual page.
+pub fn man_page() -> String {
+    let mut out = format!(
+        ".TH HILO.TOML 5 \"\" \"hilo {}\" \"File Formats\"\n\
+         .SH NAME\nhilo.toml \\- configuration of the hilo helpdesk daemon\n\
+         .SH SYNOPSIS\n/etc/hilo/hilo.toml\n\
+         .SH DESCRIPTION\n\
+         One TOML file: \\fB[store]\\fR, \\fB[smtp]\\fR, \\fB[outbox]\\fR, \\fB[intake]\\fR, \\fB[metrics]\\fR, \\fB[templates]\\fR \
+         and one \\fB[[desk]]\\fR per support address, each with its \\fB[desk.imap]\\fR. \
+         Any key can be set in the environment as \\fBHILO__SECTION__KEY\\fR \
+         (\\fBHILO__DESK__0__IMAP__PASSWORD\\fR); such values are never shown in an error.\n\
+         .PP\n\\fBhilo check\\fR reports every problem of the file at once, each with its key and line. \
+         Keys marked secret are never printed, not even in an error.\n\
+         .SH KEYS\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut section = "";
+    for k in KEYS {
+        let (sec, name) = k.path.rsplit_once('.').unwrap_or(("", k.path));
+        if sec != section {
+            section = sec;
+            let header = match sec {
+                "desk[]" => "[[desk]]".to_string(),
+                s => format!("[{}]", s.replace("desk[]", "desk")),
+            };
+            out.push_str(&format!(".SS {}\n", roff(&header)));
+        }
+        let default = match k.default {
+            "" => "required".to_string(),
+            "-" => "optional".to_string(),
+            d => format!("default {}", roff(d)),
+        };
+        let secret = if k.secret { "; secret" } else { "" };
+        out.push_str(&format!(
+            ".TP\n.B {}\n\\fI{}\\fR; {default}{secret}.\n{}\n",
+            roff(name),
+            roff(&k.ty.name()),
+            roff_doc(k.doc)
+        ));
+    }
+    out.push_str(
+        ".SH FILES\n/etc/hilo/hilo.toml, /usr/share/doc/hilo/hilo.example.toml\n\
+         .SH SEE ALSO\n\\fBhilo\\fR(1)\n",
+    );
+    out
+}
+
+/// Text safe in a roff line: backslashes doubled, a leading dot or quote
+/// kept from being read as a request.
+fn roff(s: &str) -> String {
+    let s = s.replace('\\', "\\e").replace('-', "\\-");
+    if s.starts_with(['.', '\'']) {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+/// A doc string in roff, with its `code` in bold.
+fn roff_doc(doc: &str) -> String {
+    roff(doc)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("\\fB{part}\\fR")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -411,6 +530,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("veinticinco") && e.contains("smtp.port"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_manual_page_is_this_table() {
+        let shipped = include_str!("../../man/hilo.toml.5");
+        assert!(
+            shipped == man_page(),
+            "man/hilo.toml.5 is out of date: `hilo config man > man/hilo.toml.5`"
+        );
+        // Every key has its entry, and nothing starts a line as a request.
+        for k in KEYS {
+            let name = k.path.rsplit('.').next().unwrap().replace('-', "\\-");
+            assert!(shipped.contains(&format!(".B {name}\n")), "{}", k.path);
+        }
+        for line in shipped.lines() {
+            assert!(
+                !line.starts_with('.') || line.len() > 1 && line.as_bytes()[1].is_ascii_uppercase(),
+                "{line}"
+            );
+        }
     }
 
     #[test]

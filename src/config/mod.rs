@@ -12,10 +12,14 @@
 
 mod env;
 pub mod keys;
+mod problems;
 mod raw;
 mod secrets;
+mod ty;
 mod types;
 mod validation;
+
+pub use problems::{Problem, Problems};
 
 pub use secrets::{secret_command, SECRET_COMMAND_TIMEOUT};
 pub use types::*;
@@ -38,6 +42,9 @@ pub enum ConfigError {
     Parse(String),
     #[error("`{key}`: {message}")]
     Invalid { key: String, message: String },
+    /// Every problem of the file at once, each with its key and line.
+    #[error("{0}")]
+    Problems(Problems),
 }
 
 impl ConfigError {
@@ -82,24 +89,42 @@ impl Config {
             }
         }
         let hide = |msg: String| hide_env_values(msg, &from_env);
-        let raw: RawConfig = builder
+        let serde_error = |e: config::ConfigError| {
+            let text = fix_key_path(&e.to_string());
+            let env_key = from_env
+                .iter()
+                .any(|(k, _)| text.contains(&format!("`{k}`")));
+            hide(keys::scrub(&text, env_key))
+        };
+        // A file that is not TOML at all: its parser's one error.
+        let built = builder
             .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(|e| {
-                let text = fix_key_path(&e.to_string());
-                let env_key = from_env
-                    .iter()
-                    .any(|(k, _)| text.contains(&format!("`{k}`")));
-                ConfigError::Parse(hide(keys::scrub(&text, env_key)))
-            })?;
-        raw.validate().map_err(|e| match e {
-            ConfigError::Invalid { key, message } => ConfigError::Invalid {
-                message: hide(message),
-                key,
-            },
-            ConfigError::Parse(m) => ConfigError::Parse(hide(m)),
-            other => other,
-        })
+            .map_err(|e| ConfigError::Parse(serde_error(e)))?;
+        // Each value on its own, by its type in the key table; then the
+        // shapes (serde) and the rules between keys. All problems at once.
+        let mut bad = Problems::default();
+        keys::check_values(&built, &mut bad);
+        match built.try_deserialize::<RawConfig>() {
+            Ok(raw) => {
+                let config = raw.validate(&mut bad);
+                if bad.is_empty() {
+                    return Ok(config);
+                }
+            }
+            Err(e) => {
+                let text = serde_error(e);
+                match text.rsplit_once(" for key `") {
+                    Some((message, key)) => bad.push(key.trim_end_matches('`'), message),
+                    None => bad.push("", text),
+                }
+            }
+        }
+        for p in &mut bad.0 {
+            p.message = hide(std::mem::take(&mut p.message));
+        }
+        let env_keys: Vec<String> = from_env.iter().map(|(k, _)| k.clone()).collect();
+        bad.locate(text, &env_keys);
+        Err(ConfigError::Problems(bad))
     }
 }
 
@@ -324,6 +349,62 @@ password = "hunter2"
             let name = format!("{}.{key}", table.trim_matches(['[', ']']));
             assert!(e.contains(&name) && e.contains("above zero"), "{name}: {e}");
         }
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_line() {
+        let text = GOOD
+            .replace("port = 10025", "port = 0")
+            .replace("tag = \"SOP\"", "tag = \"S P\"")
+            .replace(
+                "address = \"Soporte@Example.test\"",
+                "address = \"soporte\"",
+            )
+            .replace(
+                "language = \"es\"",
+                "language = \"es\"\ntime_zone = \"Europe/Madird\"\nafter = \"move\"",
+            );
+        let e = Config::from_toml(&text, no_env()).unwrap_err();
+        let ConfigError::Problems(p) = &e else {
+            panic!("{e}");
+        };
+        let line = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        let got: Vec<(&str, Option<usize>)> =
+            p.0.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert_eq!(
+            got,
+            [
+                ("smtp.port", Some(line("port = 0"))),
+                // Left out, so the line of its table.
+                ("desk[0].move_to", Some(line("[[desk]]"))),
+                ("desk[0].address", Some(line("address = \"soporte\""))),
+                ("desk[0].tag", Some(line("tag = \"S P\""))),
+                ("desk[0].time_zone", Some(line("Madird"))),
+            ],
+            "{e}"
+        );
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("5 problems in the configuration:"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&format!(
+                "line {}: `desk[0].tag`: must be 1-16",
+                line("S P")
+            )),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_second_desk_is_checked_like_the_first() {
+        let second = "[[desk]]\nname = \"ventas\"\naddress = \"ventas@example.test\"\ntag = \"VEN\"\nlanguage = \"xx\"\nnotify = [\"a@b.test\", \"nadie\"]\n[desk.imap]\nhost = \" \"\nport = 10143\nsecurity = \"none\"\nusername = \"v\"\npassword = \"x\"\n";
+        let e = err_of(&format!("{GOOD}{second}"));
+        for key in ["desk[1].language", "desk[1].notify[1]", "desk[1].imap.host"] {
+            assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+        }
+        assert!(!e.contains("desk[0]"), "{e}");
     }
 
     #[test]
