@@ -47,7 +47,7 @@ const MODULES: &[(&str, &[&str])] = &[
         &["config", "faq", "metrics", "outgoing", "phrases", "text"],
     ),
     ("auth", &["config", "metrics", "net", "outgoing", "phrases"]),
-    ("manage", &["config", "outgoing", "pipeline"]),
+    ("manage", &["pipeline"]),
     ("watcher", &["auth", "config", "net", "pipeline"]),
     ("sender", &["auth", "config", "metrics", "net"]),
     ("corpus", &[]),

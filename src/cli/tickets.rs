@@ -12,6 +12,7 @@ use crate::mail::subject::TagMatcher;
 use crate::manage::Action;
 use crate::model::Status;
 use crate::outgoing::templates::Templates;
+use crate::pipeline::apply::Done;
 use crate::pipeline::Intake;
 use crate::store::{MessageView, ParticipantView, TicketFilter, TicketView};
 
@@ -200,32 +201,24 @@ fn act(
     action: Action,
     done: &str,
 ) -> anyhow::Result<u8> {
-    let intake = Intake::new(config, store, Templates::load(config)?);
-    match intake.act(number, &actor.mailbox(), action) {
-        Ok(()) => {
-            println!("{done} ticket {number}");
-            Ok(exit::OK)
-        }
-        Err(crate::store::StoreError::NoSuchTicket(n)) => {
-            eprintln!("hilo: no ticket {n}");
-            Ok(exit::ERROR)
-        }
-        Err(e @ crate::store::StoreError::NotAParticipant { .. }) => {
-            eprintln!("hilo: {e}");
-            Ok(exit::ERROR)
-        }
-        Err(e) => Err(e.into()),
-    }
+    moved(config, store, number, actor, action, |_| {
+        format!("{done} ticket {number}")
+    })
 }
 
-/// Prints what a merge, unmerge or split did, or why it was refused.
-fn moved<T>(
-    r: Result<Result<T, crate::domain::Refusal>, crate::store::StoreError>,
-    say: impl Fn(&T) -> String,
+/// Carries out `action` and prints what it did, or why it was refused.
+fn moved(
+    config: &Config,
+    store: crate::store::Store,
+    number: i64,
+    actor: &Actor,
+    action: Action,
+    say: impl Fn(&Done) -> String,
 ) -> anyhow::Result<u8> {
-    match r? {
-        Ok(t) => {
-            println!("{}", say(&t));
+    let intake = Intake::new(config, store, Templates::load(config)?);
+    match intake.act(number, &actor.mailbox(), action)? {
+        Ok(done) => {
+            println!("{}", say(&done));
             Ok(exit::OK)
         }
         Err(why) => {
@@ -378,9 +371,16 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
-        TicketsCommand::Merge { from, into, actor } => {
-            let intake = Intake::new(&config, store, Templates::load(&config)?);
-            moved(intake.merge(from, into, &actor.mailbox()), |m| {
+        TicketsCommand::Merge { from, into, actor } => moved(
+            &config,
+            store,
+            from,
+            &actor,
+            Action::Merge { into },
+            |done| {
+                let Done::Merged(m) = done else {
+                    return format!("{done:?}");
+                };
                 format!(
                     "merged ticket {} into {}: {} messages, {} participants added{}",
                     m.from,
@@ -392,11 +392,13 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                         p => format!(" ({})", p.join(", ")),
                     }
                 )
-            })
-        }
+            },
+        ),
         TicketsCommand::Unmerge { from, actor } => {
-            let intake = Intake::new(&config, store, Templates::load(&config)?);
-            moved(intake.unmerge(from, &actor.mailbox()), |u| {
+            moved(&config, store, from, &actor, Action::Unmerge, |done| {
+                let Done::Unmerged(u) = done else {
+                    return format!("{done:?}");
+                };
                 format!(
                     "unmerged ticket {} from {}: {} messages and {} participants back; {} messages that arrived since stay on {}",
                     u.from, u.into, u.messages, u.participants, u.stayed, u.into
@@ -407,15 +409,22 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             number,
             message,
             actor,
-        } => {
-            let intake = Intake::new(&config, store, Templates::load(&config)?);
-            moved(intake.split(number, message, &actor.mailbox()), |s| {
+        } => moved(
+            &config,
+            store,
+            number,
+            &actor,
+            Action::Split { message },
+            |done| {
+                let Done::Split(s) = done else {
+                    return format!("{done:?}");
+                };
                 format!(
                     "split {} messages of ticket {} into new ticket {}",
                     s.messages, s.from, s.into
                 )
-            })
-        }
+            },
+        ),
         TicketsCommand::Close { number, actor } => {
             act(&config, store, number, &actor, Action::Close, "closed")
         }

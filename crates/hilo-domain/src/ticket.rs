@@ -211,6 +211,10 @@ pub enum Refusal {
     NotCustomers(i64),
     #[error("message {message} is ticket {ticket}'s first: nothing would be left")]
     FirstMessage { message: i64, ticket: i64 },
+    #[error(
+        "{address} is not a Cc participant of ticket {ticket} (the requester and agents stay)"
+    )]
+    NotAParticipant { ticket: i64, address: String },
 }
 
 /// The one rule of what may merge: two tickets of one desk, neither

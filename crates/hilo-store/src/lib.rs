@@ -146,12 +146,10 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("bad data in database: {0}")]
     Corrupt(String),
+    /// A write named a ticket that is not there: callers look it up first
+    /// (a missing ticket asked for is a [`hilo_domain::Refusal`]).
     #[error("ticket {0} does not exist")]
     NoSuchTicket(i64),
-    #[error(
-        "{address} is not a Cc participant of ticket {ticket} (the requester and agents stay)"
-    )]
-    NotAParticipant { ticket: i64, address: String },
     /// An outgoing mail could not be composed (a CLI reply, say).
     #[error("cannot compose the mail")]
     Compose(#[from] hilo_mail::compose::ComposeError),

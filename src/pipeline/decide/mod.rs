@@ -20,6 +20,7 @@ use crate::model::{MessageKind, Status};
 use hilo_domain::EventKind;
 
 mod agent;
+pub mod command_line;
 mod customer;
 mod limits;
 #[cfg(test)]

@@ -5,6 +5,9 @@
 //! nothing: what to write is the plan's; only a mail that cannot be
 //! composed becomes an event instead.
 
+mod command_line;
+pub use command_line::Done;
+
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
