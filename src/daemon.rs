@@ -174,7 +174,8 @@ pub async fn supervise<F, Fut>(
 {
     let mut delay = Duration::from_secs(1);
     loop {
-        let started = std::time::Instant::now();
+        // tokio's clock, so that tests run this under paused time.
+        let started = tokio::time::Instant::now();
         let r = tokio::spawn(make()).await;
         if shutdown.is_cancelled() {
             return;
@@ -470,5 +471,54 @@ impl App {
             tasks.abort_all();
         }
         info!("stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use tokio::time::Instant;
+
+    /// A task that ends at once is restarted after 1, 2, 4 … s, capped at
+    /// 60 s; one that ran for more than a minute starts the backoff over.
+    /// Under tokio's paused clock: no second of real time passes.
+    #[tokio::test(start_paused = true)]
+    async fn a_dying_task_is_restarted_with_a_doubling_backoff() {
+        let starts: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let shutdown = CancellationToken::new();
+        let (log, stop) = (starts.clone(), shutdown.clone());
+        let t0 = Instant::now();
+        let run = tokio::spawn(supervise(
+            "test".into(),
+            Arc::new(crate::metrics::Metrics::new()),
+            shutdown.clone(),
+            move || {
+                let (log, stop) = (log.clone(), stop.clone());
+                async move {
+                    let n = {
+                        let mut l = log.lock().unwrap();
+                        l.push(Instant::now());
+                        l.len()
+                    };
+                    match n {
+                        // The tenth run lives 90 s: the backoff starts over.
+                        10 => tokio::time::sleep(Duration::from_secs(90)).await,
+                        12 => stop.cancel(),
+                        _ => {}
+                    }
+                }
+            },
+        ));
+        run.await.unwrap();
+        let at: Vec<u64> = starts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|t| (*t - t0).as_secs())
+            .collect();
+        let gaps: Vec<u64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(gaps, [1, 2, 4, 8, 16, 32, 60, 60, 60, 90 + 1, 2], "{at:?}");
+        assert!(shutdown.is_cancelled());
     }
 }

@@ -595,4 +595,69 @@ mod tests {
             .unwrap();
         assert_eq!(again, 0, "undeliverable is final");
     }
+
+    /// A store whose time moves only when the test says.
+    fn at_noon() -> (Store, std::sync::Arc<hilo_domain::clock::ManualClock>) {
+        let noon = chrono::DateTime::parse_from_rfc3339("2026-03-02T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let clock = std::sync::Arc::new(hilo_domain::clock::ManualClock::new(noon));
+        let s = Store::open_in_memory().unwrap().with_clock(clock.clone());
+        (s, clock)
+    }
+
+    #[test]
+    fn a_lease_holds_until_its_end_and_then_passes_to_another_sender() {
+        let (s, clock) = at_noon();
+        let id = queued(&s);
+        let lease = std::time::Duration::from_secs(300);
+        assert_eq!(s.claim_due(lease, 10, "host:1").unwrap().len(), 1);
+        clock.advance(std::time::Duration::from_secs(299));
+        assert!(
+            s.claim_due(lease, 10, "host:2").unwrap().is_empty(),
+            "a second before its end, the lease is still host:1's"
+        );
+        assert!(s.lock_for_data(id, "host:1", lease).unwrap());
+        // host:1 stalls after the lock; its lease (renewed by the lock) ends.
+        clock.advance(lease);
+        let taken = s.claim_due(lease, 10, "host:2").unwrap();
+        assert_eq!(taken.len(), 1, "an ended lease is taken over");
+        assert!(
+            !s.mark_sent(id, "host:1").unwrap(),
+            "no longer host:1's to mark"
+        );
+        assert!(!s.mark_retry(id, "host:1", s.now(), "late").unwrap());
+        assert!(s.mark_sent(id, "host:2").unwrap());
+        assert_eq!(status(&s), OutboxStatus::Sent);
+    }
+
+    #[test]
+    fn a_retry_is_due_at_its_time_and_not_a_second_before() {
+        let (s, clock) = at_noon();
+        let id = queued(&s);
+        let lease = std::time::Duration::from_secs(60);
+        assert_eq!(s.claim_due(lease, 10, "me").unwrap().len(), 1);
+        let next = s.now() + Duration::minutes(2);
+        assert!(s.mark_retry(id, "me", next, "421 try later").unwrap());
+        assert_eq!(s.next_due().unwrap(), Some(next));
+        clock.advance(std::time::Duration::from_secs(119));
+        assert!(s.claim_due(lease, 10, "me").unwrap().is_empty());
+        clock.advance(std::time::Duration::from_secs(1));
+        let again = s.claim_due(lease, 10, "me").unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 1, "the failed attempt is counted");
+    }
+
+    #[test]
+    fn dead_senders_leases_are_released_at_once_and_live_ones_kept() {
+        let (s, _clock) = at_noon();
+        queued(&s);
+        let lease = std::time::Duration::from_secs(300);
+        assert_eq!(s.claim_due(lease, 10, "host:41").unwrap().len(), 1);
+        assert_eq!(s.release_dead_leases("host", |pid| pid == 41).unwrap(), 0);
+        assert_eq!(s.release_dead_leases("other", |_| false).unwrap(), 0);
+        assert_eq!(s.release_dead_leases("host", |_| false).unwrap(), 1);
+        // Without waiting for the lease's end.
+        assert_eq!(s.claim_due(lease, 10, "host:42").unwrap().len(), 1);
+    }
 }
