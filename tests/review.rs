@@ -909,6 +909,10 @@ async fn merge_and_split_leave_no_orphan_in_any_mailbox() {
     .await;
     assert_eq!(w.tickets().await.len(), 3, "the split made ticket 3");
 
+    // Read the mailboxes only once everything sent has arrived: a count
+    // alone can return before the split's notice, whose answer then
+    // looks orphaned.
+    settled(&[w]).await;
     let hs = wait_mailbox(&hugo, 2, WAIT).await;
     let dg = wait_mailbox(&diego, 4, WAIT).await;
     assert!(

@@ -106,9 +106,22 @@ pub enum AuthError {
     /// The provider refused: the grant is gone until someone signs in again.
     #[error("{words} ({code})")]
     Refused { code: String, words: String },
-    /// No answer, or an answer to try again later.
-    #[error("token endpoint: {0}")]
-    Transient(String),
+    /// The provider asked to try again later (`temporarily_unavailable`).
+    #[error("{words} ({code})")]
+    Unavailable { code: String, words: String },
+    /// The TLS client for the token endpoint could not be set up.
+    #[error("cannot set up TLS for the token endpoint")]
+    Tls(#[source] crate::net::tls::TlsError),
+    /// No answer from the token endpoint.
+    #[error("no answer from the token endpoint")]
+    NoAnswer(#[source] provider::HttpError),
+    #[error("the token endpoint answered with something that is not a token ({bytes} bytes)")]
+    NotAToken { bytes: usize },
+    #[error("the token exchange failed: {0}")]
+    Protocol(String),
+    /// The blocking task that asks for the token died.
+    #[error("the token task failed")]
+    Task(#[source] tokio::task::JoinError),
     #[error("token_command: {0}")]
     Command(String),
     #[error("{0}")]
@@ -182,7 +195,7 @@ impl Tokens {
         let (store, account) = (self.store.clone(), a.clone());
         let got = tokio::task::spawn_blocking(move || fetch(&store, &account))
             .await
-            .unwrap_or_else(|e| Err(AuthError::Transient(format!("token task: {e}"))));
+            .unwrap_or_else(|e| Err(AuthError::Task(e)));
         match &got {
             Ok(t) => {
                 self.cache

@@ -26,8 +26,7 @@ pub(super) struct Http(ureq::Agent);
 
 impl Http {
     pub(super) fn new() -> Result<Http, AuthError> {
-        let tls = crate::net::tls::client_config(None)
-            .map_err(|e| AuthError::Transient(crate::report(&e).to_string()))?;
+        let tls = crate::net::tls::client_config(None).map_err(AuthError::Tls)?;
         Ok(Http(
             ureq::AgentBuilder::new()
                 .tls_config(tls)
@@ -38,9 +37,22 @@ impl Http {
     }
 }
 
+/// What went wrong on the way to a token endpoint, with its cause kept.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(super) struct HttpError(String);
+pub enum HttpError {
+    #[error("header {0} is not text")]
+    Header(String),
+    #[error("cannot reach {url}")]
+    Request {
+        url: String,
+        #[source]
+        cause: Box<ureq::Error>,
+    },
+    #[error("cannot read the answer")]
+    Read(#[source] std::io::Error),
+    #[error("cannot build the answer")]
+    Answer(#[source] oauth2::http::Error),
+}
 
 impl oauth2::SyncHttpClient for Http {
     type Error = HttpError;
@@ -55,7 +67,7 @@ impl oauth2::SyncHttpClient for Http {
         for (name, value) in request.headers() {
             let v = value
                 .to_str()
-                .map_err(|_| HttpError(format!("bad header {name}")))?;
+                .map_err(|_| HttpError::Header(name.to_string()))?;
             req = req.set(name.as_ref(), v);
         }
         let response = match if request.method() == oauth2::http::Method::POST {
@@ -64,7 +76,12 @@ impl oauth2::SyncHttpClient for Http {
             req.call()
         } {
             Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => return Err(HttpError(e.to_string())),
+            Err(e) => {
+                return Err(HttpError::Request {
+                    url: uri,
+                    cause: Box::new(e),
+                })
+            }
         };
         let status = response.status();
         let ctype = response.header("content-type").map(str::to_string);
@@ -74,12 +91,12 @@ impl oauth2::SyncHttpClient for Http {
             &mut std::io::Read::take(response.into_reader(), 1 << 20),
             &mut body,
         )
-        .map_err(|e| HttpError(e.to_string()))?;
+        .map_err(HttpError::Read)?;
         let mut b = oauth2::http::Response::builder().status(status);
         if let Some(c) = ctype {
             b = b.header(oauth2::http::header::CONTENT_TYPE, c);
         }
-        b.body(body).map_err(|e| HttpError(e.to_string()))
+        b.body(body).map_err(HttpError::Answer)
     }
 }
 
@@ -135,8 +152,8 @@ fn granted(t: &oauth2::basic::BasicTokenResponse) -> Granted {
 /// What a failed token request means: the provider's refusal (permanent:
 /// the grant is gone; or temporary: `temporarily_unavailable`), or no
 /// answer at all (temporary).
-fn failure<E: std::error::Error, T: oauth2::ErrorResponse + 'static>(
-    e: RequestTokenError<E, T>,
+fn failure<T: oauth2::ErrorResponse + 'static>(
+    e: RequestTokenError<HttpError, T>,
     code_of: impl Fn(&T) -> (String, Option<String>),
 ) -> AuthError {
     match e {
@@ -144,12 +161,9 @@ fn failure<E: std::error::Error, T: oauth2::ErrorResponse + 'static>(
             let (code, description) = code_of(&r);
             super::words::refusal(&code, description.as_deref())
         }
-        RequestTokenError::Request(e) => AuthError::Transient(format!("no answer: {e}")),
-        RequestTokenError::Parse(_, body) => AuthError::Transient(format!(
-            "an answer that is not a token ({} bytes)",
-            body.len()
-        )),
-        RequestTokenError::Other(m) => AuthError::Transient(m),
+        RequestTokenError::Request(e) => AuthError::NoAnswer(e),
+        RequestTokenError::Parse(_, body) => AuthError::NotAToken { bytes: body.len() },
+        RequestTokenError::Other(m) => AuthError::Protocol(m),
     }
 }
 
@@ -212,4 +226,38 @@ pub(super) fn device_login(
             })
         })?;
     Ok(granted(&t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Provider;
+
+    /// A token endpoint that does not answer is a temporary failure whose
+    /// chain names the operation, the address and the cause.
+    #[test]
+    fn no_answer_keeps_the_address_and_the_cause() {
+        // Port 1 on loopback: nothing listens, the connection is refused.
+        let cfg = ProviderConfig {
+            provider: Provider::Microsoft,
+            client_id: "hilo".into(),
+            client_secret: None,
+            token_url: "https://127.0.0.1:1/token".into(),
+            device_authorization_url: "https://127.0.0.1:1/device".into(),
+            scopes: vec![],
+        };
+        let Err(e) = refresh(&cfg, "refresh-token") else {
+            panic!("nothing listens on port 1");
+        };
+        assert!(matches!(e, AuthError::NoAnswer(_)), "{e:?}");
+        assert!(!e.is_permanent());
+        let chain = crate::report(&e).to_string();
+        assert!(
+            chain.starts_with(
+                "no answer from the token endpoint: cannot reach https://127.0.0.1:1/token: "
+            ),
+            "{chain}"
+        );
+        assert!(!chain.contains("refresh-token"), "{chain}");
+    }
 }

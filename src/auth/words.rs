@@ -67,7 +67,10 @@ pub fn refusal(code: &str, description: Option<&str>) -> AuthError {
             words: words.to_string(),
         }
     } else {
-        AuthError::Transient(format!("{words} ({code})"))
+        AuthError::Unavailable {
+            code,
+            words: words.to_string(),
+        }
     }
 }
 

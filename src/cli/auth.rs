@@ -6,7 +6,7 @@ use std::path::Path;
 use clap::Subcommand;
 
 use super::{exit, line, load_config, open_store};
-use crate::auth::{Account, AuthError};
+use crate::auth::Account;
 use crate::config::TokenSource;
 
 #[derive(Debug, Subcommand)]
@@ -74,7 +74,7 @@ pub fn auth(config: &Path, cmd: AuthCommand) -> anyhow::Result<u8> {
                     println!("signed in: {} keeps its refresh token{left}", account.key);
                     Ok(exit::OK)
                 }
-                Err(e @ AuthError::Transient(_)) => {
+                Err(e) if !e.is_permanent() => {
                     eprintln!("hilo: {}", crate::report(&e));
                     Ok(exit::TEMPFAIL)
                 }
