@@ -6,41 +6,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hilo::clock::ManualClock;
-use hilo::config::Config;
+use hilo::config::{Config, TestConfig, TestDesk};
 use hilo::outgoing::templates::Templates;
 use hilo::pipeline::{Intake, Outcome, Received};
 use hilo::store::{Checkpoint, Store, TicketFilter};
 
-const CONFIG: &str = r#"
-[store]
-path = "unused.db"
-[smtp]
-host = "127.0.0.1"
-port = 10025
-security = "none"
-[[desk]]
-name = "soporte"
-address = "soporte@example.test"
-tag = "SOP"
-language = "es"
-[desk.imap]
-host = "127.0.0.1"
-port = 10143
-security = "none"
-username = "soporte@example.test"
-password = "x"
-[[desk]]
-name = "helpdesk"
-address = "helpdesk@example.test"
-tag = "HLP"
-language = "en"
-[desk.imap]
-host = "127.0.0.1"
-port = 10143
-security = "none"
-username = "helpdesk@example.test"
-password = "x"
-"#;
+/// Two desks on the test servers' ports; `extra` goes in the first.
+fn config(extra: &str) -> String {
+    TestConfig::new("unused.db")
+        .smtp_port(10025)
+        .desk(
+            TestDesk::soporte()
+                .settings(extra)
+                .imap(10143, "soporte@example.test", "x"),
+        )
+        .desk(
+            TestDesk::new("helpdesk", "helpdesk@example.test", "HLP", "en").imap(
+                10143,
+                "helpdesk@example.test",
+                "x",
+            ),
+        )
+        .render()
+}
 
 struct T {
     _dir: tempfile::TempDir,
@@ -57,11 +45,7 @@ fn setup() -> T {
 /// A world whose first desk has these extra settings.
 fn setup_with(extra: &str) -> T {
     let dir = tempfile::tempdir().unwrap();
-    let text = CONFIG.replacen(
-        "language = \"es\"",
-        &format!("language = \"es\"\n{extra}"),
-        1,
-    );
+    let text = config(extra);
     let config = Config::from_toml(&text, Vec::new()).unwrap();
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let store = Store::open(&dir.path().join("h.db"))

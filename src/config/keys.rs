@@ -352,18 +352,21 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    const BASE: &str = "[store]\npath = \"x.db\"\n[smtp]\nhost = \"h\"\nport = 25\nsecurity = \"none\"\n\
-        [[desk]]\nname = \"d\"\naddress = \"d@x.test\"\ntag = \"D\"\nlanguage = \"es\"\n\
-        [desk.imap]\nhost = \"h\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n";
+    /// The base every key is tried on: one desk `d`.
+    fn base() -> String {
+        crate::config::TestConfig::new("x.db")
+            .desk(crate::config::TestDesk::new("d", "d@x.test", "D", "es"))
+            .render()
+    }
 
     /// The keys serde accepts in the section whose table header is
     /// `header`, read from its error for an unknown key there; `None` where
     /// serde names no list (sections with a flattened password source).
     fn accepted(header: &str) -> Option<BTreeSet<String>> {
-        let text = if BASE.contains(header) {
-            BASE.replacen(header, &format!("{header}\nbogus_key = 1"), 1)
+        let text = if base().contains(header) {
+            base().replacen(header, &format!("{header}\nbogus_key = 1"), 1)
         } else {
-            format!("{BASE}{header}\nbogus_key = 1\n")
+            format!("{}{header}\nbogus_key = 1\n", base())
         };
         let e = crate::config::Config::from_toml(&text, Vec::<(String, String)>::new())
             .unwrap_err()
@@ -394,7 +397,7 @@ mod tests {
     #[test]
     fn every_documented_default_is_the_one_serde_applies() {
         // Loopback hosts: a password in clear text goes nowhere else.
-        let base_text = BASE.replace("host = \"h\"", "host = \"127.0.0.1\"");
+        let base_text = base();
         let base =
             crate::config::Config::from_toml(&base_text, Vec::<(String, String)>::new()).unwrap();
         let (mut checked, mut described) = (Vec::new(), Vec::new());
@@ -485,10 +488,10 @@ mod tests {
             } else {
                 "\"1\""
             };
-            let text = if BASE.contains(header) {
-                BASE.replacen(header, &format!("{header}\n{name} = {value}"), 1)
+            let text = if base().contains(header) {
+                base().replacen(header, &format!("{header}\n{name} = {value}"), 1)
             } else {
-                format!("{BASE}{header}\n{name} = {value}\n")
+                format!("{}{header}\n{name} = {value}\n", base())
             };
             let e = crate::config::Config::from_toml(&text, Vec::<(String, String)>::new())
                 .err()
@@ -514,7 +517,7 @@ mod tests {
             "password = [\"hunter2\"]",
             "password_command = 12345678",
         ] {
-            let toml = BASE.replacen("password = \"p\"", text, 1);
+            let toml = base().replacen("password = \"p\"", text, 1);
             let e = crate::config::Config::from_toml(&toml, Vec::<(String, String)>::new())
                 .unwrap_err()
                 .to_string();
@@ -525,7 +528,7 @@ mod tests {
             );
         }
         // Values of other keys are still shown: they help.
-        let toml = BASE.replacen("port = 25", "port = \"veinticinco\"", 1);
+        let toml = base().replacen("port = 25", "port = \"veinticinco\"", 1);
         let e = crate::config::Config::from_toml(&toml, Vec::<(String, String)>::new())
             .unwrap_err()
             .to_string();

@@ -172,17 +172,138 @@ impl Config {
     }
 }
 
-/// The smallest valid configuration, for tests and benchmarks: store
-/// `db`, SMTP and IMAP on loopback without TLS, and one desk `soporte`
-/// (`soporte@example.test`, tag `SOP`, Spanish) with `desk` added to its
-/// table. The one base config the tests build on.
+/// Configuration text for tests and benchmarks, built from one valid base
+/// so that each test says only what it changes: a store, SMTP on loopback
+/// without TLS, extra sections, and desks. One key per line, so a test can
+/// still edit the text it gets (`port = 25` → a fault proxy's port).
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct TestConfig {
+    db: String,
+    smtp_port: u16,
+    sections: String,
+    desks: Vec<TestDesk>,
+}
+
+/// One `[[desk]]` of a [`TestConfig`]: IMAP on loopback port 143 without
+/// TLS, user `u`, password `p`, unless set.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct TestDesk {
+    name: String,
+    address: String,
+    tag: String,
+    language: String,
+    settings: String,
+    imap_port: u16,
+    imap_security: String,
+    imap_settings: String,
+    username: String,
+    password: String,
+}
+
+impl TestDesk {
+    pub fn new(name: &str, address: &str, tag: &str, language: &str) -> TestDesk {
+        TestDesk {
+            name: name.into(),
+            address: address.into(),
+            tag: tag.into(),
+            language: language.into(),
+            settings: String::new(),
+            imap_port: 143,
+            imap_security: "none".into(),
+            imap_settings: String::new(),
+            username: "u".into(),
+            password: "p".into(),
+        }
+    }
+
+    /// The desk `soporte` (`soporte@example.test`, tag `SOP`, Spanish).
+    pub fn soporte() -> TestDesk {
+        TestDesk::new("soporte", "soporte@example.test", "SOP", "es")
+    }
+
+    /// Lines added to the desk's table.
+    pub fn settings(mut self, lines: &str) -> TestDesk {
+        self.settings.push_str(lines);
+        self.settings.push('\n');
+        self
+    }
+
+    pub fn imap(mut self, port: u16, username: &str, password: &str) -> TestDesk {
+        (self.imap_port, self.username, self.password) = (port, username.into(), password.into());
+        self
+    }
+
+    /// `security` and lines added to `[desk.imap]`.
+    pub fn imap_security(mut self, security: &str, lines: &str) -> TestDesk {
+        self.imap_security = security.into();
+        self.imap_settings.push_str(lines);
+        self.imap_settings.push('\n');
+        self
+    }
+}
+
+impl TestConfig {
+    pub fn new(db: &str) -> TestConfig {
+        TestConfig {
+            db: db.into(),
+            smtp_port: 25,
+            sections: String::new(),
+            desks: Vec::new(),
+        }
+    }
+
+    pub fn smtp_port(mut self, port: u16) -> TestConfig {
+        self.smtp_port = port;
+        self
+    }
+
+    /// Tables written after `[smtp]` and before the desks, as given.
+    pub fn section(mut self, toml: &str) -> TestConfig {
+        self.sections.push_str(toml);
+        self.sections.push('\n');
+        self
+    }
+
+    pub fn desk(mut self, desk: TestDesk) -> TestConfig {
+        self.desks.push(desk);
+        self
+    }
+
+    pub fn render(&self) -> String {
+        let mut t = format!(
+            "[store]\npath = \"{}\"\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n{}",
+            self.db, self.smtp_port, self.sections
+        );
+        for d in &self.desks {
+            t.push_str(&format!(
+                "[[desk]]\nname = \"{}\"\naddress = \"{}\"\ntag = \"{}\"\nlanguage = \"{}\"\n{}\
+                 [desk.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"{}\"\n{}\
+                 username = \"{}\"\npassword = \"{}\"\n",
+                d.name,
+                d.address,
+                d.tag,
+                d.language,
+                d.settings,
+                d.imap_port,
+                d.imap_security,
+                d.imap_settings,
+                d.username,
+                d.password
+            ));
+        }
+        t
+    }
+}
+
+/// The smallest valid configuration: store `db` and the desk `soporte`
+/// with `desk` added to its table ([`TestConfig`]).
 #[doc(hidden)]
 pub fn test_config(db: &str, desk: &str) -> String {
-    format!(
-        "[store]\npath = \"{db}\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
-         [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\ntag = \"SOP\"\nlanguage = \"es\"\n{desk}\n\
-         [desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n"
-    )
+    TestConfig::new(db)
+        .desk(TestDesk::soporte().settings(desk))
+        .render()
 }
 
 /// The shipped example configuration with inline passwords instead of the
@@ -206,25 +327,19 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    const GOOD: &str = r#"
-[store]
-path = "hilo.db"
-[smtp]
-host = "127.0.0.1"
-port = 10025
-security = "none"
-[[desk]]
-name = "soporte"
-address = "Soporte@Example.test"
-tag = "SOP"
-language = "es"
-[desk.imap]
-host = "127.0.0.1"
-port = 10143
-security = "none"
-username = "soporte@example.test"
-password = "hunter2"
-"#;
+    /// The base the tests vary: desk `soporte` written with capitals.
+    fn good() -> String {
+        TestConfig::new("hilo.db")
+            .smtp_port(10025)
+            .desk(
+                TestDesk::new("soporte", "Soporte@Example.test", "SOP", "es").imap(
+                    10143,
+                    "soporte@example.test",
+                    "hunter2",
+                ),
+            )
+            .render()
+    }
 
     fn no_env() -> Vec<(String, String)> {
         Vec::new()
@@ -232,7 +347,7 @@ password = "hunter2"
 
     #[test]
     fn loads_a_good_config_with_defaults() {
-        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        let c = Config::from_toml(&good(), no_env()).unwrap();
         assert_eq!(c.desks[0].address, "soporte@example.test");
         assert_eq!(c.desks[0].imap.folder, "INBOX");
         assert_eq!(c.desks[0].imap.password().unwrap().expose(), "hunter2");
@@ -244,7 +359,7 @@ password = "hunter2"
     fn a_notify_address_that_is_no_agent_and_no_list_is_warned_of() {
         let with = |extra: &str| {
             Config::from_toml(
-                &GOOD.replacen(
+                &good().replacen(
                     "language = \"es\"",
                     &format!("language = \"es\"\n{extra}"),
                     1,
@@ -263,7 +378,7 @@ password = "hunter2"
 
     #[test]
     fn secrets_never_print() {
-        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        let c = Config::from_toml(&good(), no_env()).unwrap();
         let dump = format!("{c:?}");
         assert!(!dump.contains("hunter2"), "{dump}");
         assert!(dump.contains("***"));
@@ -279,7 +394,7 @@ password = "hunter2"
             ),
             ("HILO_CONFIG".to_string(), "ignored".to_string()),
         ];
-        let c = Config::from_toml(GOOD, env).unwrap();
+        let c = Config::from_toml(&good(), env).unwrap();
         assert_eq!(c.smtp.port, 2525);
         assert_eq!(c.desks[0].imap.password().unwrap().expose(), "from-env");
     }
@@ -296,7 +411,7 @@ password = "hunter2"
             "HILO__OUTBOX__EXPIRE_AFTER",
         ] {
             let env = vec![(key.to_string(), secret.to_string())];
-            let e = Config::from_toml(GOOD, env).unwrap_err().to_string();
+            let e = Config::from_toml(&good(), env).unwrap_err().to_string();
             assert!(!e.contains("hunter2"), "{key}: {e}");
             assert!(e.contains('`'), "{key}: the error names no key: {e}");
         }
@@ -340,10 +455,10 @@ password = "hunter2"
             ("[outbox]", "poll_interval"),
             ("[smtp]", "timeout"),
         ] {
-            let text = if GOOD.contains(table) {
-                GOOD.replacen(table, &format!("{table}\n{key} = \"0s\""), 1)
+            let text = if good().contains(table) {
+                good().replacen(table, &format!("{table}\n{key} = \"0s\""), 1)
             } else {
-                format!("{table}\n{key} = \"0s\"\n{GOOD}")
+                format!("{table}\n{key} = \"0s\"\n{}", good())
             };
             let e = err_of(&text);
             let name = format!("{}.{key}", table.trim_matches(['[', ']']));
@@ -353,7 +468,7 @@ password = "hunter2"
 
     #[test]
     fn every_problem_is_reported_at_once_with_its_line() {
-        let text = GOOD
+        let text = good()
             .replace("port = 10025", "port = 0")
             .replace("tag = \"SOP\"", "tag = \"S P\"")
             .replace(
@@ -400,7 +515,7 @@ password = "hunter2"
     #[test]
     fn a_second_desk_is_checked_like_the_first() {
         let second = "[[desk]]\nname = \"ventas\"\naddress = \"ventas@example.test\"\ntag = \"VEN\"\nlanguage = \"xx\"\nnotify = [\"a@b.test\", \"nadie\"]\n[desk.imap]\nhost = \" \"\nport = 10143\nsecurity = \"none\"\nusername = \"v\"\npassword = \"x\"\n";
-        let e = err_of(&format!("{GOOD}{second}"));
+        let e = err_of(&format!("{}{second}", good()));
         for key in ["desk[1].language", "desk[1].notify[1]", "desk[1].imap.host"] {
             assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
         }
@@ -409,34 +524,34 @@ password = "hunter2"
 
     #[test]
     fn unknown_key_is_named() {
-        let e = err_of(&GOOD.replace("port = 10025", "port = 10025\nprot = 1"));
+        let e = err_of(&good().replace("port = 10025", "port = 10025\nprot = 1"));
         assert!(e.contains("prot"), "{e}");
     }
 
     #[test]
     fn missing_key_is_named() {
-        let e = err_of(&GOOD.replace("tag = \"SOP\"\n", ""));
+        let e = err_of(&good().replace("tag = \"SOP\"\n", ""));
         assert!(e.contains("tag"), "{e}");
     }
 
     #[test]
     fn wrong_type_is_named() {
-        let e = err_of(&GOOD.replace("port = 10025", "port = \"many\""));
+        let e = err_of(&good().replace("port = 10025", "port = \"many\""));
         assert!(e.contains("port"), "{e}");
     }
 
     #[test]
     fn bad_values_are_named() {
-        let e = err_of(&GOOD.replace("tag = \"SOP\"", "tag = \"S P\""));
+        let e = err_of(&good().replace("tag = \"SOP\"", "tag = \"S P\""));
         assert!(e.contains("desk[0].tag"), "{e}");
-        let e = err_of(&GOOD.replace(
+        let e = err_of(&good().replace(
             "security = \"none\"\n[[desk]]",
             "security = \"ssl\"\n[[desk]]",
         ));
         assert!(e.contains("security"), "{e}");
-        let e = err_of(&GOOD.replace("password = \"hunter2\"\n", ""));
+        let e = err_of(&good().replace("password = \"hunter2\"\n", ""));
         assert!(e.contains("desk[0].imap") && e.contains("password"), "{e}");
-        let e = err_of(&GOOD.replace(
+        let e = err_of(&good().replace(
             "address = \"Soporte@Example.test\"",
             "address = \"soporte\"",
         ));
@@ -445,11 +560,12 @@ password = "hunter2"
 
     #[test]
     fn after_and_start_from() {
-        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        let c = Config::from_toml(&good(), no_env()).unwrap();
         assert_eq!(c.desks[0].after, After::Keep);
         assert_eq!(c.desks[0].start_from, StartFrom::Now);
-        let with =
-            |extra: &str| GOOD.replace("language = \"es\"", &format!("language = \"es\"\n{extra}"));
+        let with = |extra: &str| {
+            good().replace("language = \"es\"", &format!("language = \"es\"\n{extra}"))
+        };
         let c = Config::from_toml(
             &with("after = \"move\"\nmove_to = \"Done\"\nstart_from = \"all\""),
             no_env(),
@@ -471,8 +587,9 @@ password = "hunter2"
 
     #[test]
     fn agents_and_notify() {
-        let with =
-            |extra: &str| GOOD.replace("language = \"es\"", &format!("language = \"es\"\n{extra}"));
+        let with = |extra: &str| {
+            good().replace("language = \"es\"", &format!("language = \"es\"\n{extra}"))
+        };
         let c = Config::from_toml(
             &with("agents = [\"Agente1@Example.com\", \"@soporte.example.com\"]"),
             no_env(),
@@ -499,8 +616,9 @@ password = "hunter2"
 
     #[test]
     fn aliases_are_the_desks_and_no_other_desks() {
-        let with =
-            |extra: &str| GOOD.replace("language = \"es\"", &format!("language = \"es\"\n{extra}"));
+        let with = |extra: &str| {
+            good().replace("language = \"es\"", &format!("language = \"es\"\n{extra}"))
+        };
         let c = Config::from_toml(
             &with("addresses = [\"Ayuda@Example.test\", \"soporte@example.test\"]\nplus_addressing = true"),
             no_env(),
@@ -526,7 +644,7 @@ password = "hunter2"
 
     #[test]
     fn clear_text_password_to_remote_host_is_refused() {
-        let e = err_of(&GOOD.replace(
+        let e = err_of(&good().replace(
             "host = \"127.0.0.1\"\nport = 10143",
             "host = \"imap.example.com\"\nport = 143",
         ));
@@ -546,21 +664,21 @@ password = "hunter2"
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");
         std::fs::write(&f, "from-file\n").unwrap();
-        let text = GOOD.replace(
+        let text = good().replace(
             "password = \"hunter2\"",
             &format!("password_file = \"{}\"", f.display()),
         );
         let c = Config::from_toml(&text, no_env()).unwrap();
         assert_eq!(c.desks[0].imap.password().unwrap().expose(), "from-file");
 
-        let text = GOOD.replace(
+        let text = good().replace(
             "password = \"hunter2\"",
             "password_command = \"echo from-cmd\"",
         );
         let c = Config::from_toml(&text, no_env()).unwrap();
         assert_eq!(c.desks[0].imap.password().unwrap().expose(), "from-cmd");
 
-        let text = GOOD.replace("password = \"hunter2\"", "password_command = \"exit 3\"");
+        let text = good().replace("password = \"hunter2\"", "password_command = \"exit 3\"");
         let e = Config::from_toml(&text, no_env()).unwrap_err().to_string();
         assert!(e.contains("desk[0].imap.password_command"), "{e}");
     }

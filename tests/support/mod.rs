@@ -13,6 +13,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
+use hilo::config::{TestConfig, TestDesk};
 use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::net::TcpStream;
@@ -97,51 +98,24 @@ impl World {
     pub fn with_desks(desks: &[DeskSpec<'_>]) -> World {
         servers();
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut text = format!(
-            r#"[store]
-path = "{db}"
-
-[smtp]
-host = "127.0.0.1"
-port = {SMTP_PORT}
-security = "none"
-
-[outbox]
-retry = ["1s"]
-poll_interval = "1s"
-
-[intake]
-poll_interval = "1s"
-batch_size = 25
-command_timeout = "10s"
-"#,
-            db = dir.path().join("hilo.db").display()
-        );
+        let mut config = TestConfig::new(&dir.path().join("hilo.db").display().to_string())
+            .smtp_port(SMTP_PORT)
+            .section(
+                "[outbox]\nretry = [\"1s\"]\npoll_interval = \"1s\"\n\
+                 [intake]\npoll_interval = \"1s\"\nbatch_size = 25\ncommand_timeout = \"10s\"",
+            );
         for d in desks {
-            text.push_str(&format!(
-                r#"
-[[desk]]
-name = "{name}"
-address = "{address}"
-display_name = "Soporte"
-tag = "{tag}"
-language = "{lang}"
-[desk.imap]
-host = "127.0.0.1"
-port = {IMAP_PORT}
-security = "starttls"
-ca_file = "{ca}"
-username = "{address}"
-password = "{pw}"
-"#,
-                name = d.name,
-                address = d.address,
-                tag = d.tag,
-                lang = d.language,
-                ca = ca_file().display(),
-                pw = d.password
-            ));
+            config = config.desk(
+                TestDesk::new(d.name, &d.address, d.tag, d.language)
+                    .settings("display_name = \"Soporte\"")
+                    .imap(IMAP_PORT, &d.address, d.password)
+                    .imap_security(
+                        "starttls",
+                        &format!("ca_file = \"{}\"", ca_file().display()),
+                    ),
+            );
         }
+        let text = config.render();
         let config = dir.path().join("hilo.toml");
         std::fs::write(&config, text).expect("write config");
         World {

@@ -1,7 +1,7 @@
 //! The decision's unit tests, over an in-memory `Lookup`.
 
 use super::*;
-use crate::config::Config;
+use crate::config::{Config, TestConfig, TestDesk};
 use crate::pipeline::memory::MemoryLookup;
 use crate::pipeline::Answered;
 
@@ -16,16 +16,16 @@ fn now() -> DateTime<Utc> {
 /// Two desks, `ventas` listed before `soporte`; `soporte` has agents,
 /// notifications, a comment address and room for 2 acknowledgements.
 fn desks(trust: &str, settings: &str) -> Vec<DeskRuntime> {
-    let imap = "[desk.imap]\nhost = \"127.0.0.1\"\nport = 143\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n";
-    let toml = format!(
-        "[store]\npath = \"x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\n\
-         [[desk]]\nname = \"ventas\"\naddress = \"ventas@example.test\"\ntag = \"VEN\"\nlanguage = \"es\"\n{imap}\
-         [[desk]]\nname = \"soporte\"\naddress = \"soporte@example.test\"\naddresses = [\"ayuda@example.test\"]\nplus_addressing = true\ntag = \"SOP\"\nlanguage = \"es\"\n\
-         agents = [\"@agentes.test\", \"eva@agentes.test\"]\nagent_trust = \"{trust}\"\nauthserv_ids = [\"mx.example.test\"]\nnotify = [\"equipo@agentes.test\"]\nnotify_lists = [\"equipo@agentes.test\"]\n\
-         max_participants = 3\nmax_notifications = 2\nnotify_window = \"1h\"\nloop_max_relays = 3\nloop_window = \"10m\"\n\
-         comment_address = \"soporte+nota@example.test\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"\n\
-         reopen_days = 30\n{settings}\n{imap}"
-    );
+    let toml = TestConfig::new("x.db")
+        .desk(TestDesk::new("ventas", "ventas@example.test", "VEN", "es"))
+        .desk(TestDesk::soporte().settings(&format!(
+            "addresses = [\"ayuda@example.test\"]\nplus_addressing = true\n\
+             agents = [\"@agentes.test\", \"eva@agentes.test\"]\nagent_trust = \"{trust}\"\nauthserv_ids = [\"mx.example.test\"]\nnotify = [\"equipo@agentes.test\"]\nnotify_lists = [\"equipo@agentes.test\"]\n\
+             max_participants = 3\nmax_notifications = 2\nnotify_window = \"1h\"\nloop_max_relays = 3\nloop_window = \"10m\"\n\
+             comment_address = \"soporte+nota@example.test\"\nmax_autoreplies = 2\nautoreply_window = \"1h\"\n\
+             reopen_days = 30\n{settings}"
+        )))
+        .render();
     let config = Config::from_toml(&toml, Vec::<(String, String)>::new()).unwrap();
     config.desks.iter().map(DeskRuntime::new).collect()
 }
