@@ -96,7 +96,7 @@ pub fn auth(config: &Path, cmd: AuthCommand) -> anyhow::Result<u8> {
                     let state = match (&row.error, &a.source) {
                         (Some(e), _) => format!(
                             "failing since {}: {e}",
-                            row.failing_since.as_deref().unwrap_or("?")
+                            row.failing_since.map_or("?".to_string(), crate::store::ts)
                         ),
                         (None, TokenSource::Provider(_)) if !row.logged_in() => {
                             format!(
@@ -112,8 +112,8 @@ pub fn auth(config: &Path, cmd: AuthCommand) -> anyhow::Result<u8> {
                         "source": source,
                         "signed_in": row.logged_in(),
                         "state": state,
-                        "token_expires": row.expires_at,
-                        "alerted_at": row.alerted_at,
+                        "token_expires": row.expires_at.map(crate::store::ts),
+                        "alerted_at": row.alerted_at.map(crate::store::ts),
                     })
                 })
                 .collect();

@@ -300,8 +300,8 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                 Some(n) => println!("requester: {} <{}>", line(n), line(&ticket.requester)),
                 None => println!("requester: {}", line(&ticket.requester)),
             }
-            println!("created:   {}", ticket.created_at);
-            println!("updated:   {}", ticket.updated_at);
+            println!("created:   {}", crate::store::ts(ticket.created_at));
+            println!("updated:   {}", crate::store::ts(ticket.updated_at));
             let tag_of = |n: i64| {
                 TagMatcher::new(config.desk(&ticket.desk).map_or("?", |d| d.tag.as_str())).format(n)
             };

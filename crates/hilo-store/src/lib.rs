@@ -258,6 +258,49 @@ pub(crate) fn time_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<DateT
     })
 }
 
+/// Column `i` of a row, one of the floor's stored texts, as its enum.
+pub(crate) fn text_at<T: hilo_domain::model::StoredText>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    T::from_text(&s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown {} {s:?}", T::NAME).into(),
+        )
+    })
+}
+
+/// A nullable stored timestamp column as an optional time.
+pub(crate) fn time_opt_at(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    match r.get::<_, Option<String>>(i)? {
+        None => Ok(None),
+        Some(_) => time_at(r, i).map(Some),
+    }
+}
+
+/// Serializes a time as it is stored ([`ts`]), so that the JSON views show
+/// the database's own spelling.
+pub fn serialize_ts<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&ts(*t))
+}
+
+/// [`serialize_ts`] for an optional time (`null` when absent).
+pub fn serialize_ts_opt<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&ts(*t)),
+        None => s.serialize_none(),
+    }
+}
+
 /// A stored timestamp ([`ts`]) read back; text that is no time is a
 /// corrupt database.
 pub(crate) fn time(s: &str) -> Result<DateTime<Utc>, StoreError> {

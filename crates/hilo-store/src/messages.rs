@@ -1,5 +1,6 @@
 //! Messages, attachments, mailbox checkpoints and the quarantine.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
@@ -55,7 +56,8 @@ pub struct QuarantineRow {
     pub uid: Option<u32>,
     pub reason: String,
     pub size: usize,
-    pub created_at: String,
+    #[serde(serialize_with = "crate::serialize_ts")]
+    pub created_at: DateTime<Utc>,
 }
 
 impl Tx<'_> {
@@ -328,7 +330,7 @@ impl Store {
                     uid: r.get(3)?,
                     reason: r.get(4)?,
                     size: r.get::<_, i64>(5)? as usize,
-                    created_at: r.get(6)?,
+                    created_at: crate::time_at(r, 6)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

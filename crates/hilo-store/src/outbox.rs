@@ -90,10 +90,13 @@ pub struct OutboxRow {
     pub recipients: Vec<String>,
     pub status: OutboxStatus,
     pub attempts: u32,
-    pub next_attempt_at: String,
+    #[serde(serialize_with = "crate::serialize_ts")]
+    pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
+    #[serde(serialize_with = "crate::serialize_ts")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::serialize_ts_opt")]
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// How an outgoing mail is queued (see [`Tx::queue_outgoing`]).
@@ -468,10 +471,10 @@ impl Store {
                     recipients: parse_json_list(&r.get::<_, String>(3)?),
                     status: outbox_status(r, 4)?,
                     attempts: r.get(5)?,
-                    next_attempt_at: r.get(6)?,
+                    next_attempt_at: crate::time_at(r, 6)?,
                     last_error: r.get(7)?,
-                    created_at: r.get(8)?,
-                    sent_at: r.get(9)?,
+                    created_at: crate::time_at(r, 8)?,
+                    sent_at: crate::time_opt_at(r, 9)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

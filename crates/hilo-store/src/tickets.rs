@@ -26,10 +26,13 @@ pub struct TicketView {
     pub linked_to: Option<i64>,
     /// Tickets linked to this one (strangers naming it, replies after it closed).
     pub linked_from: Vec<i64>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub closed_at: Option<String>,
-    pub priority: String,
+    #[serde(serialize_with = "crate::serialize_ts")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::serialize_ts")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::serialize_ts_opt")]
+    pub closed_at: Option<DateTime<Utc>>,
+    pub priority: Priority,
     pub assignee: Option<String>,
     /// The desk address its customer wrote to, which our mail comes from
     /// (`None`: the desk's main address).
@@ -111,15 +114,15 @@ fn ticket_row(r: &Row<'_>) -> rusqlite::Result<(TicketView, String)> {
             requester: r.get(4)?,
             requester_name: r.get(5)?,
             linked_to: r.get(6)?,
-            created_at: r.get(7)?,
-            updated_at: r.get(8)?,
+            created_at: crate::time_at(r, 7)?,
+            updated_at: crate::time_at(r, 8)?,
             messages: r.get(9)?,
             linked_from: r
                 .get::<_, Option<String>>(10)?
                 .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
                 .unwrap_or_default(),
-            closed_at: r.get(11)?,
-            priority: r.get(12)?,
+            closed_at: crate::time_opt_at(r, 11)?,
+            priority: crate::text_at(r, 12)?,
             assignee: r.get(13)?,
             address: r.get(14)?,
             merged_into: r.get(15)?,
@@ -760,7 +763,8 @@ pub struct AsideView {
     pub from: String,
     pub subject: String,
     pub reason: Option<String>,
-    pub received_at: String,
+    #[serde(serialize_with = "crate::serialize_ts")]
+    pub received_at: DateTime<Utc>,
 }
 
 impl Store {
@@ -779,7 +783,7 @@ impl Store {
                     from: r.get(3)?,
                     subject: r.get(4)?,
                     reason: r.get(5)?,
-                    received_at: r.get(6)?,
+                    received_at: crate::time_at(r, 6)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

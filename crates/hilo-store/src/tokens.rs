@@ -1,5 +1,6 @@
 //! OAuth2 refresh tokens and each account's login health.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
@@ -11,11 +12,15 @@ pub struct TokenRow {
     pub account: String,
     #[serde(skip)]
     pub refresh_token: Option<String>,
-    pub expires_at: Option<String>,
-    pub updated_at: String,
+    #[serde(serialize_with = "crate::serialize_ts_opt")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::serialize_ts")]
+    pub updated_at: DateTime<Utc>,
     pub error: Option<String>,
-    pub failing_since: Option<String>,
-    pub alerted_at: Option<String>,
+    #[serde(serialize_with = "crate::serialize_ts_opt")]
+    pub failing_since: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::serialize_ts_opt")]
+    pub alerted_at: Option<DateTime<Utc>>,
 }
 
 impl TokenRow {
@@ -28,11 +33,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {
         account: r.get(0)?,
         refresh_token: r.get(1)?,
-        expires_at: r.get(2)?,
-        updated_at: r.get(3)?,
+        expires_at: crate::time_opt_at(r, 2)?,
+        updated_at: crate::time_at(r, 3)?,
         error: r.get(4)?,
-        failing_since: r.get(5)?,
-        alerted_at: r.get(6)?,
+        failing_since: crate::time_opt_at(r, 5)?,
+        alerted_at: crate::time_opt_at(r, 6)?,
     })
 }
 
