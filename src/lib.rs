@@ -23,6 +23,7 @@
 //! - [`cli`]: the commands.
 
 pub mod auth;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod corpus;
@@ -35,6 +36,7 @@ pub mod outgoing;
 pub mod phrases;
 pub mod pipeline;
 pub mod sender;
+pub mod sla;
 pub mod template;
 pub mod text;
 pub mod watcher;

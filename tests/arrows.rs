@@ -34,9 +34,14 @@ const MODULES: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("template", &[]),
     ("net", &[]),
+    ("calendar", &[]),
+    ("sla", &["calendar"]),
     ("phrases", &["template"]),
     ("faq", &["text"]),
-    ("config", &["faq", "phrases", "template", "text"]),
+    (
+        "config",
+        &["calendar", "faq", "phrases", "sla", "template", "text"],
+    ),
     ("metrics", &[]),
     (
         "outgoing",
