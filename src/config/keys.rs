@@ -153,6 +153,22 @@ pub const KEYS: &[Key] = &[
     key("desk[].relay_signature", "agent", "`agent`: relayed answers carry the agent's own signature; `desk`: the desk's `signature` instead").is(Ty::Choice(&["agent", "desk"])),
     key("desk[].signature", "-", "the desk's signature, for `relay_signature = \"desk\"`").is(Ty::Text),
     key("desk[].close_after_days", "7", "resolved tickets close after this many days").is(Ty::Count { min: 0 }),
+    key("desk[].calendar", "-", "the `[[calendar]]` of the desk's business hours; without one, SLA clocks count wall time").is(Ty::Required),
+    key("desk[].sla.first_response", "-", "SLA: time to the first agent's answer relayed to the customer (the acknowledgement and FAQ answers do not count)").is(POSITIVE),
+    key("desk[].sla.next_response", "-", "SLA: time from a customer's mail after an answer to the next answer").is(POSITIVE),
+    key("desk[].sla.resolution", "-", "SLA: time from opening (or reopening) to resolved or closed").is(POSITIVE),
+    key("desk[].sla.clock", "business", "`business`: targets count the open hours of the desk's `calendar` (`8h` is one 09:00-17:00 day); `wall`: every hour counts").is(Ty::Choice(&["business", "wall"])),
+    key("desk[].sla.pause_in", "[\"pending\"]", "statuses in which every clock stops (waiting on the customer)").is(Ty::Choices(&["new", "open", "pending"])),
+    key("desk[].sla.warn_at", "75%", "the share of a target at which the lead is warned").is(Ty::Percent),
+    key("desk[].sla.low.first_response", "-", "the target for low-priority tickets; likewise `next_response`, `resolution`, and `[desk.sla.normal]`, `[desk.sla.high]`").is(POSITIVE),
+    key("desk[].sla.low.next_response", "-", "low priority: next response").is(POSITIVE),
+    key("desk[].sla.low.resolution", "-", "low priority: resolution").is(POSITIVE),
+    key("desk[].sla.normal.first_response", "-", "normal priority: first response").is(POSITIVE),
+    key("desk[].sla.normal.next_response", "-", "normal priority: next response").is(POSITIVE),
+    key("desk[].sla.normal.resolution", "-", "normal priority: resolution").is(POSITIVE),
+    key("desk[].sla.high.first_response", "-", "high priority: first response").is(POSITIVE),
+    key("desk[].sla.high.next_response", "-", "high priority: next response").is(POSITIVE),
+    key("desk[].sla.high.resolution", "-", "high priority: resolution").is(POSITIVE),
     key("desk[].imap.host", "", "the desk's IMAP server").is(Ty::Host),
     key("desk[].imap.port", "", "its port").is(Ty::Port),
     key("desk[].imap.security", "", "`none`, `starttls` or `tls`").is(SECURITY),
@@ -174,15 +190,22 @@ pub const KEYS: &[Key] = &[
     key("desk[].imap.oauth2.scopes", "the provider's", OAUTH2_SCOPES).is(Ty::List),
     key("desk[].imap.oauth2.token_url", "the provider's", OAUTH2_TOKEN_URL).is(Ty::Url),
     key("desk[].imap.oauth2.device_authorization_url", "the provider's", OAUTH2_DEVICE_URL).is(Ty::Url),
+    key("calendar[].name", "", "the name desks give as `calendar`").is(Ty::Required),
+    key("calendar[].time_zone", "", "its IANA time zone (`Europe/Madrid`); hours are local, across DST changes").is(Ty::TimeZone),
+    key("calendar[].hours", "", "opening hours per day: `mon-thu = [\"09:00-14:00\", \"15:00-18:00\"]`, `fri = [\"08:00-15:00\"]`; days `mon`…`sun`, ranges, lists (`sat,sun`)").is(Ty::Hours),
+    key("calendar[].holidays", "[]", "closed days: `\"2026-12-08\"`, or `\"12-25\"` every year").is(Ty::Holidays),
+    key("calendar[].holidays_file", "-", "an iCalendar (.ics) file whose all-day events are holidays (yearly with RRULE:FREQ=YEARLY), read at start and reload").is(Ty::Path),
 ];
 
 /// Checks every value the file (or the environment) sets against its
 /// key's type, for every desk, recording each problem.
 pub(super) fn check_values(c: &config::Config, bad: &mut super::Problems) {
-    let desks = c.get_array("desk").map(|d| d.len()).unwrap_or(0);
     for k in KEYS {
-        let paths: Vec<String> = match k.path.split_once("desk[]") {
-            Some((_, rest)) => (0..desks).map(|i| format!("desk[{i}]{rest}")).collect(),
+        let paths: Vec<String> = match k.path.split_once("[]") {
+            Some((array, rest)) => {
+                let n = c.get_array(array).map(|d| d.len()).unwrap_or(0);
+                (0..n).map(|i| format!("{array}[{i}]{rest}")).collect()
+            }
             None => vec![k.path.to_string()],
         };
         for path in paths {
@@ -352,6 +375,15 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
+    /// The table header of a key's section (`desk[].imap` → `[desk.imap]`).
+    fn header_of(section: &str) -> String {
+        match section {
+            "desk[]" => "[[desk]]".to_string(),
+            "calendar[]" => "[[calendar]]".to_string(),
+            s => format!("[{}]", s.replace("[]", "")),
+        }
+    }
+
     /// The base every key is tried on: one desk `d`.
     fn base() -> String {
         crate::config::TestConfig::new("x.db")
@@ -403,10 +435,12 @@ mod tests {
         let (mut checked, mut described) = (Vec::new(), Vec::new());
         for k in KEYS.iter().filter(|k| !["", "-"].contains(&k.default)) {
             let (section, name) = k.path.rsplit_once('.').unwrap();
-            let header = match section {
-                "desk[]" => "[[desk]]".to_string(),
-                s => format!("[{}]", s.replace("[]", "")),
-            };
+            let header = header_of(section);
+            if section.starts_with("calendar[]") {
+                // A calendar needs its own required keys: described.
+                described.push(k.path);
+                continue;
+            }
             let literal = format!("v = {}", k.default);
             let value = if toml::from_str::<toml::Table>(&literal).is_ok() {
                 k.default.to_string()
@@ -423,6 +457,9 @@ mod tests {
             let line = format!("{name} = {value}");
             let text = if base_text.contains(&format!("{header}\n")) {
                 base_text.replacen(&format!("{header}\n"), &format!("{header}\n{line}\n"), 1)
+            } else if section.starts_with("desk[].") {
+                // A desk's sub-table: after the (last) desk.
+                format!("{base_text}{header}\n{line}\n")
             } else {
                 format!("{header}\n{line}\n{base_text}")
             };
@@ -457,6 +494,11 @@ mod tests {
             ("[desk.imap]", "desk[].imap."),
             ("[desk.imap.oauth2]", "desk[].imap.oauth2."),
             ("[smtp.oauth2]", "smtp.oauth2."),
+            ("[[calendar]]", "calendar[]."),
+            ("[desk.sla]", "desk[].sla."),
+            ("[desk.sla.low]", "desk[].sla.low."),
+            ("[desk.sla.normal]", "desk[].sla.normal."),
+            ("[desk.sla.high]", "desk[].sla.high."),
         ] {
             let Some(mut want) = accepted(header) else {
                 continue;
@@ -465,6 +507,9 @@ mod tests {
             // Sub-tables are documented by their own keys.
             want.remove("imap");
             want.remove("oauth2");
+            for sub in ["sla", "low", "normal", "high"] {
+                want.remove(sub);
+            }
             assert_eq!(documented(prefix), want, "{header}");
         }
         assert!(
@@ -478,10 +523,8 @@ mod tests {
                 continue;
             };
             let header = match section {
-                "desk[].imap" => "[desk.imap]",
-                "desk[].imap.oauth2" => "[desk.imap.oauth2]",
                 "desk[]" | "store" => continue,
-                s => &format!("[{s}]"),
+                s => &header_of(s),
             };
             let value = if k.default.starts_with('[') {
                 "[]"
@@ -583,12 +626,7 @@ mod tests {
     fn the_example_config_shows_every_key_in_its_section() {
         for k in KEYS {
             let (section, name) = k.path.rsplit_once('.').unwrap_or(("", k.path));
-            let header = match section {
-                "desk[]" => "[[desk]]".to_string(),
-                "desk[].imap" => "[desk.imap]".to_string(),
-                "desk[].imap.oauth2" => "[desk.imap.oauth2]".to_string(),
-                s => format!("[{s}]"),
-            };
+            let header = header_of(section);
             let text = example_section(&header);
             let shown = text.lines().any(|l| {
                 let l = l.trim_start_matches(['#', ' ']);

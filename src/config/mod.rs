@@ -433,6 +433,49 @@ mod tests {
     }
 
     #[test]
+    fn calendars_and_service_levels_are_checked_with_their_keys() {
+        let cal = "[[calendar]]\nname = \"madrid\"\ntime_zone = \"Europe/Madrid\"\n\
+                   hours = { mon-thu = [\"09:00-14:00\", \"13:00-18:00\"], fri = [\"8-15\"] }\n\
+                   holidays = [\"2026-02-30\"]\nholidays_file = \"/nonexistent/festivos.ics\"\n";
+        let text = good().replace(
+            "language = \"es\"",
+            "language = \"es\"\ncalendar = \"barcelona\"",
+        )
+            + "[desk.sla]\nfirst_response = \"4h\"\nwarn_at = \"175%\"\npause_in = [\"waiting\"]\n"
+            + cal;
+        let e = err_of(&text);
+        for key in [
+            "`desk[0].calendar`: no [[calendar]] is named \"barcelona\"",
+            "`desk[0].sla.warn_at`",
+            "`desk[0].sla.pause_in[0]`",
+            "`calendar[0].holidays[0]`",
+            "`calendar[0].holidays_file`: cannot read /nonexistent/festivos.ics",
+            "`calendar[0].hours`",
+        ] {
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        // A good one: the desk gets its calendar and its targets.
+        let text = good().replace(
+            "language = \"es\"",
+            "language = \"es\"\ncalendar = \"madrid\"",
+        ) + "[desk.sla]\nfirst_response = \"4h\"\n[desk.sla.high]\nfirst_response = \"1h\"\n\
+              [[calendar]]\nname = \"madrid\"\ntime_zone = \"Europe/Madrid\"\nhours = { mon-fri = [\"09:00-17:00\"] }\nholidays = [\"12-25\"]\n";
+        let c = Config::from_toml(&text, no_env()).unwrap();
+        let d = &c.desks[0];
+        assert_eq!(d.calendar.name, "madrid");
+        assert!(d
+            .calendar
+            .is_holiday(chrono::NaiveDate::from_ymd_opt(2030, 12, 25).unwrap()));
+        let sla = d.sla.as_ref().unwrap();
+        assert!(sla.business && sla.warn_at == 0.75);
+        assert_eq!(sla.pause_in, vec![crate::model::Status::Pending]);
+        assert_eq!(
+            sla.targets(crate::model::Priority::High).first_response,
+            Some(chrono::Duration::hours(1))
+        );
+    }
+
+    #[test]
     fn a_hung_password_command_is_killed() {
         let t = std::time::Instant::now();
         let e = secret_command("sleep 30", Duration::from_millis(300)).unwrap_err();

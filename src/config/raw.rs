@@ -39,6 +39,57 @@ pub(super) struct RawConfig {
     pub(super) intake: IntakeConfig,
     #[serde(default)]
     pub(super) desk: Vec<RawDesk>,
+    #[serde(default)]
+    pub(super) calendar: Vec<RawCalendar>,
+}
+
+/// `[[calendar]]`: business hours and holidays.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCalendar {
+    pub(super) name: String,
+    pub(super) time_zone: String,
+    /// Day specs (`mon-thu`) → openings (`09:00-14:00`).
+    pub(super) hours: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub(super) holidays: Vec<String>,
+    pub(super) holidays_file: Option<PathBuf>,
+}
+
+/// `[desk.sla]`: the desk's service levels.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSla {
+    #[serde(flatten)]
+    pub(super) targets: RawTargets,
+    pub(super) clock: Option<String>,
+    #[serde(default = "default_pause_in")]
+    pub(super) pause_in: Vec<String>,
+    #[serde(default = "default_warn_at")]
+    pub(super) warn_at: String,
+    pub(super) low: Option<RawTargets>,
+    pub(super) normal: Option<RawTargets>,
+    pub(super) high: Option<RawTargets>,
+}
+
+/// The targets of `[desk.sla]` or of one of its priorities.
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTargets {
+    #[serde(default, with = "humantime_serde")]
+    pub(super) first_response: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) next_response: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) resolution: Option<Duration>,
+}
+
+pub(super) fn default_pause_in() -> Vec<String> {
+    vec!["pending".into()]
+}
+
+pub(super) fn default_warn_at() -> String {
+    "75%".into()
 }
 
 #[derive(Deserialize, Default)]
@@ -179,6 +230,8 @@ pub(super) struct RawDesk {
     pub(super) signature: String,
     #[serde(default = "default_close_after_days")]
     pub(super) close_after_days: u32,
+    pub(super) calendar: Option<String>,
+    pub(super) sla: Option<RawSla>,
 }
 
 pub(super) fn default_max_participants() -> u32 {

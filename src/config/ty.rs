@@ -61,6 +61,14 @@ pub enum Ty {
     Command,
     /// A secret: never shown, so never checked here.
     Secret,
+    /// A list of these words.
+    Choices(&'static [&'static str]),
+    /// A percentage of a target: `"75%"`, above 0 and at most 100.
+    Percent,
+    /// A list of holidays: `"2026-12-08"` or yearly `"12-25"`.
+    Holidays,
+    /// A table of day specs (`mon-thu`) → openings (`["09:00-14:00"]`).
+    Hours,
 }
 
 impl Ty {
@@ -103,6 +111,10 @@ impl Ty {
             Ty::Url => "URL".into(),
             Ty::Command => "command".into(),
             Ty::Secret => "secret".into(),
+            Ty::Choices(words) => format!("list of {}", words.join(", ")),
+            Ty::Percent => "percentage".into(),
+            Ty::Holidays => "list of dates (YYYY-MM-DD, or MM-DD yearly)".into(),
+            Ty::Hours => "table of days → openings (HH:MM-HH:MM)".into(),
         }
     }
 
@@ -219,6 +231,18 @@ impl Ty {
                     .unwrap_or_default(),
                 None => Vec::new(),
             },
+            Ty::Choices(words) => each(v, |w| {
+                (!words.contains(&w.trim())).then(|| format!("`{w}`: expected {}", or_list(words)))
+            }),
+            Ty::Percent => match string() {
+                Some(p) if percent(&p).is_none() => {
+                    one(format!("`{p}`: expected a percentage such as \"75%\""))
+                }
+                _ => Vec::new(),
+            },
+            Ty::Holidays => each(v, |h| crate::calendar::parse_holiday(h).err()),
+            // Checked with the calendar it belongs to (overlaps need all days).
+            Ty::Hours => Vec::new(),
             Ty::Listen => match string() {
                 Some(s) if s.parse::<std::net::SocketAddr>().is_err() => {
                     one(format!("`{s}` is not an address:port"))
@@ -227,6 +251,12 @@ impl Ty {
             },
         }
     }
+}
+
+/// `"75%"` → 0.75; above 0 and at most 100 %.
+pub(super) fn percent(s: &str) -> Option<f64> {
+    let n: f64 = s.trim().strip_suffix('%')?.trim().parse().ok()?;
+    (n > 0.0 && n <= 100.0).then_some(n / 100.0)
 }
 
 /// The problem of each string item of a list, keyed `[j]`.

@@ -291,6 +291,10 @@ pub struct DeskConfig {
     pub signature: String,
     /// Resolved tickets close after this long.
     pub close_after: Duration,
+    /// The desk's business calendar; wall time when it names none.
+    pub calendar: std::sync::Arc<crate::calendar::Calendar>,
+    /// The desk's service levels, if it promises any.
+    pub sla: Option<crate::sla::Sla>,
 }
 
 /// Whose signature an agent's relayed answer carries.

@@ -51,6 +51,7 @@ impl RawConfig {
         if self.desk.is_empty() {
             bad.push("desk", "configure at least one [[desk]]");
         }
+        let calendars = calendars(self.calendar, bad);
         let mut names = HashSet::new();
         let mut tags = HashSet::new();
         let mut addresses = HashSet::new();
@@ -182,7 +183,30 @@ impl RawConfig {
                     "refusing to send a password in clear text to a remote server; use starttls or tls",
                 );
             }
+            let calendar = match &d.calendar {
+                None => std::sync::Arc::new(crate::calendar::Calendar::always()),
+                Some(name) => match calendars.iter().find(|c| c.name == *name) {
+                    Some(c) => c.clone(),
+                    None => {
+                        bad.push(
+                            format!("{k}.calendar"),
+                            format!(
+                                "no [[calendar]] is named {name:?} (there are: {})",
+                                calendars
+                                    .iter()
+                                    .map(|c| c.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        );
+                        std::sync::Arc::new(crate::calendar::Calendar::always())
+                    }
+                },
+            };
+            let sla = d.sla.and_then(|raw| sla(raw, d.calendar.is_some()));
             desks.push(DeskConfig {
+                calendar,
+                sla,
                 name: d.name,
                 address: main,
                 addresses: all,
@@ -250,6 +274,102 @@ impl RawConfig {
             desks,
         }
     }
+}
+
+/// The `[[calendar]]` tables, each checked: a unique name, its hours,
+/// its holidays and its `.ics` file.
+fn calendars(
+    raw: Vec<super::raw::RawCalendar>,
+    bad: &mut Problems,
+) -> Vec<std::sync::Arc<crate::calendar::Calendar>> {
+    use crate::calendar::{holidays_from_ics, parse_holiday, Calendar, MAX_ICS_BYTES};
+    let mut out: Vec<std::sync::Arc<Calendar>> = Vec::new();
+    for (i, c) in raw.into_iter().enumerate() {
+        let k = format!("calendar[{i}]");
+        if out.iter().any(|o| o.name == c.name) {
+            bad.push(format!("{k}.name"), format!("{:?} is used twice", c.name));
+        }
+        let tz = c.time_zone.trim().parse().unwrap_or(chrono_tz::UTC);
+        // Bad dates are reported by the key's type; keep the good ones.
+        let mut holidays: Vec<_> = c
+            .holidays
+            .iter()
+            .filter_map(|h| parse_holiday(h).ok())
+            .collect();
+        if let Some(path) = &c.holidays_file {
+            let read = std::fs::metadata(path).and_then(|m| {
+                if m.len() > MAX_ICS_BYTES {
+                    Err(std::io::Error::other(format!(
+                        "larger than {} MiB",
+                        MAX_ICS_BYTES >> 20
+                    )))
+                } else {
+                    std::fs::read(path)
+                }
+            });
+            match read {
+                Ok(bytes) => {
+                    let (got, dropped) = holidays_from_ics(&String::from_utf8_lossy(&bytes));
+                    if dropped > 0 {
+                        tracing::warn!(file = %path.display(), dropped, "holidays past the cap left out");
+                    }
+                    holidays.extend(got);
+                }
+                Err(e) => bad.push(
+                    format!("{k}.holidays_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                ),
+            }
+        }
+        let hours: Vec<(String, Vec<String>)> = c.hours.into_iter().collect();
+        match Calendar::new(&c.name, tz, &hours, &holidays) {
+            Ok(cal) => out.push(std::sync::Arc::new(cal)),
+            Err(e) => bad.push(format!("{k}.hours"), e),
+        }
+    }
+    out
+}
+
+/// `[desk.sla]` as service levels; `None` when it sets no target.
+fn sla(raw: super::raw::RawSla, has_calendar: bool) -> Option<crate::sla::Sla> {
+    use crate::model::{Priority, Status};
+    use crate::sla::{Sla, Targets};
+    let targets = |t: super::raw::RawTargets| {
+        let d = |d: Option<Duration>| d.and_then(|d| chrono::Duration::from_std(d).ok());
+        Targets {
+            first_response: d(t.first_response),
+            next_response: d(t.next_response),
+            resolution: d(t.resolution),
+        }
+    };
+    // Without a calendar the desk is open all the time: business time is
+    // wall time, as the default says.
+    let business = raw.clock.as_deref() != Some("wall") && has_calendar;
+    let pause_in = raw
+        .pause_in
+        .iter()
+        .filter_map(|s| Status::parse(s.trim()))
+        .collect();
+    let by_priority: Vec<(Priority, Targets)> = [
+        (Priority::Low, raw.low),
+        (Priority::Normal, raw.normal),
+        (Priority::High, raw.high),
+    ]
+    .into_iter()
+    .filter_map(|(p, t)| t.map(|t| (p, targets(t))))
+    .collect();
+    let base = targets(raw.targets);
+    let none = Targets::default();
+    if base == none && by_priority.iter().all(|(_, t)| *t == none) {
+        return None;
+    }
+    Some(Sla {
+        targets: base,
+        by_priority,
+        business,
+        pause_in,
+        warn_at: super::ty::percent(&raw.warn_at).unwrap_or(0.75),
+    })
 }
 
 fn is_loopback(host: &str) -> bool {
