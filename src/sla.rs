@@ -98,16 +98,6 @@ pub enum Which {
     Resolution,
 }
 
-impl Which {
-    pub fn name(self) -> &'static str {
-        match self {
-            Which::FirstResponse => "first_response",
-            Which::NextResponse => "next_response",
-            Which::Resolution => "resolution",
-        }
-    }
-}
-
 /// Why a clock stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -173,11 +163,6 @@ pub struct Episode {
 impl Episode {
     pub fn clock(&self, which: Which) -> Option<&Clock> {
         self.clocks.iter().rev().find(|c| c.which == which)
-    }
-
-    /// The clocks still running, earliest due first.
-    pub fn running(&self) -> impl Iterator<Item = &Clock> {
-        self.clocks.iter().filter(|c| c.running())
     }
 }
 
