@@ -941,7 +941,20 @@ async fn merge_and_split_leave_no_orphan_in_any_mailbox() {
             .map(|m| support::threads::Node::of(m))
             .collect();
         let th = support::threads::threads(&nodes);
-        assert_eq!(th.len(), 1, "{who}: {th:?}");
+        let shown: Vec<String> = mbox
+            .iter()
+            .map(|m| {
+                format!(
+                    "{:?} {:?} irt={:?} refs={:?} | {}",
+                    header(m, "Subject"),
+                    header(m, "Message-ID"),
+                    header(m, "In-Reply-To"),
+                    header(m, "References"),
+                    text(m).chars().take(120).collect::<String>()
+                )
+            })
+            .collect();
+        assert_eq!(th.len(), 1, "{who}: {th:?}\n{shown:#?}");
     }
 }
 

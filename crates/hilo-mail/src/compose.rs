@@ -205,7 +205,17 @@ fn build(draft: &Draft, opaque: bool) -> Result<Vec<u8>, ComposeError> {
     if let Some(irt) = draft.in_reply_to.as_deref().filter(|i| safe_id(i)) {
         b = b.in_reply_to(format!("<{irt}>"));
     }
-    let refs: Vec<&String> = draft.references.iter().filter(|r| safe_id(r)).collect();
+    let irt = draft.in_reply_to.as_ref().filter(|i| safe_id(i));
+    let mut refs: Vec<&String> = draft.references.iter().filter(|r| safe_id(r)).collect();
+    // References are the parent's ancestry, the parent last (RFC 5322
+    // 3.6.4): ids after it are later mail, not ancestors, and a client
+    // that believed them would thread the parent under its own child.
+    if let Some(irt) = irt {
+        match refs.iter().position(|r| *r == irt) {
+            Some(i) => refs.truncate(i + 1),
+            None => refs.push(irt),
+        }
+    }
     if !refs.is_empty() {
         // The root, then the most recent ones.
         let skip = refs.len().saturating_sub(MAX_REFERENCES);
@@ -318,6 +328,33 @@ mod tests {
             reply_to: None,
             attachments: Vec::new(),
         }
+    }
+
+    #[test]
+    fn references_end_with_the_message_answered() {
+        let refs = |d: &Draft| crate::parse(&compose(d).unwrap()).unwrap().references;
+        // A later mail of the thread listed after the parent is dropped:
+        // it is no ancestor, and a client would hang the parent under it.
+        let mut d = draft();
+        d.references = vec![
+            "c0@cliente.test".into(),
+            "c1@cliente.test".into(),
+            "n2@x.test".into(),
+        ];
+        assert_eq!(refs(&d), ["c0@cliente.test", "c1@cliente.test"]);
+        // A parent missing from the list is added last.
+        d.in_reply_to = Some("c9@cliente.test".into());
+        assert_eq!(
+            refs(&d),
+            [
+                "c0@cliente.test",
+                "c1@cliente.test",
+                "n2@x.test",
+                "c9@cliente.test"
+            ]
+        );
+        d.in_reply_to = None;
+        assert_eq!(refs(&d).len(), 3, "no parent: the list as given");
     }
 
     #[test]
