@@ -215,6 +215,8 @@ pub enum StartError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Smtp(#[from] SmtpSetupError),
+    #[error(transparent)]
+    Now(#[from] crate::clock::NowError),
 }
 
 /// What the daemon is made of, built once from the configuration.
@@ -231,7 +233,10 @@ impl App {
     /// runs off the async threads.
     pub async fn start(config: Config) -> Result<App, StartError> {
         let path = config.store.path.clone();
-        let store = blocking(move || Store::open(&path)).await?;
+        let clock = crate::clock::from_env()?;
+        let store = blocking(move || Store::open(&path))
+            .await?
+            .with_clock(clock);
         Self::with_store(config, store)
     }
 

@@ -23,6 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::calendar::Calendar;
+pub use crate::domain::timeline::{Happening, Timeline};
 use crate::model::{Priority, Status};
 
 /// The targets of one priority; `None`: no promise on that clock.
@@ -74,21 +75,6 @@ impl Sla {
             .map_or(self.targets, |(_, t)| self.targets.with(*t))
     }
 }
-
-/// What happened to a ticket, as far as its clocks care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Happening {
-    /// The ticket moved to this status.
-    Status(Status),
-    /// A customer's mail was added.
-    Customer,
-    /// An agent's answer was relayed to the customer.
-    Answer,
-}
-
-/// A ticket's history, oldest first. The creation is `Status(New)`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Timeline(pub Vec<(DateTime<Utc>, Happening)>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -329,7 +329,8 @@ fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
 }
 
 fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> {
-    Ok(crate::store::Store::open(&config.store.path)?)
+    let clock = crate::clock::from_env()?;
+    Ok(crate::store::Store::open(&config.store.path)?.with_clock(clock))
 }
 
 /// One thread for all network I/O; parsing, storing and composing run on

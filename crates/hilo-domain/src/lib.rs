@@ -9,6 +9,7 @@
 //!   them, and the read-only [`Lookup`] the store implements;
 //! - [`answer`]: an agent's answer as planned; [`outcome`]: what became of
 //!   received mail; [`login`]: how a session logged in;
+//! - [`timeline`]: a ticket's history as its service clocks see it;
 //! - [`clock`]: the time hilo goes by; [`fault`]: the tests' fault points;
 //! - [`report`]: an error with its causes, once each.
 
@@ -22,6 +23,7 @@ pub mod login;
 pub mod mailbox;
 pub mod outcome;
 pub mod ticket;
+pub mod timeline;
 
 pub use answer::{Answer, Held, Notice, Unheard};
 pub use event::EventKind;

@@ -9,6 +9,7 @@ mod merge;
 mod messages;
 mod outbox;
 mod tickets;
+mod timeline;
 mod tokens;
 
 pub use merge::{Merged, People, Split, Unmerged};

@@ -1,0 +1,213 @@
+//! Reads a ticket's [`Timeline`]: its creation, every status change, each
+//! customer's mail and each answer that reached the customer (a relay, or
+//! an agent's mail written to the requester directly), oldest first.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
+use super::{stored, time, Store, StoreError, Tx};
+use hilo_domain::model::Status;
+use hilo_domain::timeline::{Happening, Timeline};
+
+/// One query, ordered by time; at one instant a status change comes
+/// before the mail that caused it was counted (a reply reopens, then is
+/// the customer's), which is the order the transaction wrote them in.
+const TIMELINE: &str = "
+    SELECT created_at AS at, 0 AS rank, 'status' AS what, 'new' AS detail FROM tickets WHERE id = ?1
+    UNION ALL
+    SELECT e.at, 1, 'status', e.detail FROM events e
+     WHERE e.ticket_id = ?1 AND e.kind = 'status' AND e.detail IS NOT NULL
+    UNION ALL
+    SELECT m.created_at, 2, m.kind, NULL FROM messages m
+     WHERE m.ticket_id = ?1 AND (
+           (m.direction = 'in' AND m.kind = 'customer')
+        OR (m.direction = 'out' AND m.kind = 'relay')
+        OR (m.direction = 'in' AND m.kind = 'agent' AND EXISTS (
+               SELECT 1 FROM participants p
+                WHERE p.ticket_id = m.ticket_id AND p.role = 'requester'
+                  AND (instr(m.to_addrs, '\"' || p.address || '\"') > 0
+                    OR instr(m.cc_addrs, '\"' || p.address || '\"') > 0))))
+    ORDER BY 1, 2";
+
+fn read(c: &Connection, ticket: i64) -> Result<Timeline, StoreError> {
+    let mut st = c.prepare_cached(TIMELINE)?;
+    let rows = st.query_map([ticket], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut out: Vec<(DateTime<Utc>, Happening)> = Vec::new();
+    for row in rows {
+        let (at, what, detail) = row?;
+        let at = time(&at)?;
+        let h = match what.as_str() {
+            "status" => Happening::Status(stored::<Status>(detail.as_deref().unwrap_or(""))?),
+            "customer" => Happening::Customer,
+            _ => Happening::Answer,
+        };
+        out.push((at, h));
+    }
+    Ok(Timeline(out))
+}
+
+impl Store {
+    /// Ticket `number`'s timeline; empty when there is no such ticket.
+    pub fn timeline(&self, number: i64) -> Result<Timeline, StoreError> {
+        self.read(|c| read(c, number))
+    }
+}
+
+impl Tx<'_> {
+    /// Ticket `number`'s timeline as this transaction sees it.
+    pub fn timeline(&self, number: i64) -> Result<Timeline, StoreError> {
+        read(&self.tx, number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+    use hilo_domain::clock::ManualClock;
+    use hilo_domain::model::{Direction, MessageKind};
+    use hilo_mail::Mailbox;
+
+    use super::*;
+    use crate::NewMessage;
+
+    fn message<'a>(
+        ticket: i64,
+        n: u32,
+        direction: Direction,
+        kind: MessageKind,
+        from: &'a Mailbox,
+        to: Vec<&'a str>,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            ticket: Some(ticket),
+            desk: "d",
+            direction,
+            kind,
+            dedup_key: format!("k{n}"),
+            message_id: None,
+            in_reply_to: &[],
+            references: &[],
+            from,
+            to,
+            cc: vec![],
+            subject: "s",
+            date: None,
+            text: "t",
+            new_text: None,
+            thread_root: None,
+            note: None,
+            raw: b"raw",
+            draft: None,
+            folder: None,
+            uid: None,
+            about: None,
+        }
+    }
+
+    #[test]
+    fn reads_creation_statuses_customers_and_answers_in_order() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let clock = Arc::new(ManualClock::new(t0));
+        let s = Store::open_in_memory().unwrap().with_clock(clock.clone());
+        let ana = Mailbox::new("ana@y.test", None);
+        let desk = Mailbox::new("soporte@x.test", None);
+        let agent = Mailbox::new("eva@x.test", None);
+        let hour = std::time::Duration::from_secs(3600);
+        let n = s
+            .write(|tx| {
+                let n = tx.create_ticket("d", None, "s", &ana, None)?;
+                tx.insert_message(&message(
+                    n,
+                    1,
+                    Direction::In,
+                    MessageKind::Customer,
+                    &ana,
+                    vec!["soporte@x.test"],
+                ))?;
+                // The acknowledgement and a note are no answer.
+                tx.insert_message(&message(
+                    n,
+                    2,
+                    Direction::Out,
+                    MessageKind::Ack,
+                    &desk,
+                    vec!["ana@y.test"],
+                ))?;
+                Ok::<_, StoreError>(n)
+            })
+            .unwrap();
+        clock.advance(hour);
+        s.write(|tx| {
+            tx.insert_message(&message(
+                n,
+                3,
+                Direction::In,
+                MessageKind::Note,
+                &agent,
+                vec!["soporte@x.test"],
+            ))?;
+            tx.insert_message(&message(
+                n,
+                4,
+                Direction::In,
+                MessageKind::Agent,
+                &agent,
+                vec!["soporte@x.test"],
+            ))?;
+            tx.insert_message(&message(
+                n,
+                5,
+                Direction::Out,
+                MessageKind::Relay,
+                &desk,
+                vec!["ana@y.test"],
+            ))?;
+            tx.set_status(n, Status::Pending, "eva@x.test")
+        })
+        .unwrap();
+        clock.advance(hour);
+        s.write(|tx| {
+            tx.insert_message(&message(
+                n,
+                6,
+                Direction::In,
+                MessageKind::Customer,
+                &ana,
+                vec!["soporte@x.test"],
+            ))?;
+            tx.set_status(n, Status::Open, "hilo")?;
+            // Written to the requester directly: an answer too.
+            tx.insert_message(&message(
+                n,
+                7,
+                Direction::In,
+                MessageKind::Agent,
+                &agent,
+                vec!["ana@y.test"],
+            ))
+        })
+        .unwrap();
+        let t1 = t0 + chrono::Duration::hours(1);
+        let t2 = t0 + chrono::Duration::hours(2);
+        let want = vec![
+            (t0, Happening::Status(Status::New)),
+            (t0, Happening::Customer),
+            (t1, Happening::Status(Status::Pending)),
+            (t1, Happening::Answer),
+            (t2, Happening::Status(Status::Open)),
+            (t2, Happening::Customer),
+            (t2, Happening::Answer),
+        ];
+        assert_eq!(s.timeline(n).unwrap(), Timeline(want.clone()));
+        assert_eq!(s.write(|tx| tx.timeline(n)).unwrap(), Timeline(want));
+        assert_eq!(s.timeline(99).unwrap(), Timeline(vec![]), "no such ticket");
+    }
+}
