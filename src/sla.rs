@@ -76,12 +76,120 @@ impl Sla {
     }
 }
 
+impl Sla {
+    /// Ticket's service levels at `now`: every episode of its timeline,
+    /// measured in `calendar` when the desk counts business time.
+    pub fn measure(
+        &self,
+        priority: Priority,
+        timeline: &Timeline,
+        calendar: &Calendar,
+        now: DateTime<Utc>,
+    ) -> Measure {
+        let wall;
+        let cal = if self.business {
+            calendar
+        } else {
+            wall = Calendar::always();
+            &wall
+        };
+        let episodes = episodes(
+            timeline,
+            self.targets(priority),
+            &self.pause_in,
+            self.warn_at,
+            cal,
+            now,
+        );
+        Measure::of(episodes, now)
+    }
+}
+
+/// Where a ticket stands against its promises now: the current (last)
+/// episode's worst clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// No clock runs: everything owed was given (or there is no target).
+    Met,
+    /// Every running clock is paused (waiting on the customer).
+    Paused,
+    /// Running, before the warning point.
+    Running,
+    /// A running clock is past its warning point.
+    Warning,
+    /// A clock of this episode went past its target.
+    Breached,
+}
+
+/// A ticket's clocks, and what they add up to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Measure {
+    pub standing: Standing,
+    /// The earliest due time of a running, unpaused clock (in the past
+    /// when breached).
+    #[serde(serialize_with = "crate::store::serialize_ts_opt")]
+    pub due_at: Option<DateTime<Utc>>,
+    pub episodes: Vec<Episode>,
+}
+
+impl Standing {
+    /// As `serde` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Standing::Met => "met",
+            Standing::Paused => "paused",
+            Standing::Running => "running",
+            Standing::Warning => "warning",
+            Standing::Breached => "breached",
+        }
+    }
+}
+
+impl Measure {
+    fn of(episodes: Vec<Episode>, now: DateTime<Utc>) -> Measure {
+        let clocks = episodes.last().map_or(&[][..], |e| &e.clocks[..]);
+        let running = || clocks.iter().filter(|c| c.running());
+        let standing = if clocks.iter().any(|c| c.breached) {
+            Standing::Breached
+        } else if running().any(|c| !c.paused && c.warn_at.is_some_and(|w| w <= now)) {
+            Standing::Warning
+        } else if running().any(|c| !c.paused && c.target_secs.is_some()) {
+            Standing::Running
+        } else if running().any(|c| c.paused && c.target_secs.is_some()) {
+            Standing::Paused
+        } else {
+            Standing::Met
+        };
+        let due_at = running()
+            .filter(|c| !c.paused)
+            .filter_map(|c| c.due_at)
+            .min();
+        Measure {
+            standing,
+            due_at,
+            episodes,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Which {
     FirstResponse,
     NextResponse,
     Resolution,
+}
+
+impl Which {
+    /// As `serde` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Which::FirstResponse => "first_response",
+            Which::NextResponse => "next_response",
+            Which::Resolution => "resolution",
+        }
+    }
 }
 
 /// Why a clock stopped.
@@ -566,5 +674,84 @@ mod tests {
         assert_eq!(high.first_response, Some(Duration::hours(1)));
         assert_eq!(high.resolution, Some(Duration::hours(40)));
         assert_eq!(sla.targets(Priority::Low), targets(8, 8, 40));
+    }
+
+    #[test]
+    fn a_measure_says_where_the_ticket_stands_and_when_it_is_due() {
+        let sla = Sla {
+            targets: targets(4, 8, 40),
+            by_priority: vec![(
+                Priority::High,
+                Targets {
+                    first_response: Some(Duration::hours(1)),
+                    ..Targets::default()
+                },
+            )],
+            business: false,
+            pause_in: vec![S::Pending],
+            warn_at: 0.75,
+        };
+        let cal = madrid();
+        let t = tl(&[
+            ("2026-12-01T10:00:00Z", Status(S::New)),
+            ("2026-12-01T10:00:00Z", Customer),
+        ]);
+        let m = |p, now: &str, t: &Timeline| sla.measure(p, t, &cal, at(now));
+        // Wall time: the calendar is not used.
+        let a = m(Priority::Normal, "2026-12-01T12:00:00Z", &t);
+        assert_eq!(
+            (a.standing, a.due_at),
+            (Standing::Running, Some(at("2026-12-01T14:00:00Z")))
+        );
+        assert_eq!(
+            m(Priority::Normal, "2026-12-01T13:30:00Z", &t).standing,
+            Standing::Warning
+        );
+        // High priority: one hour to the first answer; the rest as normal.
+        let h = m(Priority::High, "2026-12-01T12:00:00Z", &t);
+        assert_eq!(h.standing, Standing::Breached);
+        assert_eq!(h.due_at, Some(at("2026-12-01T11:00:00Z")), "overdue");
+        assert_eq!(
+            h.episodes[0].clock(Which::Resolution).unwrap().due_at,
+            Some(at("2026-12-03T02:00:00Z"))
+        );
+        // Answered and waiting on the customer: paused, nothing due.
+        let mut w = t.clone();
+        w.0.push((at("2026-12-01T11:00:00Z"), Answer));
+        w.0.push((at("2026-12-01T11:00:00Z"), Status(S::Pending)));
+        let p = m(Priority::Normal, "2026-12-05T00:00:00Z", &w);
+        assert_eq!((p.standing, p.due_at), (Standing::Paused, None));
+        // Resolved: met.
+        w.0.push((at("2026-12-02T09:00:00Z"), Status(S::Resolved)));
+        assert_eq!(
+            m(Priority::Normal, "2026-12-09T00:00:00Z", &w).standing,
+            Standing::Met
+        );
+        // A breach earlier in the episode stays in its standing.
+        let late = tl(&[
+            ("2026-12-01T10:00:00Z", Status(S::New)),
+            ("2026-12-01T16:00:00Z", Answer),
+        ]);
+        assert_eq!(
+            m(Priority::Normal, "2026-12-01T17:00:00Z", &late).standing,
+            Standing::Breached
+        );
+    }
+
+    #[test]
+    fn names_are_serdes() {
+        use Standing::*;
+        for s in [Met, Paused, Running, Warning, Breached] {
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
+        }
+        for w in [Which::FirstResponse, Which::NextResponse, Which::Resolution] {
+            assert_eq!(
+                serde_json::to_string(&w).unwrap(),
+                format!("\"{}\"", w.name())
+            );
+        }
     }
 }

@@ -14,6 +14,7 @@ use crate::model::Status;
 use crate::outgoing::templates::Templates;
 use crate::pipeline::apply::Done;
 use crate::pipeline::Intake;
+use crate::sla::Measure;
 use crate::store::{MessageView, ParticipantView, TicketFilter, TicketView};
 
 #[derive(Debug, Subcommand)]
@@ -25,6 +26,17 @@ pub enum TicketsCommand {
         /// new, open, pending, resolved or closed.
         #[arg(long, value_parser = parse_status)]
         status: Option<Status>,
+        /// `number` (the default), or `due`: the soonest due first, tickets
+        /// with nothing due last.
+        #[arg(long, value_enum, default_value_t = SortBy::Number)]
+        sort: SortBy,
+        /// Only tickets that broke a service level in their current episode.
+        #[arg(long)]
+        breached: bool,
+        /// Only tickets due within this time from now (`4h`, `2d`), overdue
+        /// ones included.
+        #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+        due_within: Option<chrono::Duration>,
         #[arg(long)]
         json: bool,
     },
@@ -114,6 +126,19 @@ pub enum TicketsCommand {
         #[arg(long, short)]
         out: std::path::PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortBy {
+    Number,
+    Due,
+}
+
+fn parse_within(s: &str) -> Result<chrono::Duration, String> {
+    humantime::parse_duration(s.trim())
+        .ok()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .ok_or_else(|| format!("`{s}` is not a duration (such as \"4h\" or \"2d\")"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,30 +267,128 @@ fn with_tag(config: &Config, mut t: TicketView) -> TicketView {
 struct Detail {
     #[serde(flatten)]
     ticket: TicketView,
+    /// `null` when the desk promises nothing.
+    sla: Option<Measure>,
     participants: Vec<ParticipantView>,
     messages: Vec<MessageView>,
+}
+
+/// A row of `tickets list --json`: the ticket, and where it stands.
+#[derive(Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    ticket: TicketView,
+    sla: Option<Standing>,
+}
+
+#[derive(Serialize)]
+struct Standing {
+    standing: crate::sla::Standing,
+    #[serde(serialize_with = "crate::store::serialize_ts_opt")]
+    due_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Ticket `t`'s service levels now, by its desk's; `None` when the desk
+/// has none (or is no longer configured).
+fn measure(
+    config: &Config,
+    store: &crate::store::Store,
+    t: &TicketView,
+) -> anyhow::Result<Option<Measure>> {
+    let Some(desk) = config.desk(&t.desk) else {
+        return Ok(None);
+    };
+    let Some(sla) = &desk.sla else {
+        return Ok(None);
+    };
+    let timeline = store.timeline(t.number)?;
+    Ok(Some(sla.measure(
+        t.priority,
+        &timeline,
+        &desk.calendar,
+        store.now(),
+    )))
 }
 
 pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
     let config = load_config(config)?;
     let store = open_store(&config)?;
     match cmd {
-        TicketsCommand::List { desk, status, json } => {
-            let list: Vec<TicketView> = store
-                .list_tickets(&TicketFilter { desk, status })?
-                .into_iter()
-                .map(|t| with_tag(&config, t))
-                .collect();
+        TicketsCommand::List {
+            desk,
+            status,
+            sort,
+            breached,
+            due_within,
+            json,
+        } => {
+            let asks = sort == SortBy::Due || breached || due_within.is_some();
+            let mut list: Vec<Listed> = Vec::new();
+            for t in store.list_tickets(&TicketFilter { desk, status })? {
+                let m = if asks || json {
+                    measure(&config, &store, &t)?
+                } else {
+                    None
+                };
+                let sla = m.map(|m| Standing {
+                    standing: m.standing,
+                    due_at: m.due_at,
+                });
+                let (standing, due) = (
+                    sla.as_ref().map(|s| s.standing),
+                    sla.as_ref().and_then(|s| s.due_at),
+                );
+                if breached && standing != Some(crate::sla::Standing::Breached) {
+                    continue;
+                }
+                if let Some(w) = due_within {
+                    if due.is_none_or(|d| d > store.now() + w) {
+                        continue;
+                    }
+                }
+                list.push(Listed {
+                    ticket: with_tag(&config, t),
+                    sla,
+                });
+            }
+            if sort == SortBy::Due {
+                // Soonest first; nothing due last, by number.
+                list.sort_by_key(|l| {
+                    let due = l.sla.as_ref().and_then(|s| s.due_at);
+                    (due.is_none(), due, l.ticket.number)
+                });
+            }
             if json {
                 println!("{}", super::json(&list)?);
             } else {
-                println!(
-                    "{:<12} {:<10} {:<9} {:<30} {:>4}  SUBJECT",
-                    "TICKET", "DESK", "STATUS", "REQUESTER", "MSGS"
-                );
-                for t in &list {
+                let due_col = asks;
+                if due_col {
                     println!(
-                        "{:<12} {:<10} {:<9} {:<30} {:>4}  {}",
+                        "{:<12} {:<10} {:<9} {:<9} {:<20} {:<30} {:>4}  SUBJECT",
+                        "TICKET", "DESK", "STATUS", "SLA", "DUE", "REQUESTER", "MSGS"
+                    );
+                } else {
+                    println!(
+                        "{:<12} {:<10} {:<9} {:<30} {:>4}  SUBJECT",
+                        "TICKET", "DESK", "STATUS", "REQUESTER", "MSGS"
+                    );
+                }
+                for l in &list {
+                    let t = &l.ticket;
+                    let sla = if due_col {
+                        let (standing, due) = match &l.sla {
+                            Some(s) => (
+                                s.standing.name().to_string(),
+                                s.due_at.map(crate::store::ts).unwrap_or_else(|| "-".into()),
+                            ),
+                            None => ("-".into(), "-".into()),
+                        };
+                        format!("{standing:<9} {due:<20} ")
+                    } else {
+                        String::new()
+                    };
+                    println!(
+                        "{:<12} {:<10} {:<9} {sla}{:<30} {:>4}  {}",
                         t.tag,
                         t.desk,
                         t.status.as_str(),
@@ -282,11 +405,13 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                 eprintln!("hilo: no ticket {number}");
                 return Ok(exit::ERROR);
             };
+            let sla = measure(&config, &store, &t)?;
             let ticket = with_tag(&config, t);
             let participants = store.participants(number)?;
             if json {
                 let d = Detail {
                     ticket,
+                    sla,
                     participants,
                     messages,
                 };
@@ -302,6 +427,12 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             }
             println!("created:   {}", crate::store::ts(ticket.created_at));
             println!("updated:   {}", crate::store::ts(ticket.updated_at));
+            if let Some(m) = &sla {
+                println!("sla:       {}", m.standing.name());
+                for c in m.episodes.last().map_or(&[][..], |e| &e.clocks[..]) {
+                    println!("  {}", clock_line(c));
+                }
+            }
             let tag_of = |n: i64| {
                 TagMatcher::new(config.desk(&ticket.desk).map_or("?", |d| d.tag.as_str())).format(n)
             };
@@ -537,4 +668,33 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
     }
+}
+
+/// One clock for people: `first_response  met after 1h 5m (target 4h)`.
+fn clock_line(c: &crate::sla::Clock) -> String {
+    let span = |secs: i64| {
+        humantime::format_duration(std::time::Duration::from_secs(secs.max(0) as u64)).to_string()
+    };
+    let target = c
+        .target_secs
+        .map_or("no target".to_string(), |t| format!("target {}", span(t)));
+    let state = match (c.stop, c.breached, c.paused) {
+        (Some(crate::sla::Stop::Met), false, _) => format!("met after {}", span(c.elapsed_secs)),
+        (Some(crate::sla::Stop::Met), true, _) => {
+            format!("met late, after {}", span(c.elapsed_secs))
+        }
+        (Some(crate::sla::Stop::Ended), _, _) => format!("ended after {}", span(c.elapsed_secs)),
+        (None, true, _) => format!("BREACHED, {} so far", span(c.elapsed_secs)),
+        (None, false, true) => format!("paused, {} so far", span(c.elapsed_secs)),
+        (None, false, false) => match c.due_at {
+            Some(d) => format!(
+                "due {}, {} so far",
+                crate::store::ts(d),
+                span(c.elapsed_secs)
+            ),
+            None => format!("{} so far", span(c.elapsed_secs)),
+        },
+    };
+    let which = c.which.name();
+    format!("{which:<15} {state} ({target})")
 }

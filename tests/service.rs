@@ -1,0 +1,257 @@
+//! Service levels end to end: the real binary at chosen instants
+//! (`HILO_NOW`), mail through the test Postfix into Dovecot, the clocks
+//! read back with `tickets show --json` and `tickets list`.
+
+mod support;
+
+use support::*;
+
+/// A desk with a Madrid calendar (Monday to Friday, 09:00-14:00 and
+/// 15:00-18:00), the holidays given, and `sla` as its `[desk.sla]`.
+fn world(holidays: &str, sla: &str) -> World {
+    let w = World::new();
+    w.desk_settings("calendar = \"madrid\"");
+    w.edit_config(|t| {
+        format!(
+            "{t}\n[desk.sla]\n{sla}\n\n[[calendar]]\nname = \"madrid\"\ntime_zone = \"Europe/Madrid\"\n\
+             hours = {{ mon-fri = [\"09:00-14:00\", \"15:00-18:00\"] }}\nholidays = [{holidays}]\n"
+        )
+    });
+    w
+}
+
+/// `hilo ARGS` at instant `now`, asserting exit 0; its stdout.
+async fn at(w: &World, now: &str, args: &[&str]) -> String {
+    let out = w.hilo_with(args, None, &[("HILO_NOW", now)]).await;
+    assert!(
+        out.status.success(),
+        "HILO_NOW={now} hilo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Sends a customer's mail through Postfix and lets hilo take it in at
+/// `now`; the new ticket's number.
+async fn arrives(w: &World, now: &str, body: &str) -> i64 {
+    let before = mailbox(&w.desk).await.len();
+    let from = format!("cliente-{}@cliente.test", uid());
+    send(
+        &from,
+        &[&w.desk],
+        &customer_mail(&from, &w.desk, "Ayuda", body),
+    )
+    .await;
+    wait_mailbox(&w.desk, before + 1, WAIT).await;
+    at(w, now, &["run", "--once"]).await;
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&at(w, now, &["tickets", "list", "--json"]).await).unwrap();
+    list.last().expect("a ticket")["number"].as_i64().unwrap()
+}
+
+async fn sla(w: &World, now: &str, n: i64) -> serde_json::Value {
+    let out = at(w, now, &["tickets", "show", &n.to_string(), "--json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["sla"].clone()
+}
+
+/// The clock starts at `HILO_NOW` and runs on while the binary works:
+/// times are right to within a few seconds.
+const SLACK: i64 = 30;
+
+fn near(v: &serde_json::Value, want: &str, all: &serde_json::Value) {
+    let got = chrono::DateTime::parse_from_rfc3339(
+        v.as_str().unwrap_or_else(|| panic!("no time in {all}")),
+    )
+    .unwrap();
+    let want = chrono::DateTime::parse_from_rfc3339(want).unwrap();
+    let off = (got - want).num_seconds().abs();
+    assert!(off <= SLACK, "{got} is not {want}: {all}");
+}
+
+fn secs(v: &serde_json::Value, want: i64, all: &serde_json::Value) {
+    let got = v.as_i64().unwrap();
+    assert!(
+        (got - want).abs() <= SLACK,
+        "{got} s is not {want} s: {all}"
+    );
+}
+
+fn clock<'a>(sla: &'a serde_json::Value, which: &str) -> &'a serde_json::Value {
+    let e = sla["episodes"].as_array().unwrap().last().unwrap();
+    e["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|c| c["which"] == which)
+        .unwrap_or_else(|| panic!("no {which} clock in {sla}"))
+}
+
+#[tokio::test]
+async fn a_friday_evening_mail_is_not_breached_on_monday_morning() {
+    let w = world("", "first_response = \"4h\"\nresolution = \"40h\"");
+    at(&w, "2026-11-27T16:00:00Z", &["run", "--once"]).await;
+    // Friday 27 November, 17:55 in Madrid: five minutes before closing.
+    let n = arrives(&w, "2026-11-27T16:55:00Z", "No puedo entrar.").await;
+    let stamp = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+    let created = w.ticket(n).await["created_at"].clone();
+    assert!(
+        stamp(&created).starts_with("2026-11-27T16:55:0"),
+        "{created}"
+    );
+    // Monday 30 November, 09:00 in Madrid.
+    let s = sla(&w, "2026-11-30T08:00:00Z", n).await;
+    let first = clock(&s, "first_response");
+    assert_eq!(first["breached"], false, "{s}");
+    assert_eq!(s["standing"], "running", "{s}");
+    // Five minutes on Friday, 3 h 55 min on Monday: 12:55 in Madrid.
+    near(&first["due_at"], "2026-11-30T11:55:00Z", &s);
+    assert!(first["elapsed_secs"].as_i64().unwrap() < 400, "{s}");
+    // At 12:56 it is late; `tickets list` finds it by breach and due.
+    let late = "2026-11-30T11:56:00Z";
+    assert_eq!(sla(&w, late, n).await["standing"], "breached");
+    let breached = at(&w, late, &["tickets", "list", "--breached", "--json"]).await;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&breached).unwrap();
+    assert_eq!(rows.len(), 1, "{breached}");
+    assert_eq!(rows[0]["sla"]["standing"], "breached");
+    let quiet = at(
+        &w,
+        "2026-11-30T08:00:00Z",
+        &["tickets", "list", "--breached", "--json"],
+    )
+    .await;
+    assert_eq!(quiet.trim(), "[]");
+}
+
+#[tokio::test]
+async fn a_monday_holiday_moves_the_due_time_to_tuesday() {
+    let w = world("\"2026-12-07\"", "first_response = \"4h\"");
+    at(&w, "2026-12-04T16:00:00Z", &["run", "--once"]).await;
+    // Friday 4 December 17:55; Monday the 7th is a holiday.
+    let n = arrives(&w, "2026-12-04T16:55:00Z", "La factura no cuadra.").await;
+    let s = sla(&w, "2026-12-07T10:00:00Z", n).await;
+    near(
+        &clock(&s, "first_response")["due_at"],
+        "2026-12-08T11:55:00Z",
+        &s,
+    );
+    assert_eq!(s["standing"], "running", "not breached on the holiday: {s}");
+}
+
+#[tokio::test]
+async fn a_ticket_across_the_dst_change_is_due_at_the_right_hour() {
+    let w = world("", "first_response = \"4h\"");
+    at(&w, "2026-10-23T14:00:00Z", &["run", "--once"]).await;
+    // Friday 23 October 17:00 in Madrid (15:00Z, summer time): one hour
+    // on Friday. Sunday the 25th has 25 hours; Monday is on winter time,
+    // so three hours after 09:00 CET is 12:00 CET, 11:00Z.
+    let n = arrives(&w, "2026-10-23T15:00:00Z", "El informe no sale.").await;
+    let s = sla(&w, "2026-10-26T08:30:00Z", n).await;
+    near(
+        &clock(&s, "first_response")["due_at"],
+        "2026-10-26T11:00:00Z",
+        &s,
+    );
+    // Ordered by due time, with a later ticket after it.
+    let m = arrives(&w, "2026-10-26T09:00:00Z", "Otra cosa.").await;
+    let out = at(
+        &w,
+        "2026-10-26T09:00:00Z",
+        &["tickets", "list", "--sort", "due", "--json"],
+    )
+    .await;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let order: Vec<i64> = rows.iter().map(|r| r["number"].as_i64().unwrap()).collect();
+    assert_eq!(order, [n, m], "{out}");
+    let soon = at(
+        &w,
+        "2026-10-26T09:00:00Z",
+        &["tickets", "list", "--due-within", "3h", "--json"],
+    )
+    .await;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&soon).unwrap();
+    assert_eq!(rows.len(), 1, "only the first is due by 12:00Z: {soon}");
+}
+
+#[tokio::test]
+async fn pending_pauses_the_clock_and_a_reply_starts_next_response() {
+    let w = world(
+        "",
+        "first_response = \"4h\"\nnext_response = \"2h\"\nresolution = \"16h\"\npause_in = [\"pending\"]",
+    );
+    at(&w, "2026-12-01T08:00:00Z", &["run", "--once"]).await;
+    // Tuesday 1 December 10:00 in Madrid.
+    let n = arrives(&w, "2026-12-01T09:00:00Z", "No me llegan los correos.").await;
+    // The agent answers at 11:00; an answer leaves the ticket pending.
+    at(
+        &w,
+        "2026-12-01T10:00:00Z",
+        &[
+            "tickets",
+            "reply",
+            &n.to_string(),
+            "--body",
+            "¿Desde cuándo?",
+            "--as",
+            "Eva <eva@example.test>",
+        ],
+    )
+    .await;
+    assert_eq!(w.ticket(n).await["status"], "pending");
+    // Two business days later, still paused: the resolution clock has
+    // only the hour before the answer.
+    let s = sla(&w, "2026-12-03T10:00:00Z", n).await;
+    assert_eq!(s["standing"], "paused", "{s}");
+    let first = clock(&s, "first_response");
+    assert_eq!(first["stop"], "met", "{s}");
+    secs(&first["elapsed_secs"], 3600, &s);
+    secs(&clock(&s, "resolution")["paused_secs"], 16 * 3600, &s);
+    let res = clock(&s, "resolution");
+    secs(&res["elapsed_secs"], 3600, &s);
+    assert_eq!(res["paused"], true, "{s}");
+    assert!(res["due_at"].is_null(), "nothing is due while paused: {s}");
+    // The customer writes back on Thursday 3 December at 11:00.
+    let before = mailbox(&w.desk).await.len();
+    let who = w.ticket(n).await["requester"].as_str().unwrap().to_string();
+    let tag = format!("[{}-{n}]", w.tag);
+    send(
+        &who,
+        &[&w.desk],
+        &customer_mail(
+            &who,
+            &w.desk,
+            &format!("RE: {tag} Ayuda"),
+            "Desde el lunes.",
+        ),
+    )
+    .await;
+    wait_mailbox(&w.desk, before + 1, WAIT).await;
+    at(&w, "2026-12-03T10:00:00Z", &["run", "--once"]).await;
+    let s = sla(&w, "2026-12-03T10:30:00Z", n).await;
+    assert_eq!(s["standing"], "running", "{s}");
+    let next = clock(&s, "next_response");
+    near(&next["due_at"], "2026-12-03T12:00:00Z", &s);
+    // Resolution resumed with its hour: 15 h left of 16, from 11:00 on
+    // Thursday, in 8-hour days: Thursday 6 h (to 18:00), Friday 8 h, and
+    // one hour on Monday 7 December (10:00 Madrid, 09:00Z).
+    near(
+        &clock(&s, "resolution")["due_at"],
+        "2026-12-07T09:00:00Z",
+        &s,
+    );
+}
+
+#[tokio::test]
+async fn a_bad_hilo_now_is_refused_by_name() {
+    let w = World::new();
+    let out = w
+        .hilo_with(&["tickets", "list"], None, &[("HILO_NOW", "el lunes")])
+        .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("HILO_NOW=\"el lunes\" is not an RFC 3339 instant"),
+        "{err}"
+    );
+}
