@@ -93,6 +93,13 @@ impl App {
             warn!("changes to [store], [smtp], [outbox] and [metrics] take effect on restart");
         }
         self.intake.reload(&config, templates);
+        // Targets or calendars may have changed: every open ticket is
+        // measured again by the next timer pass.
+        let store = self.intake.store().clone();
+        if let Err(e) = blocking(move || store.sla_remeasure_all()).await {
+            warn!(error = %crate::report(&e), "cannot mark tickets for the timers");
+        }
+        wake.notify_waiters();
         let (mut kept, mut restarted, mut started) = (0, 0, 0);
         for d in &config.desks {
             match running.get(&d.name) {
@@ -158,6 +165,52 @@ fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
 
 /// How often STATUS= is refreshed (and, at most, the watchdog pet).
 const STATUS_EVERY: Duration = Duration::from_secs(30);
+
+/// Longest sleep between timer passes: the timers look at the wall
+/// clock when they wake, so a suspend or a clock jump is caught up within
+/// this, and a ticket changed since the last pass is measured by then.
+pub const TIMER_NAP: Duration = Duration::from_secs(60);
+
+/// The timers' task: a pass, then a sleep until the earliest warning or
+/// due time (at most [`TIMER_NAP`]). A store error is logged and the
+/// pass tried again after the nap: the work waits for the database.
+async fn timers(intake: Intake, wake: Arc<Notify>, shutdown: CancellationToken) {
+    let store = intake.store().clone();
+    // Targets may have changed while hilo was down.
+    if let Err(e) = blocking(move || store.sla_remeasure_all()).await {
+        warn!(error = %crate::report(&e), "cannot mark tickets for the timers");
+    }
+    loop {
+        let i = intake.clone();
+        let pass = blocking(move || {
+            let pass = i.timers()?;
+            Ok::<_, StoreError>((pass, i.store().sla_next()?))
+        })
+        .await;
+        let next = match pass {
+            Ok((pass, next)) => {
+                if pass.mails > 0 {
+                    // The sender waits on the same bell.
+                    wake.notify_waiters();
+                }
+                next
+            }
+            Err(e) => {
+                warn!(error = %crate::report(&e), "timers failed; trying again");
+                None
+            }
+        };
+        let now = intake.store().now();
+        let nap = next
+            .map(|n| (n - now).to_std().unwrap_or(Duration::ZERO))
+            .map_or(TIMER_NAP, |d| d.min(TIMER_NAP))
+            .max(Duration::from_millis(200));
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(nap) => {}
+        }
+    }
+}
 
 /// Runs the task `make` builds until `shutdown`; when it ends before (it
 /// panicked, or returned), logs it, counts it in `hilo_task_restarts`, and
@@ -348,6 +401,10 @@ impl App {
         if let Err(e) = blocking(move || i.close_resolved()).await {
             warn!(error = %crate::report(&e), "housekeeping failed");
         }
+        let i = self.intake.clone();
+        if let Err(e) = blocking(move || i.timers()).await {
+            warn!(error = %crate::report(&e), "timers failed");
+        }
         let flushed = if send {
             self.sender.flush().await.map(Some)
         } else {
@@ -404,6 +461,17 @@ impl App {
                 }
             }
         });
+        // Timers: service-level warnings and breaches.
+        let (intake, sd, w) = (self.intake.clone(), shutdown.child_token(), wake.clone());
+        tasks.spawn(supervise(
+            "timers".into(),
+            self.intake.metrics().clone(),
+            sd.clone(),
+            move || {
+                timers(intake.clone(), w.clone(), sd.clone())
+                    .instrument(tracing::info_span!("timers"))
+            },
+        ));
         let (sender, sd, w) = (self.sender.clone(), shutdown.child_token(), wake.clone());
         tasks.spawn(supervise(
             "sender".into(),

@@ -65,6 +65,8 @@ pub struct Sla {
     pub pause_in: Vec<Status>,
     /// The fraction of a target at which the lead is warned.
     pub warn_at: f64,
+    /// Who hears of warnings and breaches.
+    pub escalate_to: Vec<String>,
 }
 
 impl Sla {
@@ -669,6 +671,7 @@ mod tests {
             business: true,
             pause_in: vec![S::Pending],
             warn_at: 0.75,
+            escalate_to: Vec::new(),
         };
         let high = sla.targets(Priority::High);
         assert_eq!(high.first_response, Some(Duration::hours(1)));
@@ -690,6 +693,7 @@ mod tests {
             business: false,
             pause_in: vec![S::Pending],
             warn_at: 0.75,
+            escalate_to: Vec::new(),
         };
         let cal = madrid();
         let t = tl(&[

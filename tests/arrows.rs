@@ -45,11 +45,13 @@ const MODULES: &[(&str, &[&str])] = &[
     ("metrics", &[]),
     (
         "outgoing",
-        &["config", "faq", "phrases", "template", "text"],
+        &["config", "faq", "phrases", "sla", "template", "text"],
     ),
     (
         "pipeline",
-        &["config", "faq", "metrics", "outgoing", "phrases", "text"],
+        &[
+            "config", "faq", "metrics", "outgoing", "phrases", "sla", "text",
+        ],
     ),
     ("auth", &["config", "metrics", "net", "outgoing", "phrases"]),
     ("manage", &["pipeline"]),
@@ -66,7 +68,7 @@ const MODULES: &[(&str, &[&str])] = &[
         "cli",
         &[
             "auth", "config", "corpus", "daemon", "faq", "manage", "outgoing", "pipeline",
-            "sender", "watcher", "metrics", "net", "phrases",
+            "sender", "watcher", "metrics", "net", "phrases", "sla",
         ],
     ),
 ];

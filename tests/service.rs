@@ -9,8 +9,13 @@ use support::*;
 /// A desk with a Madrid calendar (Monday to Friday, 09:00-14:00 and
 /// 15:00-18:00), the holidays given, and `sla` as its `[desk.sla]`.
 fn world(holidays: &str, sla: &str) -> World {
+    world_with("", holidays, sla)
+}
+
+/// [`world`], with more lines for the desk's table.
+fn world_with(desk: &str, holidays: &str, sla: &str) -> World {
     let w = World::new();
-    w.desk_settings("calendar = \"madrid\"");
+    w.desk_settings(&format!("calendar = \"madrid\"\n{desk}"));
     w.edit_config(|t| {
         format!(
             "{t}\n[desk.sla]\n{sla}\n\n[[calendar]]\nname = \"madrid\"\ntime_zone = \"Europe/Madrid\"\n\
@@ -253,5 +258,86 @@ async fn a_bad_hilo_now_is_refused_by_name() {
     assert!(
         err.contains("HILO_NOW=\"el lunes\" is not an RFC 3339 instant"),
         "{err}"
+    );
+}
+
+/// The escalations in `who`'s mailbox (their subjects carry `·`).
+async fn escalations(who: &str) -> Vec<Vec<u8>> {
+    mailbox(who)
+        .await
+        .into_iter()
+        .filter(|m| parsed(m).subject.contains('·'))
+        .collect()
+}
+
+#[tokio::test]
+async fn one_warning_and_one_breach_reach_the_lead_across_restarts() {
+    let lead = format!("jefa-{}@soporte.example.com", uid());
+    let w = world_with(
+        &format!("agents = [\"{lead}\"]"),
+        "",
+        &format!("first_response = \"2h\"\nwarn_at = \"50%\"\nescalate_to = [\"{lead}\"]"),
+    );
+    at(&w, "2026-12-01T08:00:00Z", &["run", "--once"]).await;
+    // Tuesday 1 December, 10:00 in Madrid: warned at 11:00, due at 12:00.
+    let n = arrives(&w, "2026-12-01T09:00:00Z", "No arranca el programa.").await;
+    at(&w, "2026-12-01T09:59:00Z", &["run", "--once"]).await;
+    settled(&[&w]).await;
+    assert!(escalations(&lead).await.is_empty(), "nothing before 11:00");
+    // Past the warning point; then hilo restarts (another run) twice.
+    for now in [
+        "2026-12-01T10:01:00Z",
+        "2026-12-01T10:02:00Z",
+        "2026-12-01T10:30:00Z",
+    ] {
+        at(&w, now, &["run", "--once"]).await;
+    }
+    settled(&[&w]).await;
+    let got = escalations(&lead).await;
+    assert_eq!(got.len(), 1, "one warning: {:#?}", w.outbox().await);
+    let subject = parsed(&got[0]).subject;
+    assert!(
+        subject.contains(&format!("[{}-{n} · vence 12:00]", w.tag)),
+        "{subject}"
+    );
+    let text = support::text(&got[0]);
+    assert!(
+        text.contains("primera respuesta") && text.contains("Europe/Madrid"),
+        "{text}"
+    );
+    // Past the target; two more runs.
+    for now in [
+        "2026-12-01T11:01:00Z",
+        "2026-12-01T11:05:00Z",
+        "2026-12-01T12:00:00Z",
+    ] {
+        at(&w, now, &["run", "--once"]).await;
+    }
+    settled(&[&w]).await;
+    let got = escalations(&lead).await;
+    assert_eq!(got.len(), 2, "one warning and one breach");
+    let breach = got
+        .iter()
+        .find(|m| parsed(m).subject.contains("vencida 12:00"))
+        .expect("the breach mail");
+    // The lead acts on it by reply, with the proof of an agent's mail.
+    let id = parsed(breach).message_id.unwrap();
+    let reply = format!(
+        "From: Jefa <{lead}>\r\nTo: {}\r\nSubject: RE: {}\r\nMessage-ID: <{}@soporte.example.com>\r\n\
+         In-Reply-To: <{id}>\r\nReferences: <{id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         #prioridad alta\r\n#asignar {lead}\r\n",
+        w.desk,
+        parsed(breach).subject,
+        uid()
+    );
+    let before = mailbox(&w.desk).await.len();
+    send(&lead, &[&w.desk], reply.as_bytes()).await;
+    wait_mailbox(&w.desk, before + 1, WAIT).await;
+    at(&w, "2026-12-01T11:10:00Z", &["run", "--once"]).await;
+    let t = w.ticket(n).await;
+    assert_eq!(
+        (t["priority"].as_str(), t["assignee"].as_str()),
+        (Some("high"), Some(lead.as_str())),
+        "{t}"
     );
 }

@@ -160,6 +160,7 @@ pub const KEYS: &[Key] = &[
     key("desk[].sla.clock", "business", "`business`: targets count the open hours of the desk's `calendar` (`8h` is one 09:00-17:00 day); `wall`: every hour counts").is(Ty::Choice(&["business", "wall"])),
     key("desk[].sla.pause_in", "[\"pending\"]", "statuses in which every clock stops (waiting on the customer)").is(Ty::Choices(&["new", "open", "pending"])),
     key("desk[].sla.warn_at", "75%", "the share of a target at which the lead is warned").is(Ty::Percent),
+    key("desk[].sla.escalate_to", "[]", "who gets one mail per clock at its warning point and one at its breach (a lead, not every agent); empty: the events are recorded, no mail").is(Ty::Addresses),
     key("desk[].sla.low.first_response", "-", "the target for low-priority tickets; likewise `next_response`, `resolution`, and `[desk.sla.normal]`, `[desk.sla.high]`").is(POSITIVE),
     key("desk[].sla.low.next_response", "-", "low priority: next response").is(POSITIVE),
     key("desk[].sla.low.resolution", "-", "low priority: resolution").is(POSITIVE),

@@ -67,6 +67,8 @@ pub(super) struct RawSla {
     pub(super) pause_in: Vec<String>,
     #[serde(default = "default_warn_at")]
     pub(super) warn_at: String,
+    #[serde(default)]
+    pub(super) escalate_to: Vec<String>,
     pub(super) low: Option<RawTargets>,
     pub(super) normal: Option<RawTargets>,
     pub(super) high: Option<RawTargets>,

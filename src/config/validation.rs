@@ -369,6 +369,7 @@ fn sla(raw: super::raw::RawSla, has_calendar: bool) -> Option<crate::sla::Sla> {
         business,
         pause_in,
         warn_at: super::ty::percent(&raw.warn_at).unwrap_or(0.75),
+        escalate_to: raw.escalate_to.iter().map(|a| address(a)).collect(),
     })
 }
 

@@ -17,6 +17,7 @@ pub mod memory;
 pub mod parse;
 pub mod settings;
 pub mod thread;
+pub mod timers;
 
 pub use batch::Intake;
 pub use parse::parse_all;

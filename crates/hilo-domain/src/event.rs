@@ -48,6 +48,11 @@ stored_text! {
         Note = "note",
         /// An answer written with `hilo tickets reply`.
         Reply = "agent",
+        /// A service-level clock reached its warning point; the detail
+        /// names the clock (`first_response 2026-…Z`: which, and since when).
+        SlaWarning = "sla_warning",
+        /// A service-level clock went past its target; detail as above.
+        SlaBreach = "sla_breach",
     }
 }
 

@@ -24,9 +24,10 @@ pub struct TagMatcher {
 
 impl TagMatcher {
     pub fn new(tag: &str) -> Self {
-        // `[SOP-42]`, `[ sop 42 ]`, `[SOP#42]`, `［SOP-42］` (full-width brackets).
+        // `[SOP-42]`, `[ sop 42 ]`, `[SOP#42]`, `［SOP-42］` (full-width
+        // brackets), and our escalations' `[SOP-42 · vence 11:00]`.
         let re = Regex::new(&format!(
-            r"(?i)[\[［]\s*{}\s*[-#‐–]?\s*0*(\d{{1,12}})\s*[\]］]",
+            r"(?i)[\[［]\s*{}\s*[-#‐–]?\s*0*(\d{{1,12}})\s*(?:·[^\]］\[［]{{0,40}})?[\]］]",
             regex::escape(tag)
         ))
         .expect("tag is validated as alphanumeric");
@@ -224,6 +225,17 @@ mod tests {
         let t = TagMatcher::new("SOP");
         assert_eq!(t.clean_subject("RE: [SOP-1] RE: hola"), "hola");
         assert_eq!(t.clean_subject("RV: hola [Ticket#9]"), "hola [Ticket#9]");
+    }
+
+    #[test]
+    fn an_escalations_tag_with_its_due_time_is_ours() {
+        let t = TagMatcher::new("SOP");
+        assert_eq!(t.find("RE: [SOP-41 · vence mar 8 11:00] Factura"), Some(41));
+        assert_eq!(
+            t.clean_subject("RE: [SOP-41 · overdue 11:00] Factura"),
+            "Factura"
+        );
+        assert_eq!(t.find("[SOP-41 vence]"), None, "only after a middle dot");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub use outbox::{OutboxJob, OutboxRow, Queued};
 pub use tickets::{
     AsideView, AttachmentView, MessageView, ParticipantView, TicketFilter, TicketInfo, TicketView,
 };
+pub use timeline::ToMeasure;
 pub use tokens::TokenRow;
 
 use std::path::Path;
@@ -58,6 +59,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0014_faq.sql")),
     Migration::Code(pending_participants),
     Migration::Sql(include_str!("migrations/0015_released.sql")),
+    Migration::Sql(include_str!("migrations/0016_timers.sql")),
 ];
 
 /// Issue 21: a participant may be `pending`, in Cc of a first mail that

@@ -3,11 +3,12 @@
 //! an agent's mail written to the requester directly), oldest first.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use rusqlite::{params, Connection};
 
-use super::{stored, time, Store, StoreError, Tx};
-use hilo_domain::model::Status;
+use super::{stored, time, ts, Store, StoreError, Tx};
+use hilo_domain::model::{Priority, Status};
 use hilo_domain::timeline::{Happening, Timeline};
+use hilo_domain::EventKind;
 
 /// One query, ordered by time; at one instant a status change comes
 /// before the mail that caused it was counted (a reply reopens, then is
@@ -52,7 +53,54 @@ fn read(c: &Connection, ticket: i64) -> Result<Timeline, StoreError> {
     Ok(Timeline(out))
 }
 
+/// `sla_next_at` of a ticket with nothing to wait for until it changes.
+const NEVER: &str = "9999-12-31T00:00:00.000Z";
+
+/// A ticket whose clocks are to be measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToMeasure {
+    pub number: i64,
+    pub desk: String,
+    pub priority: Priority,
+}
+
 impl Store {
+    /// When the timer should next look: now when a ticket changed since
+    /// it was measured, else the earliest warning or due time; `None`
+    /// when no open ticket waits for anything.
+    pub fn sla_next(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|c| {
+            let dirty: bool = c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM tickets WHERE status <> 'closed' AND sla_next_at IS NULL)",
+                [],
+                |r| r.get(0),
+            )?;
+            if dirty {
+                return Ok(Some(self.now()));
+            }
+            let next: Option<String> = c.query_row(
+                "SELECT min(sla_next_at) FROM tickets WHERE status <> 'closed' AND sla_next_at IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            match next.filter(|n| n != NEVER) {
+                Some(n) => Ok(Some(time(&n)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Marks every open ticket to be measured again (the targets or the
+    /// calendars may have changed); how many.
+    pub fn sla_remeasure_all(&self) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            Ok(tx.tx.execute(
+                "UPDATE tickets SET sla_next_at = NULL WHERE status <> 'closed' AND sla_next_at IS NOT NULL",
+                [],
+            )?)
+        })
+    }
+
     /// Ticket `number`'s timeline; empty when there is no such ticket.
     pub fn timeline(&self, number: i64) -> Result<Timeline, StoreError> {
         self.read(|c| read(c, number))
@@ -60,6 +108,56 @@ impl Store {
 }
 
 impl Tx<'_> {
+    /// Up to `limit` open tickets changed since they were measured or
+    /// whose next warning or due time is at or before `now`.
+    pub fn sla_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<ToMeasure>, StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT id, desk, priority FROM tickets
+              WHERE status <> 'closed' AND (sla_next_at IS NULL OR sla_next_at <= ?1)
+              ORDER BY sla_next_at, id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![ts(now), limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (number, desk, priority) = row?;
+            out.push(ToMeasure {
+                number,
+                desk,
+                priority: stored(&priority)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// When ticket `number` next needs a look (`None`: not until it changes).
+    pub fn set_sla_next(&self, number: i64, at: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+        let at = at.map_or_else(|| NEVER.to_string(), ts);
+        self.tx
+            .prepare_cached("UPDATE tickets SET sla_next_at = ?2 WHERE id = ?1")?
+            .execute(params![number, at])?;
+        Ok(())
+    }
+
+    /// Was an event of `kind` with exactly `detail` recorded on `ticket`?
+    pub fn has_event(
+        &self,
+        ticket: i64,
+        kind: EventKind,
+        detail: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE ticket_id = ?1 AND kind = ?2 AND detail = ?3)",
+            )?
+            .query_row(params![ticket, kind.as_str(), detail], |r| r.get(0))?)
+    }
+
     /// Ticket `number`'s timeline as this transaction sees it.
     pub fn timeline(&self, number: i64) -> Result<Timeline, StoreError> {
         read(&self.tx, number)
