@@ -138,6 +138,11 @@ impl Calendar {
     }
 
     /// A working day: not a holiday, with opening hours.
+    /// Does the week open on `d`'s weekday (holidays aside)?
+    pub fn opens_on_weekday(&self, d: NaiveDate) -> bool {
+        !self.week[d.weekday().num_days_from_monday() as usize].is_empty()
+    }
+
     pub fn is_working_day(&self, d: NaiveDate) -> bool {
         !self.is_holiday(d) && !self.week[d.weekday().num_days_from_monday() as usize].is_empty()
     }

@@ -25,6 +25,20 @@ fn world_with(desk: &str, holidays: &str, sla: &str) -> World {
     w
 }
 
+/// Like [`arrives`], from `from`; the customer's acknowledgement text.
+async fn acknowledged(w: &World, now: &str, from: &str) -> String {
+    let before = mailbox(&w.desk).await.len();
+    send(
+        from,
+        &[&w.desk],
+        &customer_mail(from, &w.desk, "Ayuda", "No puedo entrar."),
+    )
+    .await;
+    wait_mailbox(&w.desk, before + 1, WAIT).await;
+    at(w, now, &["run", "--once"]).await;
+    support::text(&wait_mailbox(from, 1, WAIT).await[0])
+}
+
 /// `hilo ARGS` at instant `now`, asserting exit 0; its stdout.
 async fn at(w: &World, now: &str, args: &[&str]) -> String {
     let out = w.hilo_with(args, None, &[("HILO_NOW", now)]).await;
@@ -340,4 +354,33 @@ async fn one_warning_and_one_breach_reach_the_lead_across_restarts() {
         (Some("high"), Some(lead.as_str())),
         "{t}"
     );
+}
+
+#[tokio::test]
+async fn the_acknowledgement_promises_a_time_in_the_desks_language() {
+    for (lang, want) in [
+        (
+            "es",
+            "Le responderemos, a más tardar, el martes 8 de diciembre a las 11:00 (hora de Madrid). \
+             Tenga en cuenta que el lunes 7 de diciembre es festivo.",
+        ),
+        (
+            "en",
+            "We will answer you by 11:00 on Tuesday 8 December (Madrid time). \
+             Please note that we are closed on Monday 7 December for a holiday.",
+        ),
+    ] {
+        let w = world("\"2026-12-07\"", "first_response = \"4h\"");
+        w.edit_config(|t| t.replacen("language = \"es\"", &format!("language = \"{lang}\""), 1));
+        at(&w, "2026-12-04T14:00:00Z", &["run", "--once"]).await;
+        // Friday 4 December, 16:00 in Madrid.
+        let who = format!("cliente-{}@cliente.test", uid());
+        let ack = acknowledged(&w, "2026-12-04T15:00:00Z", &who).await;
+        assert!(ack.replace('\n', " ").contains(want), "{lang}: {ack}");
+        // On Saturday the acknowledgement says when the team is back.
+        let who = format!("cliente-{}@cliente.test", uid());
+        let ack = acknowledged(&w, "2026-12-05T10:00:00Z", &who).await;
+        let back = if lang == "es" { "volvemos el martes 8 de diciembre a las 09:00" } else { "we are back at 09:00 on Tuesday 8 December" };
+        assert!(ack.replace('\n', " ").contains(back), "{lang}: {ack}");
+    }
 }

@@ -51,6 +51,90 @@ pub struct AckInput<'a> {
     pub faq: Option<&'a crate::faq::Faq>,
 }
 
+/// Most holidays a promise names; days scanned for them.
+const PROMISE_HOLIDAYS: usize = 3;
+const PROMISE_DAYS: usize = 31;
+
+/// What the acknowledgement promises, as a paragraph (empty or ending in
+/// a blank line): outside business hours when the team is back; with a
+/// first-response target the time of the answer at the latest, in the
+/// calendar's zone, and the holidays before it; else "as soon as
+/// possible" (which the knowledge-file answers' last sentence already
+/// says when there are answers: `plain` is false then).
+fn promise(d: &DeskConfig, now: chrono::DateTime<chrono::Utc>, plain: bool) -> String {
+    let (lang, cal) = (d.language, &*d.calendar);
+    let tz = cal.tz;
+    let at = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
+    let day = |t| super::words::day(lang, tz, t, now);
+    let mut out: Vec<String> = Vec::new();
+    if !cal.is_wall() && !cal.is_open(now) {
+        if let Some(back) = cal.add(now, chrono::Duration::zero()) {
+            out.push(lang.say("ack.back_at", &[("day", &day(back)), ("time", &at(back))]));
+        }
+    }
+    let target = d.sla.as_ref().and_then(|s| {
+        s.targets(crate::model::Priority::Normal)
+            .first_response
+            .map(|t| (s, t))
+    });
+    let due = target.and_then(|(s, t)| {
+        if s.business {
+            cal.add(now, t)
+        } else {
+            now.checked_add_signed(t)
+        }
+    });
+    match due {
+        Some(due) => {
+            let zone = tz
+                .name()
+                .rsplit('/')
+                .next()
+                .unwrap_or("UTC")
+                .replace('_', " ");
+            out.push(lang.say(
+                "ack.promise_by",
+                &[("day", &day(due)), ("time", &at(due)), ("zone", &zone)],
+            ));
+            let mut closed: Vec<String> = Vec::new();
+            let (from, to) = (cal.local_date(now), cal.local_date(due));
+            for d in from.iter_days().take(PROMISE_DAYS).take_while(|d| *d <= to) {
+                if cal.is_holiday(d) && cal.opens_on_weekday(d) && closed.len() < PROMISE_HOLIDAYS {
+                    let noon = d.and_hms_opt(12, 0, 0).unwrap_or_default();
+                    let t = noon
+                        .and_local_timezone(tz)
+                        .earliest()
+                        .map(|t| t.to_utc())
+                        .unwrap_or(now);
+                    closed.push(day(t));
+                }
+            }
+            let key = if closed.len() == 1 {
+                "ack.holiday_one"
+            } else {
+                "ack.holiday_many"
+            };
+            if !closed.is_empty() {
+                let days = match closed.split_last() {
+                    Some((last, [])) => last.clone(),
+                    Some((last, rest)) => {
+                        format!("{} {} {last}", rest.join(", "), lang.say("words.and", &[]))
+                    }
+                    None => String::new(),
+                };
+                out.push(lang.say(key, &[("days", &days)]));
+            }
+        }
+        None if plain => out.push(lang.say("ack.promise", &[])),
+        None => {}
+    }
+    if out.is_empty() {
+        String::new()
+    } else {
+        format!("{}\n\n", out.join(" "))
+    }
+}
+
 /// The knowledge-file answers, and how to say they solved it.
 fn answers(i: &AckInput<'_>) -> String {
     let Some(faq) = i.faq else {
@@ -129,14 +213,7 @@ pub fn acknowledgement(i: AckInput<'_>) -> Result<Outgoing, ComposeError> {
             "greeting",
             super::words::greeting(i.desk.language, &i.msg.from),
         ),
-        (
-            "promise",
-            if i.answers.is_empty() {
-                format!("{}\n\n", i.desk.language.say("ack.promise", &[]))
-            } else {
-                String::new() // the answers' last sentence says it
-            },
-        ),
+        ("promise", promise(i.desk, i.now, i.answers.is_empty())),
         (
             "summary",
             if i.quote {
@@ -223,5 +300,65 @@ mod tests {
         let s = summary(&"spam ".repeat(200_000));
         assert!(s.chars().count() < 320, "{}", s.len());
         assert!(s.ends_with('…'));
+    }
+
+    /// A desk in `lang` with a Madrid calendar (Monday to Friday 09:00-14:00
+    /// and 15:00-18:00, Monday 7 December a holiday) and `sla`.
+    fn desk(lang: &str, sla: &str) -> DeskConfig {
+        use crate::config::{Config, TestConfig, TestDesk};
+        let toml = TestConfig::new("x.db")
+            .desk(TestDesk::new("soporte", "soporte@example.test", "SOP", lang).settings("calendar = \"madrid\""))
+            .render()
+            + &format!(
+                "\n[desk.sla]\n{sla}\n\n[[calendar]]\nname = \"madrid\"\ntime_zone = \"Europe/Madrid\"\n\
+                 hours = {{ mon-fri = [\"09:00-14:00\", \"15:00-18:00\"] }}\nholidays = [\"2026-12-07\"]\n"
+            );
+        let c = Config::from_toml(&toml, Vec::<(String, String)>::new()).unwrap();
+        c.desks[0].clone()
+    }
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_promise_names_the_time_the_zone_and_the_holidays_before_it() {
+        let es = desk("es", "first_response = \"4h\"");
+        // Friday 4 December 16:00 in Madrid: two hours on Friday, two on
+        // Tuesday (Monday is a holiday): 11:00 on Tuesday 8.
+        assert_eq!(
+            promise(&es, at("2026-12-04T15:00:00Z"), true),
+            "Le responderemos, a más tardar, el martes 8 de diciembre a las 11:00 (hora de Madrid). \
+             Tenga en cuenta que el lunes 7 de diciembre es festivo.\n\n"
+        );
+        let en = desk("en", "first_response = \"4h\"");
+        assert_eq!(
+            promise(&en, at("2026-12-04T15:00:00Z"), true),
+            "We will answer you by 11:00 on Tuesday 8 December (Madrid time). \
+             Please note that we are closed on Monday 7 December for a holiday.\n\n"
+        );
+        // Saturday: closed now, back on Tuesday at 09:00; the answer by 13:00.
+        assert_eq!(
+            promise(&es, at("2026-12-05T10:00:00Z"), true),
+            "Ahora estamos fuera de nuestro horario de atención: volvemos el martes 8 de diciembre a las 09:00. \
+             Le responderemos, a más tardar, el martes 8 de diciembre a las 13:00 (hora de Madrid). \
+             Tenga en cuenta que el lunes 7 de diciembre es festivo.\n\n"
+        );
+        // Wall time: four hours from now, the holiday notwithstanding.
+        let wall = desk("es", "first_response = \"4h\"\nclock = \"wall\"");
+        assert_eq!(
+            promise(&wall, at("2026-12-01T09:00:00Z"), true),
+            "Le responderemos, a más tardar, el martes 1 de diciembre a las 14:00 (hora de Madrid).\n\n"
+        );
+        // No target: as soon as possible, and when we are back if closed.
+        let none = desk("es", "warn_at = \"75%\"");
+        assert_eq!(
+            promise(&none, at("2026-12-01T09:00:00Z"), true),
+            "Le contestaremos lo antes posible.\n\n"
+        );
+        assert_eq!(promise(&none, at("2026-12-01T09:00:00Z"), false), "");
+        assert!(
+            promise(&none, at("2026-12-06T09:00:00Z"), false).starts_with("Ahora estamos fuera")
+        );
     }
 }
