@@ -175,6 +175,95 @@ impl Measure {
     }
 }
 
+/// Most reminders `[desk.pending]` may list.
+pub const MAX_REMINDERS: usize = 10;
+
+/// What happens while a ticket waits on the customer: reminders, then
+/// the close, each this long after the ticket became pending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingSteps {
+    pub remind_after: Vec<Duration>,
+    pub close_after: Option<Duration>,
+    /// Days are working days of the desk's calendar.
+    pub business: bool,
+}
+
+/// One step of [`PendingSteps`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingStep {
+    /// The reminder of this index (0 first).
+    Remind(usize),
+    Close,
+}
+
+impl PendingStep {
+    /// How its event names it: `remind 1`, `close`.
+    pub fn name(self) -> String {
+        match self {
+            PendingStep::Remind(i) => format!("remind {}", i + 1),
+            PendingStep::Close => "close".into(),
+        }
+    }
+}
+
+impl PendingSteps {
+    /// Each step's instant for a ticket pending since `since`, in order.
+    /// In business time, the whole days of a step are working days of
+    /// `cal` (at the same local time of day, or the day's first opening
+    /// if that is later), and the rest open hours after that.
+    pub fn at(&self, since: DateTime<Utc>, cal: &Calendar) -> Vec<(DateTime<Utc>, PendingStep)> {
+        let after = |d: Duration| -> Option<DateTime<Utc>> {
+            if !self.business || cal.is_wall() {
+                return since.checked_add_signed(d);
+            }
+            let days = d.num_days();
+            let rest = d - Duration::days(days);
+            let local = since.with_timezone(&cal.tz);
+            let mut date = local.date_naive();
+            let mut left = days;
+            // Bounded: ten years of days.
+            for _ in 0..3660 {
+                if left == 0 {
+                    break;
+                }
+                date = date.succ_opt()?;
+                if cal.is_working_day(date) {
+                    left -= 1;
+                }
+            }
+            if left > 0 {
+                return None;
+            }
+            let at = if days == 0 {
+                since
+            } else {
+                let same = date
+                    .and_time(local.time())
+                    .and_local_timezone(cal.tz)
+                    .earliest()
+                    .map(|t| t.to_utc());
+                let first = cal.openings(date).first().map(|o| o.0);
+                match (same, first) {
+                    (Some(s), Some(f)) => s.max(f),
+                    (Some(s), None) => s,
+                    (None, f) => f?,
+                }
+            };
+            cal.add(at, rest)
+        };
+        let mut out: Vec<(DateTime<Utc>, PendingStep)> = self
+            .remind_after
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| after(*d).map(|t| (t, PendingStep::Remind(i))))
+            .collect();
+        if let Some(c) = self.close_after.and_then(after) {
+            out.push((c, PendingStep::Close));
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Which {
@@ -757,5 +846,41 @@ mod tests {
                 format!("\"{}\"", w.name())
             );
         }
+    }
+
+    #[test]
+    fn pending_steps_count_working_days_or_wall_days() {
+        let hours = vec![(
+            "mon-fri".to_string(),
+            vec!["09:00-14:00".to_string(), "15:00-18:00".to_string()],
+        )];
+        let holiday = crate::calendar::parse_holiday("2026-12-07").unwrap();
+        let cal = Calendar::new("madrid", chrono_tz::Europe::Madrid, &hours, &[holiday]).unwrap();
+        let steps = |business| PendingSteps {
+            remind_after: vec![Duration::days(3), Duration::days(5) + Duration::hours(2)],
+            close_after: Some(Duration::days(10)),
+            business,
+        };
+        // Pending since Friday 4 December, 16:00 in Madrid; Monday 7 is a holiday.
+        let since = at("2026-12-04T15:00:00Z");
+        let got = steps(true).at(since, &cal);
+        assert_eq!(
+            got,
+            vec![
+                // Tuesday, Wednesday, Thursday: Thursday 10 at 16:00.
+                (at("2026-12-10T15:00:00Z"), PendingStep::Remind(0)),
+                // Five working days to Monday 14 at 16:00, then two open hours.
+                (at("2026-12-14T17:00:00Z"), PendingStep::Remind(1)),
+                // Ten working days: Monday 21.
+                (at("2026-12-21T15:00:00Z"), PendingStep::Close),
+            ]
+        );
+        let wall = steps(false).at(since, &cal);
+        assert_eq!(
+            wall[0],
+            (at("2026-12-07T15:00:00Z"), PendingStep::Remind(0))
+        );
+        assert_eq!(wall[2], (at("2026-12-14T15:00:00Z"), PendingStep::Close));
+        assert_eq!(PendingStep::Remind(1).name(), "remind 2");
     }
 }

@@ -170,6 +170,9 @@ pub const KEYS: &[Key] = &[
     key("desk[].sla.high.first_response", "-", "high priority: first response").is(POSITIVE),
     key("desk[].sla.high.next_response", "-", "high priority: next response").is(POSITIVE),
     key("desk[].sla.high.resolution", "-", "high priority: resolution").is(POSITIVE),
+    key("desk[].pending.remind_after", "-", "reminders to the customer while the ticket is pending, each this long after it became pending (`[\"3d\", \"7d\"]`; at most 10, in order); a customer's real reply cancels the rest").is(Ty::Durations),
+    key("desk[].pending.close_after", "-", "closes a ticket pending this long, with a mail saying how to reopen it (after the last reminder)").is(POSITIVE),
+    key("desk[].pending.clock", "business", "`business`: each day of `3d` is a working day of the desk's `calendar` (the hours part counts open hours); `wall`: calendar days").is(Ty::Choice(&["business", "wall"])),
     key("desk[].imap.host", "", "the desk's IMAP server").is(Ty::Host),
     key("desk[].imap.port", "", "its port").is(Ty::Port),
     key("desk[].imap.security", "", "`none`, `starttls` or `tls`").is(SECURITY),
@@ -500,6 +503,7 @@ mod tests {
             ("[desk.sla.low]", "desk[].sla.low."),
             ("[desk.sla.normal]", "desk[].sla.normal."),
             ("[desk.sla.high]", "desk[].sla.high."),
+            ("[desk.pending]", "desk[].pending."),
         ] {
             let Some(mut want) = accepted(header) else {
                 continue;
@@ -508,7 +512,7 @@ mod tests {
             // Sub-tables are documented by their own keys.
             want.remove("imap");
             want.remove("oauth2");
-            for sub in ["sla", "low", "normal", "high"] {
+            for sub in ["sla", "low", "normal", "high", "pending"] {
                 want.remove(sub);
             }
             assert_eq!(documented(prefix), want, "{header}");

@@ -441,7 +441,8 @@ mod tests {
             "language = \"es\"",
             "language = \"es\"\ncalendar = \"barcelona\"",
         )
-            + "[desk.sla]\nfirst_response = \"4h\"\nwarn_at = \"175%\"\npause_in = [\"waiting\"]\n"
+            + "[desk.sla]\nfirst_response = \"4h\"\nwarn_at = \"175%\"\npause_in = [\"waiting\"]\nescalate_to = [\"jefa\"]\n"
+            + "[desk.pending]\nremind_after = [\"7d\", \"3d\"]\nclose_after = \"2d\"\nclock = \"lunar\"\n"
             + cal;
         let e = err_of(&text);
         for key in [
@@ -451,6 +452,10 @@ mod tests {
             "`calendar[0].holidays[0]`",
             "`calendar[0].holidays_file`: cannot read /nonexistent/festivos.ics",
             "`calendar[0].hours`",
+            "`desk[0].sla.escalate_to[0]`",
+            "`desk[0].pending.remind_after[1]`: each reminder comes after the one before it",
+            "`desk[0].pending.close_after`: must come after the last reminder",
+            "`desk[0].pending.clock`",
         ] {
             assert!(e.contains(key), "{key}: {e}");
         }

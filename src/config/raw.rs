@@ -234,6 +234,18 @@ pub(super) struct RawDesk {
     pub(super) close_after_days: u32,
     pub(super) calendar: Option<String>,
     pub(super) sla: Option<RawSla>,
+    pub(super) pending: Option<RawPending>,
+}
+
+/// `[desk.pending]`: what happens while a ticket waits on the customer.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPending {
+    #[serde(default, deserialize_with = "duration_list")]
+    pub(super) remind_after: Vec<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) close_after: Option<Duration>,
+    pub(super) clock: Option<String>,
 }
 
 pub(super) fn default_max_participants() -> u32 {

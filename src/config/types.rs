@@ -295,6 +295,8 @@ pub struct DeskConfig {
     pub calendar: std::sync::Arc<crate::calendar::Calendar>,
     /// The desk's service levels, if it promises any.
     pub sla: Option<crate::sla::Sla>,
+    /// Reminders and the close while a ticket waits on the customer.
+    pub pending: Option<crate::sla::PendingSteps>,
 }
 
 /// Whose signature an agent's relayed answer carries.

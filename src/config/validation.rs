@@ -204,9 +204,13 @@ impl RawConfig {
                 },
             };
             let sla = d.sla.and_then(|raw| sla(raw, d.calendar.is_some()));
+            let pending = d
+                .pending
+                .and_then(|raw| pending(raw, d.calendar.is_some(), &format!("{k}.pending"), bad));
             desks.push(DeskConfig {
                 calendar,
                 sla,
+                pending,
                 name: d.name,
                 address: main,
                 addresses: all,
@@ -328,6 +332,48 @@ fn calendars(
         }
     }
     out
+}
+
+/// `[desk.pending]` as steps; `None` when it sets none. Reminders must
+/// come in order, before the close.
+fn pending(
+    raw: super::raw::RawPending,
+    has_calendar: bool,
+    k: &str,
+    bad: &mut Problems,
+) -> Option<crate::sla::PendingSteps> {
+    use crate::sla::{PendingSteps, MAX_REMINDERS};
+    let days = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+    let remind: Vec<chrono::Duration> = raw.remind_after.iter().map(|d| days(*d)).collect();
+    if remind.len() > MAX_REMINDERS {
+        bad.push(
+            format!("{k}.remind_after"),
+            format!("at most {MAX_REMINDERS} reminders"),
+        );
+    }
+    if let Some(i) = remind.windows(2).position(|w| w[1] <= w[0]) {
+        bad.push(
+            format!("{k}.remind_after[{}]", i + 1),
+            "each reminder comes after the one before it",
+        );
+    }
+    let close = raw.close_after.map(days);
+    if let (Some(c), Some(last)) = (close, remind.last()) {
+        if c <= *last {
+            bad.push(
+                format!("{k}.close_after"),
+                "must come after the last reminder",
+            );
+        }
+    }
+    if remind.is_empty() && close.is_none() {
+        return None;
+    }
+    Some(PendingSteps {
+        remind_after: remind,
+        close_after: close,
+        business: raw.clock.as_deref() != Some("wall") && has_calendar,
+    })
 }
 
 /// `[desk.sla]` as service levels; `None` when it sets no target.
