@@ -218,6 +218,21 @@ fn render(lang: &str) -> BTreeMap<String, String> {
         })
         .unwrap(),
     );
+    let pending = |closed, closes_at| notify::PendingInput {
+        about,
+        to: &msg.from,
+        closed,
+        closes_at,
+        now: now(),
+    };
+    put(
+        "reminder",
+        notify::pending_step(pending(None, Some(now() + chrono::Duration::days(6)))).unwrap(),
+    );
+    put(
+        "pending-closed",
+        notify::pending_step(pending(Some(30), None)).unwrap(),
+    );
     let agent = Mailbox::new("lucia@example.com", Some("Lucía Gómez".into()));
     let answered = Answered {
         message: 1,

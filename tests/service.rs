@@ -384,3 +384,142 @@ async fn the_acknowledgement_promises_a_time_in_the_desks_language() {
         assert!(ack.replace('\n', " ").contains(back), "{lang}: {ack}");
     }
 }
+
+/// An answer from the command line at `now`: the ticket waits on the customer.
+async fn answered(w: &World, now: &str, n: i64) {
+    at(
+        w,
+        now,
+        &[
+            "tickets",
+            "reply",
+            &n.to_string(),
+            "--body",
+            "¿Puede enviarnos una captura?",
+            "--as",
+            "Eva <eva@example.test>",
+        ],
+    )
+    .await;
+    assert_eq!(w.ticket(n).await["status"], "pending");
+}
+
+/// A mail from `from` to the desk in the thread of `raw`, taken in at `now`.
+async fn replies(w: &World, now: &str, from: &str, raw: &[u8], extra: &str, body: &str) {
+    let m = parsed(raw);
+    let id = m.message_id.unwrap();
+    let mail = format!(
+        "From: {from}\r\nTo: {}\r\nSubject: RE: {}\r\nMessage-ID: <{}@cliente.test>\r\n\
+         In-Reply-To: <{id}>\r\nReferences: <{id}>\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        w.desk,
+        m.subject,
+        uid()
+    );
+    let before = mailbox(&w.desk).await.len();
+    send(from, &[&w.desk], mail.as_bytes()).await;
+    wait_mailbox(&w.desk, before + 1, WAIT).await;
+    at(w, now, &["run", "--once"]).await;
+}
+
+#[tokio::test]
+async fn reminders_and_the_close_fire_at_their_times_and_a_reply_cancels_them() {
+    let w = world(
+        "",
+        "first_response = \"4h\"\n\n[desk.pending]\nremind_after = [\"2d\", \"4d\"]\nclose_after = \"6d\"\nclock = \"wall\"",
+    );
+    at(&w, "2026-12-01T08:00:00Z", &["run", "--once"]).await;
+    let who = format!("cliente-{}@cliente.test", uid());
+    let other = format!("cliente-{}@cliente.test", uid());
+    let mut tickets = Vec::new();
+    for c in [&who, &other] {
+        acknowledged(&w, "2026-12-01T09:00:00Z", c).await;
+        let list: Vec<serde_json::Value> = serde_json::from_str(
+            &at(&w, "2026-12-01T09:00:00Z", &["tickets", "list", "--json"]).await,
+        )
+        .unwrap();
+        tickets.push(list.last().unwrap()["number"].as_i64().unwrap());
+    }
+    let (n, m) = (tickets[0], tickets[1]);
+    // Both answered at 10:00 on Tuesday: pending from then.
+    answered(&w, "2026-12-01T10:00:00Z", n).await;
+    answered(&w, "2026-12-01T10:00:00Z", m).await;
+    at(&w, "2026-12-01T10:00:00Z", &["outbox", "flush"]).await;
+    wait_mailbox(&who, 2, WAIT).await;
+    at(&w, "2026-12-03T09:59:00Z", &["run", "--once"]).await;
+    settled(&[&w]).await;
+    assert_eq!(
+        mailbox(&who).await.len(),
+        2,
+        "acknowledgement and answer only"
+    );
+    // Two days on: the first reminder, once, however often hilo runs.
+    for now in ["2026-12-03T10:01:00Z", "2026-12-03T10:30:00Z"] {
+        at(&w, now, &["run", "--once"]).await;
+    }
+    settled(&[&w]).await;
+    let got = wait_mailbox(&who, 3, WAIT).await;
+    assert_eq!(got.len(), 3);
+    let reminder = got.last().unwrap().clone();
+    let text = support::text(&reminder).replace('\n', " ");
+    assert!(
+        text.contains("esperamos su respuesta")
+            && text.contains("la cerraremos el lunes 7 de diciembre"),
+        "{text}"
+    );
+    assert_eq!(parsed(&reminder).in_reply_to.len(), 1, "in the thread");
+    // The first customer's out-of-office changes nothing; the other
+    // customer really answers, which cancels the rest of his steps.
+    replies(
+        &w,
+        "2026-12-04T08:00:00Z",
+        &who,
+        &reminder,
+        "Auto-Submitted: auto-replied\r\n",
+        "Estoy fuera hasta el lunes.",
+    )
+    .await;
+    assert_eq!(
+        w.ticket(n).await["status"],
+        "pending",
+        "an out-of-office is no answer"
+    );
+    let other_reminder = wait_mailbox(&other, 3, WAIT).await.last().unwrap().clone();
+    replies(
+        &w,
+        "2026-12-04T08:00:00Z",
+        &other,
+        &other_reminder,
+        "",
+        "Adjunto la captura.",
+    )
+    .await;
+    assert_eq!(w.ticket(m).await["status"], "open");
+    // The second reminder on Saturday; the close on Monday 10:00.
+    at(&w, "2026-12-05T10:01:00Z", &["run", "--once"]).await;
+    settled(&[&w]).await;
+    assert_eq!(
+        wait_mailbox(&who, 4, WAIT).await.len(),
+        4,
+        "second reminder"
+    );
+    at(&w, "2026-12-07T09:59:00Z", &["run", "--once"]).await;
+    assert_eq!(w.ticket(n).await["status"], "pending");
+    at(&w, "2026-12-07T10:01:00Z", &["run", "--once"]).await;
+    at(&w, "2026-12-07T11:00:00Z", &["run", "--once"]).await;
+    assert_eq!(w.ticket(n).await["status"], "closed");
+    settled(&[&w]).await;
+    let got = wait_mailbox(&who, 5, WAIT).await;
+    assert_eq!(got.len(), 5, "one closing mail");
+    let text = support::text(got.last().unwrap()).replace('\n', " ");
+    assert!(
+        text.contains("Hemos cerrado la solicitud") && text.contains("la reabriremos"),
+        "{text}"
+    );
+    // The one who answered got no more reminders.
+    assert_eq!(
+        mailbox(&other).await.len(),
+        3,
+        "acknowledgement, answer, first reminder"
+    );
+    assert_eq!(w.ticket(m).await["status"], "open");
+}

@@ -358,6 +358,8 @@ struct ToCustomer<'a> {
     in_reply_to: Option<String>,
     references: Vec<String>,
     auto_submitted: AutoSubmitted,
+    /// Placeholders of this kind of mail alone.
+    extra: Vec<(&'static str, String)>,
 }
 
 fn to_customer(c: ToCustomer<'_>) -> Result<Outgoing, ComposeError> {
@@ -379,6 +381,7 @@ fn to_customer(c: ToCustomer<'_>) -> Result<Outgoing, ComposeError> {
     if let Some(p) = c.previous {
         vars.insert("previous_tag", tags.format(p));
     }
+    vars.extend(c.extra);
     let text = c
         .about
         .templates
@@ -428,6 +431,7 @@ pub fn receipt(i: ReceiptInput<'_>) -> Result<Outgoing, ComposeError> {
         in_reply_to: i.msg.message_id.clone(),
         references,
         auto_submitted: AutoSubmitted::Replied,
+        extra: Vec::new(),
     })
 }
 
@@ -471,5 +475,56 @@ pub fn moved(i: MovedInput<'_>) -> Result<Outgoing, ComposeError> {
         in_reply_to: i.in_reply_to,
         references: i.references,
         auto_submitted: AutoSubmitted::Generated,
+        extra: Vec::new(),
+    })
+}
+
+/// While a ticket waits on its customer: a reminder (saying when it will
+/// close, if it will), or word that it closed and how to reopen it.
+/// Threaded under the last mail of the ticket the customer has.
+pub struct PendingInput<'a> {
+    pub about: super::About<'a>,
+    pub to: &'a Mailbox,
+    /// `None`: a reminder; `Some(reopen_days)`: the close.
+    pub closed: Option<u64>,
+    /// When the close comes, for a reminder.
+    pub closes_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn pending_step(i: PendingInput<'_>) -> Result<Outgoing, ComposeError> {
+    let d = i.about.desk;
+    let lang = d.language;
+    let (kind, extra) = match i.closed {
+        None => {
+            let closes = match i.closes_at {
+                Some(at) => lang.say(
+                    "pending.closes",
+                    &[("day", &super::words::day(lang, d.calendar.tz, at, i.now))],
+                ),
+                None => lang.say("pending.no_close", &[]),
+            };
+            ("reminder", vec![("closes", closes)])
+        }
+        Some(days) => {
+            let reopen = if days > 0 {
+                lang.say("pending.reopen_within", &[("days", &days.to_string())])
+            } else {
+                String::new()
+            };
+            ("pending_closed", vec![("reopen", reopen)])
+        }
+    };
+    let ticket = i.about.ticket;
+    to_customer(ToCustomer {
+        about: i.about,
+        to: i.to,
+        kind,
+        previous: None,
+        about_message: String::new(),
+        in_reply_to: ticket.thread_refs.last().cloned(),
+        references: ticket.thread_refs.clone(),
+        auto_submitted: AutoSubmitted::Generated,
+        extra,
     })
 }

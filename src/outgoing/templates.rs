@@ -38,6 +38,8 @@ pub const PLACEHOLDERS: &[&str] = &[
     "greeting",
     "promise",
     "about_message",
+    "closes",
+    "reopen",
 ];
 
 pub use crate::template::{Template, TemplateError};
@@ -60,6 +62,8 @@ pub const KINDS: &[&str] = &[
     "split",
     "resolved",
     "notify_help",
+    "reminder",
+    "pending_closed",
 ];
 
 /// Every template hilo uses: the built-ins, overridden per language by

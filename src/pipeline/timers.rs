@@ -1,4 +1,5 @@
-//! Timers on tickets: service-level warnings and breaches.
+//! Timers on tickets: service-level warnings and breaches, and the
+//! reminders and close of a ticket waiting on its customer.
 //!
 //! A pass measures the open tickets that changed since they were last
 //! measured, or whose next warning point or due time has come (the
@@ -12,6 +13,12 @@
 //!
 //! A clock that is paused, met or without a target asks for nothing: the
 //! ticket is looked at again when it changes.
+//!
+//! A pending ticket's steps (`[desk.pending]`) count from when it became
+//! pending; each is an event `pending_step` (`remind 1 <since>`, `close
+//! <since>`) written with its mail. A customer's reply makes the ticket
+//! open, which leaves no step to take; an out-of-office reply changes no
+//! status, so the steps go on.
 
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
@@ -39,7 +46,10 @@ pub struct TimerPass {
     pub measured: usize,
     pub warnings: usize,
     pub breaches: usize,
-    /// Mails queued to the leads.
+    /// Reminders sent to customers, and tickets closed unanswered.
+    pub reminders: usize,
+    pub closed: usize,
+    /// Mails queued (to leads and customers).
     pub mails: usize,
 }
 
@@ -67,13 +77,15 @@ impl Intake {
                 break;
             }
         }
-        if pass.warnings + pass.breaches > 0 {
+        if pass.warnings + pass.breaches + pass.reminders + pass.closed > 0 {
             info!(
                 measured = pass.measured,
                 warnings = pass.warnings,
                 breaches = pass.breaches,
+                reminders = pass.reminders,
+                closed = pass.closed,
                 mails = pass.mails,
-                "service levels"
+                "timers"
             );
         }
         Ok(pass)
@@ -88,13 +100,39 @@ fn measure(
     pass: &mut TimerPass,
 ) -> Result<(), StoreError> {
     let tx: &Tx<'_> = w.tx;
-    let desk = settings.desk(&t.desk);
-    let Some((desk, sla)) = desk.and_then(|d| d.cfg.sla.as_ref().map(|s| (d, s))) else {
+    let Some(desk) = settings
+        .desk(&t.desk)
+        .filter(|d| d.cfg.sla.is_some() || d.cfg.pending.is_some())
+    else {
         return tx.set_sla_next(t.number, None);
     };
     let timeline = tx.timeline(t.number)?;
-    let m = sla.measure(t.priority, &timeline, &desk.cfg.calendar, now);
     pass.measured += 1;
+    let mut next = match &desk.cfg.sla {
+        Some(sla) => clocks(w, desk, sla, t, &timeline, now, pass)?,
+        None => None,
+    };
+    if let Some(p) = &desk.cfg.pending {
+        if let Some(at) = pending(w, desk, p, t.number, &timeline, now, pass)? {
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
+    }
+    // Last: queueing mail on the ticket marked it changed.
+    tx.set_sla_next(t.number, next)
+}
+
+/// The service-level clocks: warnings and breaches; the next instant.
+fn clocks(
+    w: &Writer<'_, '_>,
+    desk: &super::settings::DeskRuntime,
+    sla: &crate::sla::Sla,
+    t: &ToMeasure,
+    timeline: &crate::sla::Timeline,
+    now: DateTime<Utc>,
+    pass: &mut TimerPass,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let tx = w.tx;
+    let m = sla.measure(t.priority, timeline, &desk.cfg.calendar, now);
     let mut next: Option<DateTime<Utc>> = None;
     let clocks = m.episodes.last().map_or(&[][..], |e| &e.clocks[..]);
     for c in clocks
@@ -125,8 +163,101 @@ fn measure(
             }
         }
     }
-    // Last: queueing mail on the ticket marked it changed.
-    tx.set_sla_next(t.number, next)
+    Ok(next)
+}
+
+/// A pending ticket's reminders and close: the latest step that came is
+/// carried out once (earlier ones that came while hilo was down are only
+/// recorded); the next step's instant.
+fn pending(
+    w: &Writer<'_, '_>,
+    desk: &super::settings::DeskRuntime,
+    steps: &crate::sla::PendingSteps,
+    number: i64,
+    timeline: &crate::sla::Timeline,
+    now: DateTime<Utc>,
+    pass: &mut TimerPass,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    use crate::model::Status;
+    use crate::sla::{Happening, PendingStep};
+    let tx = w.tx;
+    let last_status = timeline.0.iter().rev().find_map(|(at, h)| match h {
+        Happening::Status(s) => Some((*at, *s)),
+        _ => None,
+    });
+    let Some((since, Status::Pending)) = last_status else {
+        return Ok(None);
+    };
+    let all = steps.at(since, &desk.cfg.calendar);
+    let future = all.iter().find(|(at, _)| *at > now).map(|(at, _)| *at);
+    let due: Vec<PendingStep> = all
+        .iter()
+        .filter(|(at, _)| *at <= now)
+        .map(|(_, s)| *s)
+        .collect();
+    let Some(&last) = due.last() else {
+        return Ok(future);
+    };
+    let key = |s: PendingStep| format!("{} {}", s.name(), ts(since));
+    if tx.has_event(number, EventKind::PendingStep, &key(last))? {
+        return Ok(future);
+    }
+    for s in &due {
+        if !tx.has_event(number, EventKind::PendingStep, &key(*s))? {
+            tx.add_event(number, "hilo", EventKind::PendingStep, Some(&key(*s)))?;
+        }
+    }
+    let closing = last == PendingStep::Close;
+    if closing {
+        tx.set_status(number, Status::Closed, "hilo")?;
+        pass.closed += 1;
+    } else {
+        pass.reminders += 1;
+    }
+    let info = tx.ticket_info(number)?;
+    let to = info.requester.clone();
+    if desk.cfg.is_agent(&to.address) {
+        return Ok(if closing { None } else { future });
+    }
+    let seen = tx.ticket_info_for(number, std::slice::from_ref(&to.address))?;
+    let closes_at = all
+        .iter()
+        .find(|(_, s)| *s == PendingStep::Close)
+        .map(|(at, _)| *at);
+    let about = About {
+        desk: &desk.cfg,
+        tags: &desk.tags,
+        templates: &w.settings.templates,
+        signer: w.signer,
+        ticket: &seen,
+    };
+    let reopen_days = desk.cfg.reopen_after_close.as_secs() / 86_400;
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::outgoing::notify::pending_step(crate::outgoing::notify::PendingInput {
+            about,
+            to: &to,
+            closed: closing.then_some(reopen_days),
+            closes_at,
+            now,
+        })
+    }));
+    match out {
+        Ok(Ok(out)) => {
+            w.queue(&desk.cfg, number, MessageKind::Reminder, &out, None)?;
+            pass.mails += 1;
+        }
+        Ok(Err(e)) => {
+            let why = crate::report(&e).to_string();
+            warn!(ticket = number, error = %why, "no reminder");
+            tx.add_event(number, "hilo", EventKind::ReceiptFailed, Some(&why))?;
+        }
+        Err(p) => {
+            let why = format!("composing panicked: {}", crate::panic_message(&*p));
+            warn!(ticket = number, error = %why, "no reminder");
+            tx.add_event(number, "hilo", EventKind::ReceiptFailed, Some(&why))?;
+        }
+    }
+    Ok(if closing { None } else { future })
 }
 
 /// Queues the lead's mail for one clock to each `escalate_to`; how many.

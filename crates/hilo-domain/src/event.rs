@@ -53,6 +53,9 @@ stored_text! {
         SlaWarning = "sla_warning",
         /// A service-level clock went past its target; detail as above.
         SlaBreach = "sla_breach",
+        /// A step of a ticket waiting on its customer: a reminder, or the
+        /// close (`remind 1 <since>`, `close <since>`).
+        PendingStep = "pending_step",
     }
 }
 

@@ -98,6 +98,9 @@ stored_text! {
         /// Our word to a customer that their mail written outside the thread
         /// (naming the ticket in the subject or text) was added to the ticket.
         Receipt = "receipt",
+        /// Our reminder to a customer while their ticket waits on them, and
+        /// our word that it closed for want of an answer.
+        Reminder = "reminder",
         /// Our alert to a desk's admins about the desk's own trouble (a login
         /// that stopped working); on no ticket.
         Alert = "alert",

@@ -395,7 +395,7 @@ impl Tx<'_> {
                              ELSE json_array(json(coalesce(m.to_addrs, '[]')), json(coalesce(m.cc_addrs, '[]'))) END
                  FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
                  WHERE m.ticket_id = ?1 AND m.message_id IS NOT NULL
-                   AND m.kind IN ('customer', 'ack', 'relay', 'agent', 'receipt')
+                   AND m.kind IN ('customer', 'ack', 'relay', 'agent', 'receipt', 'reminder')
                  ORDER BY m.id",
             )?
             .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
@@ -728,7 +728,7 @@ pub const THREAD_RECENT: i64 = 8;
 // 0.4 µs, a third of intake's time for `open_tickets`). A test holds the
 // numbers to the constants.
 const RECENT_IDS_SQL: &str = "SELECT message_id FROM messages
-     WHERE ticket_id = ?1 AND kind IN ('customer', 'ack', 'relay', 'agent', 'receipt')
+     WHERE ticket_id = ?1 AND kind IN ('customer', 'ack', 'relay', 'agent', 'receipt', 'reminder')
        AND message_id IS NOT NULL
      ORDER BY id DESC LIMIT 8";
 const OPEN_TICKETS_SQL: &str = "SELECT t.id, t.subject, t.status, t.created_at, t.updated_at,
