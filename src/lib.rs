@@ -35,6 +35,7 @@ pub mod net;
 pub mod outgoing;
 pub mod phrases;
 pub mod pipeline;
+pub mod report;
 pub mod sender;
 pub mod sla;
 pub mod template;

@@ -43,6 +43,7 @@ const MODULES: &[(&str, &[&str])] = &[
         &["calendar", "faq", "phrases", "sla", "template", "text"],
     ),
     ("metrics", &[]),
+    ("report", &["calendar", "sla"]),
     (
         "outgoing",
         &["config", "faq", "phrases", "sla", "template", "text"],
@@ -68,7 +69,7 @@ const MODULES: &[(&str, &[&str])] = &[
         "cli",
         &[
             "auth", "config", "corpus", "daemon", "faq", "manage", "outgoing", "pipeline",
-            "sender", "watcher", "metrics", "net", "phrases", "sla",
+            "sender", "watcher", "metrics", "net", "phrases", "sla", "report", "calendar",
         ],
     ),
 ];

@@ -254,6 +254,16 @@ async fn pending_pauses_the_clock_and_a_reply_starts_next_response() {
     // Resolution resumed with its hour: 15 h left of 16, from 11:00 on
     // Thursday, in 8-hour days: Thursday 6 h (to 18:00), Friday 8 h, and
     // one hour on Monday 7 December (10:00 Madrid, 09:00Z).
+    // `hilo report` reads the same clocks: one first response of an hour.
+    let csv = at(
+        &w,
+        "2026-12-03T10:30:00Z",
+        &["report", "--since", "2026-12-01", "--format", "csv"],
+    )
+    .await;
+    let row: Vec<&str> = csv.lines().nth(1).expect("one row").split(',').collect();
+    assert_eq!((row[0], row[1], row[5]), ("soporte", "1", "1"), "{csv}");
+    secs(&serde_json::json!(row[6].parse::<i64>().unwrap()), 3600, &s);
     near(
         &clock(&s, "resolution")["due_at"],
         "2026-12-07T09:00:00Z",

@@ -9,6 +9,7 @@ mod import;
 mod ingest;
 mod outbox;
 mod quarantine;
+mod report;
 mod run;
 mod tickets;
 
@@ -119,6 +120,9 @@ pub enum Command {
         #[command(subcommand)]
         command: quarantine::QuarantineCommand,
     },
+    /// The team's figures over a period: first-response, next-response and
+    /// resolution times (p50/p90), opened, reopened, resolved and breached.
+    Report(report::ReportArgs),
     /// OAuth2 logins (Microsoft 365, Google Workspace): sign in, see their state.
     Auth {
         #[command(subcommand)]
@@ -246,6 +250,7 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
         Command::Quarantine { command } => quarantine::quarantine(&cli.config, command),
         Command::Aside { command } => aside::aside(&cli.config, command),
         Command::Auth { command } => auth::auth(&cli.config, command),
+        Command::Report(args) => report::report(&cli.config, args),
         Command::Faq { command } => faq::faq(&cli.config, command),
         Command::Corpus { dir, misses } => {
             let summary = crate::corpus::run(&dir)?;

@@ -18,7 +18,7 @@ pub use outbox::{OutboxJob, OutboxRow, Queued};
 pub use tickets::{
     AsideView, AttachmentView, MessageView, ParticipantView, TicketFilter, TicketInfo, TicketView,
 };
-pub use timeline::ToMeasure;
+pub use timeline::{Reported, ToMeasure};
 pub use tokens::TokenRow;
 
 use std::path::Path;
