@@ -7,8 +7,14 @@
 //!
 //! Every walk over days is bounded ([`MAX_DAYS`]): a calendar that is
 //! never open gives no due time instead of looping.
+//!
+//! `between` and `add` read a table per local year, built on first use:
+//! each day's openings and the open time before it, so a clock running
+//! for a year costs a lookup, not a walk over 365 days (a year's report
+//! over 100,000 tickets measures millions of clocks).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
@@ -56,6 +62,40 @@ pub struct Calendar {
     yearly: BTreeSet<(u32, u32)>,
     /// Open all the time, no holidays: business time is wall time.
     always: bool,
+    years: Years,
+}
+
+/// A local year's openings, day by day, with the open milliseconds before
+/// each day (`prefix[i]`; `prefix[days]` is the year's total).
+struct Year {
+    days: Vec<Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+    prefix: Vec<i64>,
+}
+
+/// Years tables at most; past that the cache starts again.
+const MAX_YEARS: usize = 64;
+
+/// The years' tables, built on first use; a clone starts empty (it is a
+/// cache of what the calendar says, not part of what it says).
+#[derive(Default)]
+struct Years(Mutex<HashMap<i32, Arc<Year>>>);
+
+impl Clone for Years {
+    fn clone(&self) -> Years {
+        Years::default()
+    }
+}
+
+impl PartialEq for Years {
+    fn eq(&self, _: &Years) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Years {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Years")
+    }
 }
 
 impl Calendar {
@@ -68,6 +108,7 @@ impl Calendar {
             dates: BTreeSet::new(),
             yearly: BTreeSet::new(),
             always: true,
+            years: Years::default(),
         }
     }
 
@@ -110,6 +151,7 @@ impl Calendar {
             dates: BTreeSet::new(),
             yearly: BTreeSet::new(),
             always: false,
+            years: Years::default(),
         };
         for h in holidays {
             c.add_holiday(*h);
@@ -118,6 +160,7 @@ impl Calendar {
     }
 
     pub fn add_holiday(&mut self, h: Holiday) {
+        self.years = Years::default();
         match h {
             Holiday::Date(d) => {
                 self.dates.insert(d);
@@ -192,7 +235,46 @@ impl Calendar {
         Utc.from_utc_datetime(&local(d, m))
     }
 
-    /// Open time between two instants (zero if `b <= a`).
+    /// The table of local year `y`.
+    fn year(&self, y: i32) -> Arc<Year> {
+        let mut cache = self.years.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = cache.get(&y) {
+            return t.clone();
+        }
+        let mut days = Vec::with_capacity(366);
+        let mut prefix = vec![0i64];
+        let mut d = NaiveDate::from_ymd_opt(y, 1, 1);
+        while let Some(day) = d.filter(|d| d.year() == y) {
+            let o = self.openings(day);
+            let open: i64 = o.iter().map(|(s, e)| (*e - *s).num_milliseconds()).sum();
+            prefix.push(prefix.last().copied().unwrap_or(0) + open);
+            days.push(o);
+            d = day.succ_opt();
+        }
+        let t = Arc::new(Year { days, prefix });
+        if cache.len() >= MAX_YEARS {
+            cache.clear();
+        }
+        cache.insert(y, t.clone());
+        t
+    }
+
+    /// Open milliseconds from the start of `t`'s local year to `t`.
+    fn open_in_year(&self, t: DateTime<Utc>) -> (i32, i64) {
+        let d = self.local_date(t);
+        let y = self.year(d.year());
+        let i = d.ordinal0() as usize;
+        let mut ms = y.prefix[i];
+        for &(s, e) in &y.days[i] {
+            if s < t {
+                ms += (e.min(t) - s).num_milliseconds();
+            }
+        }
+        (d.year(), ms)
+    }
+
+    /// Open time between two instants (zero if `b <= a`), at most
+    /// [`MAX_DAYS`] of calendar.
     pub fn between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
         if b <= a {
             return Duration::zero();
@@ -200,27 +282,12 @@ impl Calendar {
         if self.always {
             return b - a;
         }
-        let (mut day, last) = (
-            self.local_date(a).pred_opt().unwrap_or(NaiveDate::MIN),
-            self.local_date(b),
-        );
-        let mut total = Duration::zero();
-        for _ in 0..=MAX_DAYS {
-            for (s, e) in self.openings(day) {
-                let (s, e) = (s.max(a), e.min(b));
-                if e > s {
-                    total += e - s;
-                }
-            }
-            if day >= last {
-                break;
-            }
-            day = match day.succ_opt() {
-                Some(d) => d,
-                None => break,
-            };
-        }
-        total
+        let b = b.min(a + Duration::days(MAX_DAYS));
+        let ((ya, ma), (yb, mb)) = (self.open_in_year(a), self.open_in_year(b));
+        let years: i64 = (ya..yb)
+            .map(|y| *self.year(y).prefix.last().unwrap_or(&0))
+            .sum();
+        Duration::milliseconds(years + mb - ma)
     }
 
     /// The instant at which `d` of open time has passed since `from`;
@@ -230,21 +297,39 @@ impl Calendar {
         if self.always {
             return from.checked_add_signed(d.max(Duration::zero()));
         }
-        let mut left = d.max(Duration::zero());
-        // An opening of the day before can run past midnight (24:00).
-        let mut day = self.local_date(from).pred_opt()?;
-        for _ in 0..=MAX_DAYS {
-            for (s, e) in self.openings(day) {
-                if e <= from {
-                    continue;
+        let (mut y, at) = self.open_in_year(from);
+        let mut target = at + d.max(Duration::zero()).num_milliseconds();
+        let first_day = self.local_date(from).ordinal0() as usize;
+        for k in 0..=(MAX_DAYS / 365 + 1) {
+            let table = self.year(y);
+            let total = *table.prefix.last().unwrap_or(&0);
+            if target <= total {
+                // The first day whose openings reach the target, then the
+                // opening (ending after `from`) that holds it.
+                let start = if k == 0 { first_day } else { 0 };
+                let j0 = table.prefix[1..]
+                    .partition_point(|&p| p < target)
+                    .max(start);
+                for j in j0..table.days.len() {
+                    let mut cum = table.prefix[j];
+                    for &(s, e) in &table.days[j] {
+                        let len = (e - s).num_milliseconds();
+                        if e > from {
+                            let (s2, c2) = if s < from {
+                                (from, cum + (from - s).num_milliseconds())
+                            } else {
+                                (s, cum)
+                            };
+                            if target - c2 <= (e - s2).num_milliseconds() {
+                                return Some(s2 + Duration::milliseconds((target - c2).max(0)));
+                            }
+                        }
+                        cum += len;
+                    }
                 }
-                let s = s.max(from);
-                if left <= e - s {
-                    return Some(s + left);
-                }
-                left -= e - s;
             }
-            day = day.succ_opt()?;
+            target -= total;
+            y += 1;
         }
         None
     }
@@ -572,5 +657,109 @@ mod tests {
             ]
         );
         assert_eq!(dropped, 0);
+    }
+
+    /// The walk over days the year tables replaced: the reference.
+    fn between_walk(c: &Calendar, a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
+        if b <= a {
+            return Duration::zero();
+        }
+        let (mut day, last) = (c.local_date(a).pred_opt().unwrap(), c.local_date(b));
+        let mut total = Duration::zero();
+        loop {
+            for (s, e) in c.openings(day) {
+                let (s, e) = (s.max(a), e.min(b));
+                if e > s {
+                    total += e - s;
+                }
+            }
+            if day >= last {
+                return total;
+            }
+            day = day.succ_opt().unwrap();
+        }
+    }
+
+    fn add_walk(c: &Calendar, from: DateTime<Utc>, d: Duration) -> Option<DateTime<Utc>> {
+        let mut left = d.max(Duration::zero());
+        let mut day = c.local_date(from).pred_opt()?;
+        for _ in 0..=MAX_DAYS {
+            for (s, e) in c.openings(day) {
+                if e <= from {
+                    continue;
+                }
+                let s = s.max(from);
+                if left <= e - s {
+                    return Some(s + left);
+                }
+                left -= e - s;
+            }
+            day = day.succ_opt()?;
+        }
+        None
+    }
+
+    #[test]
+    fn the_year_tables_agree_with_a_walk_over_days() {
+        let night = {
+            let hours = vec![
+                (
+                    "mon-fri".to_string(),
+                    vec!["00:00-02:30".to_string(), "22:00-24:00".to_string()],
+                ),
+                ("sat".to_string(), vec!["10:00-10:01".to_string()]),
+            ];
+            Calendar::new("night", chrono_tz::America::New_York, &hours, &[]).unwrap()
+        };
+        let cals = [
+            madrid(&["12-25", "2026-12-08", "2027-01-06", "2026-03-19"]),
+            all_day(chrono_tz::Europe::Madrid),
+            night,
+        ];
+        // A small LCG: instants over 2026-2027, durations up to 60 days,
+        // some on the minute (openings' edges), some with milliseconds.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            x >> 11
+        };
+        let base = at("2026-01-01T00:00:00Z");
+        for c in &cals {
+            for i in 0..3000 {
+                let mut ms = (next() % (730 * 86_400_000)) as i64;
+                if i % 3 == 0 {
+                    ms -= ms % 60_000;
+                }
+                let a = base + Duration::milliseconds(ms);
+                let span = Duration::milliseconds((next() % (60 * 86_400_000)) as i64);
+                let span = if i % 5 == 0 {
+                    Duration::minutes(span.num_minutes() % 600)
+                } else {
+                    span
+                };
+                assert_eq!(
+                    c.between(a, a + span),
+                    between_walk(c, a, a + span),
+                    "{} between {a} +{span}",
+                    c.name
+                );
+                assert_eq!(
+                    c.add(a, span),
+                    add_walk(c, a, span),
+                    "{} add {a} +{span}",
+                    c.name
+                );
+            }
+            // A year-end from the last opening of the year, and zero.
+            let eve = at("2026-12-31T23:30:00Z");
+            assert_eq!(
+                c.add(eve, Duration::zero()),
+                add_walk(c, eve, Duration::zero()),
+                "{}",
+                c.name
+            );
+        }
     }
 }
