@@ -184,12 +184,18 @@ async fn timers(intake: Intake, wake: Arc<Notify>, shutdown: CancellationToken) 
         let i = intake.clone();
         let pass = blocking(move || {
             let pass = i.timers()?;
-            Ok::<_, StoreError>((pass, i.store().sla_next()?))
+            let (digests, digest_next) = i.digests(i.store().now())?;
+            let next = i.store().sla_next()?;
+            let next = match (next, digest_next) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            Ok::<_, StoreError>((pass.mails + digests, next))
         })
         .await;
         let next = match pass {
-            Ok((pass, next)) => {
-                if pass.mails > 0 {
+            Ok((mails, next)) => {
+                if mails > 0 {
                     // The sender waits on the same bell.
                     wake.notify_waiters();
                 }
@@ -402,7 +408,12 @@ impl App {
             warn!(error = %crate::report(&e), "housekeeping failed");
         }
         let i = self.intake.clone();
-        if let Err(e) = blocking(move || i.timers()).await {
+        if let Err(e) = blocking(move || {
+            i.timers()?;
+            i.digests(i.store().now())
+        })
+        .await
+        {
             warn!(error = %crate::report(&e), "timers failed");
         }
         let flushed = if send {

@@ -533,3 +533,70 @@ async fn reminders_and_the_close_fire_at_their_times_and_a_reply_cancels_them() 
     );
     assert_eq!(w.ticket(m).await["status"], "open");
 }
+
+#[tokio::test]
+async fn the_digest_goes_once_a_working_day_at_eight_and_not_on_the_holiday() {
+    let lead = format!("jefa-{}@soporte.example.com", uid());
+    let w = world(
+        "\"2026-12-08\"",
+        &format!("first_response = \"4h\"\n\n[desk.digest]\nat = \"08:00\"\nto = [\"{lead}\"]"),
+    );
+    at(&w, "2026-12-04T08:00:00Z", &["run", "--once"]).await;
+    // Friday 4 December, 11:00 in Madrid: due at 15:00 (lunch), unanswered.
+    let n = arrives(&w, "2026-12-04T10:00:00Z", "La factura no cuadra.").await;
+    let digests = || async {
+        settled(&[&w]).await;
+        mailbox(&lead)
+            .await
+            .into_iter()
+            .filter(|m| parsed(m).subject.starts_with("Resumen diario"))
+            .collect::<Vec<_>>()
+    };
+    // Friday's came at the first run after 08:00 (the ticket was not there yet).
+    assert_eq!(digests().await.len(), 1, "Friday's");
+    // Saturday and Sunday are no working days; Monday 7:59 is too early.
+    for now in [
+        "2026-12-05T09:00:00Z",
+        "2026-12-06T09:00:00Z",
+        "2026-12-07T06:59:00Z",
+    ] {
+        at(&w, now, &["run", "--once"]).await;
+    }
+    assert_eq!(
+        digests().await.len(),
+        1,
+        "none on the weekend, none before 08:00"
+    );
+    // Monday 08:01, then two restarts: one digest.
+    for now in [
+        "2026-12-07T07:01:00Z",
+        "2026-12-07T07:30:00Z",
+        "2026-12-07T10:00:00Z",
+    ] {
+        at(&w, now, &["run", "--once"]).await;
+    }
+    let got = digests().await;
+    assert_eq!(got.len(), 2, "Monday's, once");
+    let text = support::text(got.last().unwrap());
+    let tag = format!("[{}-{n}]", w.tag);
+    assert!(
+        parsed(got.last().unwrap())
+            .subject
+            .contains("el lunes 7 de diciembre"),
+        "{}",
+        parsed(got.last().unwrap()).subject
+    );
+    for want in [
+        "Plazo vencido (1):",
+        "Sin asignar (1):",
+        &tag,
+        "venció vie 4 16:00",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    // Tuesday 8 is a holiday; Wednesday's comes.
+    at(&w, "2026-12-08T07:05:00Z", &["run", "--once"]).await;
+    assert_eq!(digests().await.len(), 2, "not on the holiday");
+    at(&w, "2026-12-09T07:05:00Z", &["run", "--once"]).await;
+    assert_eq!(digests().await.len(), 3, "Wednesday's");
+}

@@ -172,6 +172,9 @@ pub const KEYS: &[Key] = &[
     key("desk[].sla.high.resolution", "-", "high priority: resolution").is(POSITIVE),
     key("desk[].pending.remind_after", "-", "reminders to the customer while the ticket is pending, each this long after it became pending (`[\"3d\", \"7d\"]`; at most 10, in order); a customer's real reply cancels the rest").is(Ty::Durations),
     key("desk[].pending.close_after", "-", "closes a ticket pending this long, with a mail saying how to reopen it (after the last reminder)").is(POSITIVE),
+    key("desk[].digest.at", "-", "the daily digest's local time in the desk's calendar's zone (`\"08:00\"`), sent on working days only, once a day").is(Ty::Required),
+    key("desk[].digest.to", "the desk's notify", "who gets the digest").is(Ty::Addresses),
+    key("desk[].digest.pending_days", "3", "pending tickets are listed once they have waited longer than this many days").is(Ty::Count { min: 0 }),
     key("desk[].pending.clock", "business", "`business`: each day of `3d` is a working day of the desk's `calendar` (the hours part counts open hours); `wall`: calendar days").is(Ty::Choice(&["business", "wall"])),
     key("desk[].imap.host", "", "the desk's IMAP server").is(Ty::Host),
     key("desk[].imap.port", "", "its port").is(Ty::Port),
@@ -440,8 +443,8 @@ mod tests {
         for k in KEYS.iter().filter(|k| !["", "-"].contains(&k.default)) {
             let (section, name) = k.path.rsplit_once('.').unwrap();
             let header = header_of(section);
-            if section.starts_with("calendar[]") {
-                // A calendar needs its own required keys: described.
+            if section.starts_with("calendar[]") || section.starts_with("desk[].digest") {
+                // A calendar, a digest, need their own required keys: described.
                 described.push(k.path);
                 continue;
             }
@@ -504,6 +507,7 @@ mod tests {
             ("[desk.sla.normal]", "desk[].sla.normal."),
             ("[desk.sla.high]", "desk[].sla.high."),
             ("[desk.pending]", "desk[].pending."),
+            ("[desk.digest]", "desk[].digest."),
         ] {
             let Some(mut want) = accepted(header) else {
                 continue;
@@ -512,7 +516,7 @@ mod tests {
             // Sub-tables are documented by their own keys.
             want.remove("imap");
             want.remove("oauth2");
-            for sub in ["sla", "low", "normal", "high", "pending"] {
+            for sub in ["sla", "low", "normal", "high", "pending", "digest"] {
                 want.remove(sub);
             }
             assert_eq!(documented(prefix), want, "{header}");

@@ -235,6 +235,21 @@ pub(super) struct RawDesk {
     pub(super) calendar: Option<String>,
     pub(super) sla: Option<RawSla>,
     pub(super) pending: Option<RawPending>,
+    pub(super) digest: Option<RawDigest>,
+}
+
+/// `[desk.digest]`: the daily digest for the desk's agents.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDigest {
+    pub(super) at: String,
+    pub(super) to: Option<Vec<String>>,
+    #[serde(default = "default_pending_days")]
+    pub(super) pending_days: u32,
+}
+
+pub(super) fn default_pending_days() -> u32 {
+    3
 }
 
 /// `[desk.pending]`: what happens while a ticket waits on the customer.

@@ -297,6 +297,18 @@ pub struct DeskConfig {
     pub sla: Option<crate::sla::Sla>,
     /// Reminders and the close while a ticket waits on the customer.
     pub pending: Option<crate::sla::PendingSteps>,
+    /// The daily digest for the desk's agents.
+    pub digest: Option<Digest>,
+}
+
+/// `[desk.digest]`: a daily mail of the desk's work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Digest {
+    /// Local time in the desk's calendar's zone, on its working days.
+    pub at: chrono::NaiveTime,
+    pub to: Vec<String>,
+    /// Pending tickets listed once they wait longer than this many days.
+    pub pending_days: u32,
 }
 
 /// Whose signature an agent's relayed answer carries.

@@ -207,10 +207,37 @@ impl RawConfig {
             let pending = d
                 .pending
                 .and_then(|raw| pending(raw, d.calendar.is_some(), &format!("{k}.pending"), bad));
+            let digest = d.digest.map(|raw| {
+                let at = chrono::NaiveTime::parse_from_str(raw.at.trim(), "%H:%M").unwrap_or_else(
+                    |_| {
+                        bad.push(
+                            format!("{k}.digest.at"),
+                            format!("`{}` is not a time of day such as \"08:00\"", raw.at),
+                        );
+                        chrono::NaiveTime::MIN
+                    },
+                );
+                let to = match raw.to {
+                    Some(list) => list.iter().map(|a| address(a)).collect(),
+                    None => notify.clone(),
+                };
+                if to.is_empty() {
+                    bad.push(
+                        format!("{k}.digest.to"),
+                        "nobody to send it to: set `to` or the desk's `notify`",
+                    );
+                }
+                super::types::Digest {
+                    at,
+                    to,
+                    pending_days: raw.pending_days,
+                }
+            });
             desks.push(DeskConfig {
                 calendar,
                 sla,
                 pending,
+                digest,
                 name: d.name,
                 address: main,
                 addresses: all,

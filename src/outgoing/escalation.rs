@@ -4,7 +4,7 @@
 //! threaded with the ticket's notifications so a reply with the usual
 //! commands acts on the ticket.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
 use crate::mail::Mailbox;
@@ -45,16 +45,7 @@ pub fn escalation(i: EscalationInput<'_>) -> Result<Outgoing, ComposeError> {
     let tz = d.calendar.tz;
     let local = i.due_at.with_timezone(&tz);
     let time = local.format("%H:%M").to_string();
-    let when = if local.date_naive() == i.now.with_timezone(&tz).date_naive() {
-        time.clone()
-    } else {
-        let wd = lang
-            .list("escalation.weekdays_short")
-            .get(local.weekday().num_days_from_monday() as usize)
-            .cloned()
-            .unwrap_or_default();
-        format!("{wd} {} {time}", local.day())
-    };
+    let when = super::words::short_when(lang, tz, i.due_at, i.now);
     let (subject_key, text_key) = match i.level {
         Level::Warning => ("escalation.subject_warning", "escalation.warning"),
         Level::Breach => ("escalation.subject_breach", "escalation.breach"),

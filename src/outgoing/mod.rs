@@ -11,6 +11,7 @@ use templates::Templates;
 
 pub mod ack;
 pub mod alert;
+pub mod digest;
 pub mod escalation;
 pub mod notify;
 pub mod relay;

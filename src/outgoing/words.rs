@@ -164,6 +164,27 @@ pub fn day(lang: Language, tz: chrono_tz::Tz, at: DateTime<Utc>, now: DateTime<U
     )
 }
 
+/// An instant in a subject or a list: "11:00" on `now`'s local day,
+/// else "mar 8 11:00" (the weekday's short name, the day, the time).
+pub fn short_when(
+    lang: Language,
+    tz: chrono_tz::Tz,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> String {
+    let local = at.with_timezone(&tz);
+    let time = local.format("%H:%M").to_string();
+    if local.date_naive() == now.with_timezone(&tz).date_naive() {
+        return time;
+    }
+    let wd = lang
+        .list("escalation.weekdays_short")
+        .get(local.weekday().num_days_from_monday() as usize)
+        .cloned()
+        .unwrap_or_default();
+    format!("{wd} {} {time}", local.day())
+}
+
 /// Words that open a greeting line ("Hola,", "Buenos días, Ana:", "Dear
 /// team,"): the summary starts after it.
 const GREETINGS: &[&str] = &[

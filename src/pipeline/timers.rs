@@ -316,3 +316,195 @@ fn escalate(
     }
     Ok(sent)
 }
+
+/// When desk `d`'s digest is next due after `now`: its `at` on the next
+/// working day (every day on wall time); `None` past ten years.
+fn next_digest(
+    cal: &crate::calendar::Calendar,
+    at: chrono::NaiveTime,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let mut day = cal.local_date(now);
+    for _ in 0..3660 {
+        if cal.is_wall() || cal.is_working_day(day) {
+            if let Some(t) = day.and_time(at).and_local_timezone(cal.tz).earliest() {
+                let t = t.to_utc();
+                if t > now {
+                    return Some(t);
+                }
+            }
+        }
+        day = day.succ_opt()?;
+    }
+    None
+}
+
+impl Intake {
+    /// Queues each desk's digest of today once, when its hour has come on
+    /// a working day; when the next one is due.
+    pub fn digests(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, Option<DateTime<Utc>>), StoreError> {
+        let settings = self.settings();
+        let (mut sent, mut next) = (0, None::<DateTime<Utc>>);
+        for desk in &settings.desks {
+            let Some(dg) = &desk.cfg.digest else { continue };
+            let cal = &*desk.cfg.calendar;
+            let today = cal.local_date(now);
+            let due_today = today
+                .and_time(dg.at)
+                .and_local_timezone(cal.tz)
+                .earliest()
+                .map(|t| t.to_utc());
+            if (cal.is_wall() || cal.is_working_day(today)) && due_today.is_some_and(|t| t <= now) {
+                sent += self.store().write(|tx| {
+                    if tx.digest_done(&desk.cfg.name, today)? {
+                        return Ok::<_, StoreError>(0);
+                    }
+                    let n = digest_of(tx, &settings, desk, dg, self.store().signer(), now)?;
+                    tx.record_digest(&desk.cfg.name, today)?;
+                    Ok(n)
+                })?;
+            }
+            if let Some(t) = next_digest(cal, dg.at, now) {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        Ok((sent, next))
+    }
+}
+
+/// Builds and queues one desk's digest to each of its addresses; how many.
+fn digest_of(
+    tx: &Tx<'_>,
+    settings: &Settings,
+    desk: &super::settings::DeskRuntime,
+    dg: &crate::config::Digest,
+    signer: &crate::mail::msgid::Signer,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    use crate::model::Status;
+    use crate::outgoing::digest::{digest, DigestInput, Line, Section};
+    use crate::sla::Standing;
+    let d = &desk.cfg;
+    let lang = d.language;
+    let (tickets, all) = tx.digest_tickets(&d.name)?;
+    let today = d.calendar.local_date(now);
+    let (mut breached, mut due, mut unassigned, mut waiting) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut mine: std::collections::BTreeMap<String, Vec<Line>> = Default::default();
+    let long = chrono::Duration::days(i64::from(dg.pending_days));
+    for t in &tickets {
+        let timeline = tx.timeline(t.number)?;
+        let m = d
+            .sla
+            .as_ref()
+            .map(|s| s.measure(t.priority, &timeline, &d.calendar, now));
+        let line = |note: String| Line {
+            number: t.number,
+            subject: t.subject.clone(),
+            requester: t.requester.clone(),
+            note,
+        };
+        let when = |at| crate::outgoing::words::short_when(lang, d.calendar.tz, at, now);
+        if let Some(m) = &m {
+            match (m.standing, m.due_at) {
+                (Standing::Breached, at) => breached.push(line(at.map_or(String::new(), |at| {
+                    lang.say("digest.overdue", &[("when", &when(at))])
+                }))),
+                (_, Some(at)) if d.calendar.local_date(at) == today => {
+                    due.push(line(lang.say("digest.due", &[("when", &when(at))])))
+                }
+                _ => {}
+            }
+        }
+        if t.assignee.is_none() && t.status != Status::Pending {
+            unassigned.push(line(String::new()));
+        }
+        if t.status == Status::Pending {
+            let since = timeline.0.iter().rev().find_map(|(at, h)| {
+                matches!(h, crate::sla::Happening::Status(Status::Pending)).then_some(*at)
+            });
+            if let Some(since) = since.filter(|s| now - *s > long) {
+                let day = crate::outgoing::words::day(lang, d.calendar.tz, since, now);
+                waiting.push(line(lang.say("digest.since", &[("day", &day)])));
+            }
+        }
+        if let Some(a) = &t.assignee {
+            mine.entry(a.clone())
+                .or_default()
+                .push(line(crate::outgoing::status_word(t.status, lang)));
+        }
+    }
+    let count = |v: &Vec<Line>| v.len().to_string();
+    let mut sections = vec![
+        Section {
+            title: lang.say("digest.breached", &[("count", &count(&breached))]),
+            lines: breached,
+        },
+        Section {
+            title: lang.say("digest.due_today", &[("count", &count(&due))]),
+            lines: due,
+        },
+        Section {
+            title: lang.say("digest.unassigned", &[("count", &count(&unassigned))]),
+            lines: unassigned,
+        },
+        Section {
+            title: lang.say(
+                "digest.pending_long",
+                &[
+                    ("days", &dg.pending_days.to_string()),
+                    ("count", &count(&waiting)),
+                ],
+            ),
+            lines: waiting,
+        },
+    ];
+    for (agent, lines) in mine {
+        sections.push(Section {
+            title: lang.say(
+                "digest.agent",
+                &[("agent", &agent), ("count", &lines.len().to_string())],
+            ),
+            lines,
+        });
+    }
+    let mut n = 0;
+    for to in &dg.to {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            digest(DigestInput {
+                desk: d,
+                tags: &desk.tags,
+                signer,
+                to,
+                now,
+                open: all,
+                left_out: all.saturating_sub(tickets.len()),
+                sections: &sections,
+            })
+        }));
+        match out {
+            Ok(Ok(out)) => {
+                let q = crate::store::Queued {
+                    desk: &d.name,
+                    envelope_from: &out.draft.from.address,
+                    ticket: None,
+                    kind: MessageKind::Digest,
+                    expire_after: settings.expire_after,
+                    rate_key: None,
+                    about: None,
+                    envelope: None,
+                };
+                tx.queue_outgoing(&q, &out)?;
+                n += 1;
+            }
+            Ok(Err(e)) => warn!(desk = %d.name, error = %crate::report(&e), "no digest"),
+            Err(p) => {
+                warn!(desk = %d.name, error = %crate::panic_message(&*p), "composing the digest panicked")
+            }
+        }
+    }
+    Ok(n)
+}

@@ -101,6 +101,8 @@ stored_text! {
         /// Our reminder to a customer while their ticket waits on them, and
         /// our word that it closed for want of an answer.
         Reminder = "reminder",
+        /// The daily digest of a desk's work, to its agents; on no ticket.
+        Digest = "digest",
         /// Our alert to a desk's admins about the desk's own trouble (a login
         /// that stopped working); on no ticket.
         Alert = "alert",

@@ -5,6 +5,7 @@
 //! and `IMMEDIATE` write transactions. Callers on async threads go through
 //! `spawn_blocking`. Migrations are embedded and run by [`Store::open`].
 
+mod digests;
 mod merge;
 mod messages;
 mod outbox;
@@ -12,6 +13,7 @@ mod tickets;
 mod timeline;
 mod tokens;
 
+pub use digests::{DigestTicket, MAX_DIGEST_TICKETS};
 pub use merge::{Merged, People, Split, Unmerged};
 pub use messages::{Checkpoint, NewMessage, QuarantineRow};
 pub use outbox::{OutboxJob, OutboxRow, Queued};
@@ -60,6 +62,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Code(pending_participants),
     Migration::Sql(include_str!("migrations/0015_released.sql")),
     Migration::Sql(include_str!("migrations/0016_timers.sql")),
+    Migration::Sql(include_str!("migrations/0017_digests.sql")),
 ];
 
 /// Issue 21: a participant may be `pending`, in Cc of a first mail that

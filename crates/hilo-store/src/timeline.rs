@@ -103,22 +103,15 @@ impl Store {
     /// when no open ticket waits for anything.
     pub fn sla_next(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.read(|c| {
-            let dirty: bool = c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM tickets WHERE status <> 'closed' AND sla_next_at IS NULL)",
-                [],
-                |r| r.get(0),
-            )?;
-            if dirty {
-                return Ok(Some(self.now()));
-            }
             let next: Option<String> = c.query_row(
-                "SELECT min(sla_next_at) FROM tickets WHERE status <> 'closed' AND sla_next_at IS NOT NULL",
+                "SELECT min(sla_next_at) FROM tickets WHERE status <> 'closed'",
                 [],
                 |r| r.get(0),
             )?;
-            match next.filter(|n| n != NEVER) {
-                Some(n) => Ok(Some(time(&n)?)),
-                None => Ok(None),
+            match next.as_deref() {
+                None | Some(NEVER) => Ok(None),
+                Some("") => Ok(Some(self.now())),
+                Some(n) => Ok(Some(time(n)?)),
             }
         })
     }
@@ -128,7 +121,7 @@ impl Store {
     pub fn sla_remeasure_all(&self) -> Result<usize, StoreError> {
         self.write(|tx| {
             Ok(tx.tx.execute(
-                "UPDATE tickets SET sla_next_at = NULL WHERE status <> 'closed' AND sla_next_at IS NOT NULL",
+                "UPDATE tickets SET sla_next_at = '' WHERE status <> 'closed' AND sla_next_at <> ''",
                 [],
             )?)
         })
@@ -205,7 +198,7 @@ impl Tx<'_> {
     pub fn sla_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<ToMeasure>, StoreError> {
         let mut st = self.tx.prepare_cached(
             "SELECT id, desk, priority FROM tickets
-              WHERE status <> 'closed' AND (sla_next_at IS NULL OR sla_next_at <= ?1)
+              WHERE status <> 'closed' AND sla_next_at <= ?1
               ORDER BY sla_next_at, id LIMIT ?2",
         )?;
         let rows = st.query_map(params![ts(now), limit as i64], |r| {
