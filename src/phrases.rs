@@ -207,7 +207,7 @@ pub fn resolved_phrases() -> Vec<String> {
 /// The commands agents write (`#cerrar`), by their key in `[commands]`.
 pub const COMMANDS: &[&str] = &[
     "note", "close", "pending", "open", "resolved", "assign", "add", "remove", "merge", "split",
-    "send", "priority",
+    "send", "priority", "remind",
 ];
 
 /// The command `word` (without `#`, any case) names in any language.

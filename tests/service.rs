@@ -600,3 +600,49 @@ async fn the_digest_goes_once_a_working_day_at_eight_and_not_on_the_holiday() {
     at(&w, "2026-12-09T07:05:00Z", &["run", "--once"]).await;
     assert_eq!(digests().await.len(), 3, "Wednesday's");
 }
+
+#[tokio::test]
+async fn an_agents_recordar_comes_back_once_at_its_time() {
+    let agent = format!("eva-{}@soporte.example.com", uid());
+    let w = world_with(
+        &format!("agents = [\"{agent}\"]"),
+        "",
+        "first_response = \"4h\"",
+    );
+    at(&w, "2026-12-01T08:00:00Z", &["run", "--once"]).await;
+    let n = arrives(&w, "2026-12-01T09:00:00Z", "¿Cuándo llega el pedido?").await;
+    let notification = wait_mailbox(&agent, 1, WAIT).await[0].clone();
+    // Tuesday 10:10 in Madrid: "remind me in two days".
+    replies(
+        &w,
+        "2026-12-01T09:10:00Z",
+        &agent,
+        &notification,
+        "",
+        "#recordar 2d",
+    )
+    .await;
+    settled(&[&w]).await;
+    let got = wait_mailbox(&agent, 2, WAIT).await;
+    let report = support::text(got.last().unwrap());
+    assert!(
+        report.contains("se le recordará el jueves 3 de diciembre a las 10:10"),
+        "{report}"
+    );
+    at(&w, "2026-12-02T09:10:00Z", &["run", "--once"]).await;
+    settled(&[&w]).await;
+    assert_eq!(mailbox(&agent).await.len(), 2, "not yet");
+    for now in ["2026-12-03T09:11:00Z", "2026-12-03T09:30:00Z"] {
+        at(&w, now, &["run", "--once"]).await;
+    }
+    settled(&[&w]).await;
+    let got = mailbox(&agent).await;
+    assert_eq!(got.len(), 3, "one reminder");
+    let text = support::text(got.last().unwrap());
+    let tag = format!("[{}-{n}]", w.tag);
+    assert!(
+        text.contains("Recordatorio que pidió con #recordar") && text.contains(&tag),
+        "{text}"
+    );
+    assert!(parsed(got.last().unwrap()).subject.contains(&tag));
+}

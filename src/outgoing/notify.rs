@@ -318,6 +318,43 @@ pub fn alert(about: super::About<'_>, to: &str, why: &str) -> Result<Outgoing, C
     })
 }
 
+/// The reminder an agent asked for with `#recordar`, threaded with the
+/// ticket's notifications (a reply with commands acts on the ticket).
+pub fn agent_reminder(about: super::About<'_>, to: &str) -> Result<Outgoing, ComposeError> {
+    let super::About {
+        desk: d,
+        tags,
+        signer,
+        ticket,
+        ..
+    } = about;
+    let lang = d.language;
+    let nobody = lang.say("words.nobody", &[]);
+    let text = lang.say(
+        "notify.reminder",
+        &[
+            ("tag", &tags.format(ticket.number)),
+            ("subject", &super::shown_subject(&ticket.subject)),
+            ("status", &super::status_word(ticket.status, lang)),
+            ("assignee", ticket.assignee.as_deref().unwrap_or(&nobody)),
+        ],
+    );
+    Outgoing::new(Draft {
+        from: Mailbox::new(d.from_for(ticket), Some(d.shown_name())),
+        to: vec![Mailbox::new(to, None)],
+        cc: Vec::new(),
+        reply_to: Some(Mailbox::new(d.from_for(ticket), Some(d.shown_name()))),
+        subject: tags.tagged_subject(ticket.number, &ticket.subject),
+        text,
+        message_id: signer.new_id(ticket.number, d.domain()),
+        in_reply_to: ticket.notifications.last().cloned(),
+        references: ticket.notifications.clone(),
+        auto_submitted: Some(AutoSubmitted::Generated),
+        loop_marker: d.address.clone(),
+        attachments: Vec::new(),
+    })
+}
+
 /// What a receipt confirms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReceiptKind {

@@ -149,7 +149,13 @@ pub struct ReportInput<'a> {
 }
 
 /// The lines of a report saying what the commands did.
-fn done_lines(a: &Answer, moved: &[Moved], tags: &TagMatcher, lang: Language) -> Vec<String> {
+fn done_lines(
+    a: &Answer,
+    moved: &[Moved],
+    tags: &TagMatcher,
+    lang: Language,
+    tz: chrono_tz::Tz,
+) -> Vec<String> {
     let mut out = Vec::new();
     for m in moved {
         out.push(match m {
@@ -206,6 +212,15 @@ fn done_lines(a: &Answer, moved: &[Moved], tags: &TagMatcher, lang: Language) ->
         let w = super::priority_word(*p, lang);
         out.push(lang.say("report.priority", &[("priority", &w)]));
     }
+    if let Some(at) = a.remind {
+        out.push(lang.say(
+            "report.remind",
+            &[
+                ("day", &super::words::day(lang, tz, at, at)),
+                ("time", &at.with_timezone(&tz).format("%H:%M").to_string()),
+            ],
+        ));
+    }
     for who in &a.add {
         out.push(lang.say("report.added", &[("who", who)]));
     }
@@ -240,7 +255,7 @@ pub fn report(i: ReportInput<'_>) -> Result<Outgoing, ComposeError> {
             .join("\n")
     };
     let lang = desk.language;
-    let done = done_lines(i.answer, i.moved, tags, lang);
+    let done = done_lines(i.answer, i.moved, tags, lang, i.about.desk.calendar.tz);
     let done = if done.is_empty() {
         String::new()
     } else {

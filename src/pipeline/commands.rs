@@ -26,6 +26,9 @@ pub struct Commands {
     pub merge: Option<String>,
     /// `#separar` / `#split`: the message answered starts a new ticket.
     pub split: bool,
+    /// `#recordar 2d` / `#remind 2d`: a reminder to the agent after this
+    /// long (a minute to a year).
+    pub remind: Option<std::time::Duration>,
     /// Lines that looked like commands but were not understood.
     pub unknown: Vec<String>,
     /// The reply without its command lines.
@@ -43,6 +46,13 @@ fn address(arg: &[&str]) -> Option<String> {
         [a] if a.contains('@') => Some(a.trim_matches(['<', '>']).to_ascii_lowercase()),
         _ => None,
     }
+}
+
+/// `#recordar`'s delay: a duration from a minute to a year.
+fn remind_after(s: &str) -> Option<std::time::Duration> {
+    humantime::parse_duration(s)
+        .ok()
+        .filter(|d| d.as_secs() >= 60 && d.as_secs() <= 366 * 86_400)
 }
 
 /// Splits the leading command lines (blank lines between them allowed) from
@@ -88,6 +98,9 @@ pub fn parse(text: &str) -> Commands {
             "merge" if arg.len() == 1 => c.merge = Some(arg[0].to_string()),
             "split" if arg.is_empty() => c.split = true,
             "send" if arg.is_empty() => c.send = true,
+            "remind" if arg.len() == 1 && remind_after(arg[0]).is_some() => {
+                c.remind = remind_after(arg[0])
+            }
             "priority" if arg.len() == 1 && crate::phrases::priority(arg[0]).is_some() => {
                 c.priority = crate::phrases::priority(arg[0])
             }
@@ -137,6 +150,20 @@ mod tests {
         assert_eq!(c.merge.as_deref(), Some("[SOP-41]"));
         assert_eq!(c.body, "Son la misma consulta.");
         assert!(parse("#split\nx").split);
+        assert_eq!(
+            parse("#recordar 2d\nx").remind,
+            Some(std::time::Duration::from_secs(2 * 86_400))
+        );
+        assert_eq!(
+            parse("#remind 3h").remind,
+            Some(std::time::Duration::from_secs(3 * 3600))
+        );
+        assert_eq!(parse("#recordar mañana").unknown, ["#recordar mañana"]);
+        assert_eq!(
+            parse("#remind 5s").unknown,
+            ["#remind 5s"],
+            "under a minute"
+        );
         assert_eq!(parse("#merge\nx").unknown, ["#merge"]);
         assert_eq!(parse("#separar ya\nx").unknown, ["#separar ya"]);
     }

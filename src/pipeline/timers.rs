@@ -49,6 +49,8 @@ pub struct TimerPass {
     /// Reminders sent to customers, and tickets closed unanswered.
     pub reminders: usize,
     pub closed: usize,
+    /// `#recordar` reminders sent to agents.
+    pub agent_reminders: usize,
     /// Mails queued (to leads and customers).
     pub mails: usize,
 }
@@ -77,13 +79,14 @@ impl Intake {
                 break;
             }
         }
-        if pass.warnings + pass.breaches + pass.reminders + pass.closed > 0 {
+        if pass.warnings + pass.breaches + pass.reminders + pass.closed + pass.agent_reminders > 0 {
             info!(
                 measured = pass.measured,
                 warnings = pass.warnings,
                 breaches = pass.breaches,
                 reminders = pass.reminders,
                 closed = pass.closed,
+                agent_reminders = pass.agent_reminders,
                 mails = pass.mails,
                 "timers"
             );
@@ -100,10 +103,7 @@ fn measure(
     pass: &mut TimerPass,
 ) -> Result<(), StoreError> {
     let tx: &Tx<'_> = w.tx;
-    let Some(desk) = settings
-        .desk(&t.desk)
-        .filter(|d| d.cfg.sla.is_some() || d.cfg.pending.is_some())
-    else {
+    let Some(desk) = settings.desk(&t.desk) else {
         return tx.set_sla_next(t.number, None);
     };
     let timeline = tx.timeline(t.number)?;
@@ -116,6 +116,9 @@ fn measure(
         if let Some(at) = pending(w, desk, p, t.number, &timeline, now, pass)? {
             next = Some(next.map_or(at, |n| n.min(at)));
         }
+    }
+    if let Some(at) = agent_reminders(w, desk, t.number, now, pass)? {
+        next = Some(next.map_or(at, |n| n.min(at)));
     }
     // Last: queueing mail on the ticket marked it changed.
     tx.set_sla_next(t.number, next)
@@ -258,6 +261,59 @@ fn pending(
         }
     }
     Ok(if closing { None } else { future })
+}
+
+/// The `#recordar` reminders of a ticket that came, sent once each (the
+/// event `reminder_sent` with the same detail); the next one's instant.
+fn agent_reminders(
+    w: &Writer<'_, '_>,
+    desk: &super::settings::DeskRuntime,
+    number: i64,
+    now: DateTime<Utc>,
+    pass: &mut TimerPass,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let tx = w.tx;
+    let mut next: Option<DateTime<Utc>> = None;
+    for detail in tx.agent_reminders(number)? {
+        let Some((at, who)) = detail.split_once(' ') else {
+            continue;
+        };
+        let Ok(at) = at.parse::<DateTime<Utc>>() else {
+            continue;
+        };
+        if at > now {
+            next = Some(next.map_or(at, |n| n.min(at)));
+            continue;
+        }
+        tx.add_event(number, "hilo", EventKind::ReminderSent, Some(&detail))?;
+        let info = tx.ticket_info(number)?;
+        let about = About {
+            desk: &desk.cfg,
+            tags: &desk.tags,
+            templates: &w.settings.templates,
+            signer: w.signer,
+            ticket: &info,
+        };
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::outgoing::notify::agent_reminder(about, who)
+        }));
+        match out {
+            Ok(Ok(out)) => {
+                w.queue(&desk.cfg, number, MessageKind::Notification, &out, None)?;
+                pass.mails += 1;
+                pass.agent_reminders += 1;
+            }
+            Ok(Err(e)) => {
+                let why = crate::report(&e).to_string();
+                tx.add_event(number, "hilo", EventKind::NotifyFailed, Some(&why))?;
+            }
+            Err(p) => {
+                let why = format!("composing panicked: {}", crate::panic_message(&*p));
+                tx.add_event(number, "hilo", EventKind::NotifyFailed, Some(&why))?;
+            }
+        }
+    }
+    Ok(next)
 }
 
 /// Queues the lead's mail for one clock to each `escalate_to`; how many.

@@ -38,6 +38,8 @@ pub struct Answer {
     /// `#separar`: split this message (the customer's message answered)
     /// and its sub-thread off into a new ticket first; the answer goes there.
     pub split: Option<i64>,
+    /// `#recordar 2d`: remind the agent at this instant.
+    pub remind: Option<chrono::DateTime<chrono::Utc>>,
     /// Commands refused, and why (reported to the agent).
     pub refused: Vec<String>,
     /// Whether the agent hears that the answer was not sent (loop breaker).

@@ -56,6 +56,11 @@ stored_text! {
         /// A step of a ticket waiting on its customer: a reminder, or the
         /// close (`remind 1 <since>`, `close <since>`).
         PendingStep = "pending_step",
+        /// An agent's `#recordar`: the detail is when and for whom
+        /// (`2026-12-03T10:00:00.000Z eva@example.com`).
+        ReminderSet = "reminder_set",
+        /// That reminder went out; the same detail.
+        ReminderSent = "reminder_sent",
     }
 }
 

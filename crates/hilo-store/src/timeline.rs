@@ -243,6 +243,20 @@ impl Tx<'_> {
             .query_row(params![ticket, kind.as_str(), detail], |r| r.get(0))?)
     }
 
+    /// The `#recordar` reminders of `ticket` not sent yet: each event's
+    /// detail (`<due> <agent>`), oldest first, at most 50.
+    pub fn agent_reminders(&self, ticket: i64) -> Result<Vec<String>, StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT s.detail FROM events s
+              WHERE s.ticket_id = ?1 AND s.kind = 'reminder_set' AND s.detail IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM events x WHERE x.ticket_id = s.ticket_id
+                                 AND x.kind = 'reminder_sent' AND x.detail = s.detail)
+              ORDER BY s.id LIMIT 50",
+        )?;
+        let rows = st.query_map([ticket], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Ticket `number`'s timeline as this transaction sees it.
     pub fn timeline(&self, number: i64) -> Result<Timeline, StoreError> {
         read(&self.tx, number)

@@ -383,6 +383,10 @@ impl Writer<'_, '_> {
         if let Some(p) = &a.priority {
             tx.set_priority(ticket, *p, agent)?;
         }
+        if let Some(due) = a.remind {
+            let detail = format!("{} {agent}", crate::store::ts(due));
+            tx.add_event(ticket, agent, EventKind::ReminderSet, Some(&detail))?;
+        }
         if let Some(s) = a.status {
             tx.set_status(ticket, s, agent)?;
         }

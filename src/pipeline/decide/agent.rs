@@ -95,6 +95,7 @@ pub(super) fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>
         || cmds.status.is_some()
         || cmds.assign.is_some()
         || cmds.priority.is_some()
+        || cmds.remind.is_some()
         || !cmds.add.is_empty()
         || !cmds.remove.is_empty()
         || !cmds.unknown.is_empty()
@@ -235,6 +236,10 @@ pub(super) fn agent<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>
         confirm,
         merge_into,
         split,
+        remind: cmds
+            .remind
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .map(|d| i.now + d),
         refused,
         notice,
         release,
