@@ -51,7 +51,7 @@ const MODULES: &[(&str, &[&str])] = &[
     (
         "pipeline",
         &[
-            "config", "faq", "metrics", "outgoing", "phrases", "sla", "text",
+            "calendar", "config", "faq", "metrics", "outgoing", "phrases", "sla", "text",
         ],
     ),
     ("auth", &["config", "metrics", "net", "outgoing", "phrases"]),
