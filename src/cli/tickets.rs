@@ -310,6 +310,18 @@ fn measure(
     )))
 }
 
+/// [`measure`] with the timeline already read.
+fn measured(
+    config: &Config,
+    store: &crate::store::Store,
+    t: &TicketView,
+    timeline: &crate::sla::Timeline,
+) -> Option<Measure> {
+    let desk = config.desk(&t.desk)?;
+    let sla = desk.sla.as_ref()?;
+    Some(sla.measure(t.priority, timeline, &desk.calendar, store.now()))
+}
+
 pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
     let config = load_config(config)?;
     let store = open_store(&config)?;
@@ -323,13 +335,25 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
             json,
         } => {
             let asks = sort == SortBy::Due || breached || due_within.is_some();
+            // Every timeline in one query, not one a ticket.
+            let timelines: std::collections::HashMap<i64, crate::sla::Timeline> = if asks || json {
+                let (from, to) = (
+                    chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                    "9999-12-31T00:00:00Z".parse().unwrap_or_default(),
+                );
+                store
+                    .timelines(desk.as_deref(), from, to)?
+                    .into_iter()
+                    .map(|r| (r.number, r.timeline))
+                    .collect()
+            } else {
+                Default::default()
+            };
             let mut list: Vec<Listed> = Vec::new();
             for t in store.list_tickets(&TicketFilter { desk, status })? {
-                let m = if asks || json {
-                    measure(&config, &store, &t)?
-                } else {
-                    None
-                };
+                let m = timelines
+                    .get(&t.number)
+                    .and_then(|tl| measured(&config, &store, &t, tl));
                 let sla = m.map(|m| Standing {
                     standing: m.standing,
                     due_at: m.due_at,
