@@ -510,6 +510,11 @@ fn measure_clock(
         let until = until.unwrap_or(end).min(end);
         let p = p.max(from);
         if until <= cursor || p >= end {
+            // A pause that begins at `now` leaves no paused time yet, but
+            // the clock is stopped.
+            if still && stop.is_none() && p == end {
+                paused_now = true;
+            }
             continue;
         }
         if p > cursor {
@@ -814,6 +819,12 @@ mod tests {
         w.0.push((at("2026-12-01T11:00:00Z"), Status(S::Pending)));
         let p = m(Priority::Normal, "2026-12-05T00:00:00Z", &w);
         assert_eq!((p.standing, p.due_at), (Standing::Paused, None));
+        // Pending from this very instant: paused already.
+        let mut just = t.clone();
+        just.0
+            .push((at("2026-12-01T12:00:00Z"), Status(S::Pending)));
+        let j = m(Priority::Normal, "2026-12-01T12:00:00Z", &just);
+        assert_eq!((j.standing, j.due_at), (Standing::Paused, None));
         // Resolved: met.
         w.0.push((at("2026-12-02T09:00:00Z"), Status(S::Resolved)));
         assert_eq!(
