@@ -53,6 +53,9 @@ impl Lookup for Found {
     fn agent_mail_recipients(&self, _: i64, _: &str) -> Result<Option<Vec<String>>, Self::Error> {
         Ok(Some(vec!["equipo@example.test".into()]))
     }
+    fn digest_recipients(&self, _: &str) -> Result<Option<Vec<String>>, Self::Error> {
+        Ok(Some(vec!["equipo@example.test".into()]))
+    }
     fn customer_addresses(&self, _: i64) -> Result<Vec<String>, Self::Error> {
         Ok(vec!["ana@cliente.test".into()])
     }

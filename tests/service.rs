@@ -537,7 +537,8 @@ async fn reminders_and_the_close_fire_at_their_times_and_a_reply_cancels_them() 
 #[tokio::test]
 async fn the_digest_goes_once_a_working_day_at_eight_and_not_on_the_holiday() {
     let lead = format!("jefa-{}@soporte.example.com", uid());
-    let w = world(
+    let w = world_with(
+        &format!("agents = [\"{lead}\"]"),
         "\"2026-12-08\"",
         &format!("first_response = \"4h\"\n\n[desk.digest]\nat = \"08:00\"\nto = [\"{lead}\"]"),
     );
@@ -594,6 +595,56 @@ async fn the_digest_goes_once_a_working_day_at_eight_and_not_on_the_holiday() {
     ] {
         assert!(text.contains(want), "{want}: {text}");
     }
+    // The lead acts on Monday's digest by reply, one ticket a line.
+    let bare = tag.trim_matches(['[', ']']).to_string();
+    let body = format!(
+        "{bare} #asignar {lead} #prioridad alta\r\n{}-999 #cerrar\r\n{bare} #nota algo",
+        w.tag
+    );
+    replies(
+        &w,
+        "2026-12-07T08:00:00Z",
+        &lead,
+        got.last().unwrap(),
+        "",
+        &body,
+    )
+    .await;
+    let t = w.ticket(n).await;
+    assert_eq!(
+        (t["assignee"].as_str(), t["priority"].as_str()),
+        (Some(lead.as_str()), Some("high")),
+        "{t}"
+    );
+    assert_eq!(t["status"], "new", "the note line did nothing");
+    settled(&[&w]).await;
+    let confirmation = mailbox(&lead)
+        .await
+        .into_iter()
+        .find(|m| support::text(m).contains("Órdenes de su respuesta al resumen"))
+        .expect("a confirmation");
+    let c = support::text(&confirmation);
+    assert!(
+        c.contains(&format!("{tag}: asignada a {lead}; prioridad: alta")),
+        "{c}"
+    );
+    assert!(
+        c.contains("-999 #cerrar»: no nombra una solicitud de este buzón"),
+        "{c}"
+    );
+    assert!(c.contains("no entendido: #nota algo"), "{c}");
+    // A stranger's reply to the digest (no proof) acts on nothing.
+    let before = w.ticket(n).await;
+    replies(
+        &w,
+        "2026-12-07T08:10:00Z",
+        "intruso@cliente.test",
+        got.last().unwrap(),
+        "",
+        &format!("{bare} #cerrar"),
+    )
+    .await;
+    assert_eq!(w.ticket(n).await["status"], before["status"]);
     // Tuesday 8 is a holiday; Wednesday's comes.
     at(&w, "2026-12-08T07:05:00Z", &["run", "--once"]).await;
     assert_eq!(digests().await.len(), 2, "not on the holiday");

@@ -111,3 +111,40 @@ pub fn digest(i: DigestInput<'_>) -> Result<Outgoing, ComposeError> {
         attachments: Vec::new(),
     })
 }
+
+pub struct ConfirmInput<'a> {
+    pub desk: &'a DeskConfig,
+    pub signer: &'a Signer,
+    pub to: &'a Mailbox,
+    pub in_reply_to: Option<&'a str>,
+    /// The reply's subject, answered with `RE:`.
+    pub subject: &'a str,
+    /// What became of each line.
+    pub lines: &'a [String],
+}
+
+/// Tells the agent what each line of their reply to the digest did.
+pub fn confirmation(i: ConfirmInput<'_>) -> Result<Outgoing, ComposeError> {
+    let d = i.desk;
+    let lang = d.language;
+    let mut text = lang.say("digest.done_head", &[]);
+    text.push('\n');
+    for l in i.lines {
+        text.push_str(&format!("  {l}\n"));
+    }
+    let subject = crate::mail::subject::strip_prefixes(i.subject);
+    Outgoing::new(Draft {
+        from: Mailbox::new(&d.address, Some(d.shown_name())),
+        to: vec![i.to.clone()],
+        cc: Vec::new(),
+        reply_to: None,
+        subject: format!("RE: {subject}"),
+        text,
+        message_id: i.signer.new_id(0, d.domain()),
+        in_reply_to: i.in_reply_to.map(str::to_string),
+        references: i.in_reply_to.map(str::to_string).into_iter().collect(),
+        auto_submitted: Some(AutoSubmitted::Replied),
+        loop_marker: d.address.clone(),
+        attachments: Vec::new(),
+    })
+}

@@ -19,6 +19,8 @@ pub struct MemoryLookup {
     pub roots: HashMap<String, i64>,
     /// (ticket, Message-ID, recipients) of our mail to the agents.
     pub to_agents: Vec<(i64, String, Vec<String>)>,
+    /// (Message-ID, recipients) of our daily digests.
+    pub digests: Vec<(String, Vec<String>)>,
     /// Ticket → requester and Cc addresses.
     pub customers: HashMap<i64, Vec<String>>,
     /// (kind, rate key, when) of mail already queued.
@@ -71,6 +73,13 @@ impl Lookup for MemoryLookup {
             .iter()
             .find(|(t, i, _)| *t == ticket && i == id)
             .map(|(_, _, r)| r.clone()))
+    }
+    fn digest_recipients(&self, id: &str) -> Result<Option<Vec<String>>, Self::Error> {
+        Ok(self
+            .digests
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, r)| r.clone()))
     }
     fn customer_addresses(&self, ticket: i64) -> Result<Vec<String>, Self::Error> {
         Ok(self.customers.get(&ticket).cloned().unwrap_or_default())

@@ -79,6 +79,9 @@ pub trait Lookup {
         ticket: i64,
         message_id: &str,
     ) -> Result<Option<Vec<String>>, Self::Error>;
+    /// The recipients of our daily digest with this Message-ID; `None` if
+    /// we sent no such digest.
+    fn digest_recipients(&self, message_id: &str) -> Result<Option<Vec<String>>, Self::Error>;
     /// The addresses the ticket's customer-facing mail goes to: the
     /// requester and the Cc participants.
     fn customer_addresses(&self, ticket: i64) -> Result<Vec<String>, Self::Error>;

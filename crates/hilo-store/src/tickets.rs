@@ -572,6 +572,18 @@ impl Lookup for Tx<'_> {
         Ok(r.map(|r| parse_json_list(&r)))
     }
 
+    fn digest_recipients(&self, message_id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let r: Option<String> = self
+            .prepare_cached(
+                "SELECT o.recipients FROM messages m JOIN outbox o ON o.message_id = m.id
+                 WHERE m.ticket_id IS NULL AND m.message_id = ?1
+                   AND m.direction = 'out' AND m.kind = 'digest'",
+            )?
+            .query_row(params![message_id], |r| r.get(0))
+            .optional()?;
+        Ok(r.map(|r| parse_json_list(&r)))
+    }
+
     fn customer_addresses(&self, ticket: i64) -> Result<Vec<String>, StoreError> {
         let info = self.ticket_info(ticket)?;
         let mut all = info.cc;

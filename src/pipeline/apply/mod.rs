@@ -97,6 +97,91 @@ impl Writer<'_, '_> {
                 Outcome::Appended { ticket }
             }
             Step::Answer(a) => self.answer(m, *a)?,
+            Step::DigestReply { lines } => self.digest_reply(m, &lines)?,
+        })
+    }
+
+    /// Carries out each line of an agent's reply to the digest on the
+    /// ticket it names (of this desk), and confirms every line to them.
+    fn digest_reply(
+        &self,
+        m: &Message<'_>,
+        lines: &[super::decide::DigestLine],
+    ) -> Result<Outcome, StoreError> {
+        use crate::outgoing::{priority_word, status_word};
+        use hilo_domain::Lookup;
+        let (tx, d) = (self.tx, &m.desk.cfg);
+        let (agent, lang) = (m.msg.from.address.as_str(), d.language);
+        self.record(
+            m,
+            None,
+            MessageKind::Agent,
+            Some("a reply to the daily digest"),
+        )?;
+        let mut said = Vec::new();
+        for l in lines {
+            let mut ticket = None;
+            if let Some(n) = l.ticket {
+                if tx
+                    .ticket(n)?
+                    .is_some_and(|t| t.desk == d.name && t.merged_into.is_none())
+                {
+                    ticket = Some(n);
+                }
+            }
+            let Some(n) = ticket else {
+                said.push(lang.say("digest.no_ticket", &[("line", &l.line)]));
+                continue;
+            };
+            let mut done = Vec::new();
+            if let Some(s) = l.status {
+                tx.set_status(n, s, agent)?;
+                done.push(lang.say("report.status", &[("status", &status_word(s, lang))]));
+            }
+            if let Some(who) = &l.assign {
+                tx.set_assignee(n, who, agent)?;
+                done.push(lang.say("report.assigned", &[("who", who)]));
+            }
+            if let Some(p) = l.priority {
+                tx.set_priority(n, p, agent)?;
+                done.push(lang.say("report.priority", &[("priority", &priority_word(p, lang))]));
+            }
+            for u in &l.unknown {
+                done.push(lang.say("digest.not_understood", &[("what", u)]));
+            }
+            if done.is_empty() {
+                done.push(lang.say("digest.nothing_done", &[]));
+            }
+            said.push(format!("{}: {}", m.desk.tags.format(n), done.join("; ")));
+        }
+        info!(from = %agent, lines = lines.len(), "reply to the digest");
+        let out = crate::outgoing::digest::confirmation(crate::outgoing::digest::ConfirmInput {
+            desk: d,
+            signer: self.signer,
+            to: &m.msg.from,
+            in_reply_to: m.msg.message_id.as_deref(),
+            subject: &m.msg.subject,
+            lines: &said,
+        });
+        match out {
+            Ok(out) => {
+                let q = crate::store::Queued {
+                    desk: &d.name,
+                    envelope_from: &out.draft.from.address,
+                    ticket: None,
+                    kind: MessageKind::Report,
+                    expire_after: self.settings.expire_after,
+                    rate_key: None,
+                    about: None,
+                    envelope: None,
+                };
+                tx.queue_outgoing(&q, &out)?;
+            }
+            Err(e) => warn!(error = %crate::report(&e), "no confirmation of the digest reply"),
+        }
+        Ok(Outcome::SetAside {
+            kind: MessageKind::Agent,
+            reason: "a reply to the daily digest: its lines were carried out and confirmed",
         })
     }
 

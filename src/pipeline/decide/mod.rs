@@ -81,6 +81,23 @@ pub enum Step {
     Unverified { ticket: i64, notice: Notice },
     /// A trusted agent's answer or internal note (boxed: the largest step).
     Answer(Box<Answer>),
+    /// An agent's proven reply to the daily digest: a command line per
+    /// ticket (`SOP-41 #cerrar`), each carried out and confirmed.
+    DigestReply { lines: Vec<DigestLine> },
+}
+
+/// One line of a reply to the digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestLine {
+    /// As written.
+    pub line: String,
+    /// The ticket it names (by the desk's tag), if any.
+    pub ticket: Option<i64>,
+    pub status: Option<Status>,
+    pub assign: Option<String>,
+    pub priority: Option<crate::model::Priority>,
+    /// Commands not understood (a note or an answer is not taken here).
+    pub unknown: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +230,67 @@ pub fn decide<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Plan, L::Error> {
     })
 }
 
+/// An agent's reply to a digest we sent them (its signed id, ticket 0,
+/// and the digest's recipients are the proof, as a notification's are):
+/// its lines, at most [`commands::MAX_COMMANDS`].
+fn digest_reply<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L::Error> {
+    let (msg, d) = (i.msg, &i.desk.cfg);
+    let mut proven = false;
+    for id in msg.referenced_ids() {
+        if i.signer.verify(id) != Some(0) {
+            continue;
+        }
+        if let Some(rcpts) = lookup.digest_recipients(id)? {
+            if rcpts
+                .iter()
+                .any(|r| *r == msg.from.address || d.notify_lists.contains(r))
+            {
+                proven = true;
+                break;
+            }
+        }
+    }
+    if !proven {
+        return Ok(None);
+    }
+    let mut lines = Vec::new();
+    for line in i
+        .new_text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(commands::MAX_COMMANDS)
+    {
+        let ticket = i
+            .desk
+            .tags
+            .find(line)
+            .or_else(|| i.desk.tags.find_in_text(line).first().copied());
+        // `SOP-41 #cerrar #asignar ana@…`: each `#` a command of its own.
+        let rest = line.find('#').map_or("", |at| &line[at..]);
+        let cmds: String = rest
+            .split('#')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| format!("#{c}\n"))
+            .collect();
+        let c = commands::parse(&cmds);
+        let mut unknown = c.unknown;
+        if c.internal || !c.body.trim().is_empty() || c.merge.is_some() || c.split || c.send {
+            unknown.push(rest.to_string());
+        }
+        lines.push(DigestLine {
+            line: line.to_string(),
+            ticket,
+            status: c.status,
+            assign: c.assign,
+            priority: c.priority,
+            unknown,
+        });
+    }
+    Ok(Some(Step::DigestReply { lines }))
+}
+
 fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
     let (msg, class) = (i.msg, i.class);
     if class.kind == MessageKind::Customer {
@@ -220,6 +298,9 @@ fn step<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Step, L::Error> {
             return other_desk(i, first, lookup);
         }
         if i.desk.cfg.is_agent(&msg.from.address) {
+            if let Some(s) = digest_reply(i, lookup)? {
+                return Ok(s);
+            }
             if let Some(s) = agent(i, lookup)? {
                 return Ok(s);
             }
