@@ -171,13 +171,7 @@ pub fn csv(rows: &[Row]) -> String {
 
 /// A table for people, durations as `1h 5m`.
 pub fn table(rows: &[Row]) -> String {
-    let span = |v: Option<i64>| match v {
-        Some(s) => {
-            let s = s.max(0) as u64;
-            humantime::format_duration(std::time::Duration::from_secs(s - s % 60)).to_string()
-        }
-        None => "-".into(),
-    };
+    let span = |v: Option<i64>| v.map_or_else(|| "-".to_string(), crate::sla::minutes);
     let mut out = format!(
         "{:<24} {:>6} {:>8} {:>8} {:>8}  {:<22} {:<22} {:<22}\n",
         "GROUP",

@@ -175,6 +175,13 @@ impl Measure {
     }
 }
 
+/// A duration for people, in whole minutes (`1h 5m`): seconds are noise
+/// in a lead's mail or a report.
+pub fn minutes(secs: i64) -> String {
+    let secs = secs.max(0) as u64;
+    humantime::format_duration(std::time::Duration::from_secs(secs - secs % 60)).to_string()
+}
+
 /// Most reminders `[desk.pending]` may list.
 pub const MAX_REMINDERS: usize = 10;
 

@@ -288,29 +288,8 @@ struct Standing {
     due_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Ticket `t`'s service levels now, by its desk's; `None` when the desk
-/// has none (or is no longer configured).
-fn measure(
-    config: &Config,
-    store: &crate::store::Store,
-    t: &TicketView,
-) -> anyhow::Result<Option<Measure>> {
-    let Some(desk) = config.desk(&t.desk) else {
-        return Ok(None);
-    };
-    let Some(sla) = &desk.sla else {
-        return Ok(None);
-    };
-    let timeline = store.timeline(t.number)?;
-    Ok(Some(sla.measure(
-        t.priority,
-        &timeline,
-        &desk.calendar,
-        store.now(),
-    )))
-}
-
-/// [`measure`] with the timeline already read.
+/// Ticket `t`'s service levels now, by its desk's, from its timeline;
+/// `None` when the desk has none (or is no longer configured).
 fn measured(
     config: &Config,
     store: &crate::store::Store,
@@ -429,7 +408,7 @@ pub fn tickets(config: &Path, cmd: TicketsCommand) -> anyhow::Result<u8> {
                 eprintln!("hilo: no ticket {number}");
                 return Ok(exit::ERROR);
             };
-            let sla = measure(&config, &store, &t)?;
+            let sla = measured(&config, &store, &t, &store.timeline(number)?);
             let ticket = with_tag(&config, t);
             let participants = store.participants(number)?;
             if json {

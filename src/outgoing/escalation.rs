@@ -6,8 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::mail::compose::{AutoSubmitted, ComposeError, Draft, Outgoing};
-use crate::mail::Mailbox;
+use crate::mail::compose::{ComposeError, Outgoing};
 use crate::sla::{Clock, Which};
 
 /// Which mail of the two a clock gets.
@@ -27,17 +26,10 @@ pub struct EscalationInput<'a> {
     pub now: DateTime<Utc>,
 }
 
-fn span(secs: i64) -> String {
-    let secs = secs.max(0) as u64;
-    // Whole minutes: seconds are noise in a lead's mail.
-    humantime::format_duration(std::time::Duration::from_secs(secs - secs % 60)).to_string()
-}
-
 pub fn escalation(i: EscalationInput<'_>) -> Result<Outgoing, ComposeError> {
     let super::About {
         desk: d,
         tags,
-        signer,
         ticket,
         ..
     } = i.about;
@@ -79,8 +71,11 @@ pub fn escalation(i: EscalationInput<'_>) -> Result<Outgoing, ComposeError> {
             ("time", &time),
             ("zone", tz.name()),
             ("clock", &clock),
-            ("target", &span(i.clock.target_secs.unwrap_or(0))),
-            ("elapsed", &span(i.clock.elapsed_secs)),
+            (
+                "target",
+                &crate::sla::minutes(i.clock.target_secs.unwrap_or(0)),
+            ),
+            ("elapsed", &crate::sla::minutes(i.clock.elapsed_secs)),
         ],
     );
     let nobody = lang.say("words.nobody", &[]);
@@ -93,24 +88,17 @@ pub fn escalation(i: EscalationInput<'_>) -> Result<Outgoing, ComposeError> {
         ],
     );
     let how = lang.say("escalation.how", &[]);
-    Outgoing::new(Draft {
-        from: Mailbox::new(d.from_for(ticket), Some(d.shown_name())),
-        to: vec![Mailbox::new(i.to, None)],
-        cc: Vec::new(),
-        reply_to: Some(Mailbox::new(d.from_for(ticket), Some(d.shown_name()))),
-        // `[SOP-41 · vence 11:00] Subject`: the tag stays first, so the
-        // reply threads by it as by the notifications' ids.
-        subject: format!(
-            "[{} · {mark}] {}",
-            tag.trim_start_matches('[').trim_end_matches(']'),
-            tags.clean_subject(&ticket.subject)
-        ),
-        text: format!("{head}\n\n{state}\n\n{how}\n"),
-        message_id: signer.new_id(ticket.number, d.domain()),
-        in_reply_to: ticket.notifications.last().cloned(),
-        references: ticket.notifications.clone(),
-        auto_submitted: Some(AutoSubmitted::Generated),
-        loop_marker: d.address.clone(),
-        attachments: Vec::new(),
-    })
+    // `[SOP-41 · vence 11:00] Subject`: the tag stays first, so the
+    // reply threads by it as by the notifications' ids.
+    let subject = format!(
+        "[{} · {mark}] {}",
+        tag.trim_start_matches('[').trim_end_matches(']'),
+        tags.clean_subject(&ticket.subject)
+    );
+    super::notify::to_agent(
+        i.about,
+        i.to,
+        subject,
+        format!("{head}\n\n{state}\n\n{how}\n"),
+    )
 }

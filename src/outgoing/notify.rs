@@ -294,7 +294,6 @@ pub fn alert(about: super::About<'_>, to: &str, why: &str) -> Result<Outgoing, C
     let super::About {
         desk: d,
         tags,
-        signer,
         ticket,
         ..
     } = about;
@@ -302,14 +301,28 @@ pub fn alert(about: super::About<'_>, to: &str, why: &str) -> Result<Outgoing, C
     let text = d
         .language
         .say("notify.loop_alert", &[("tag", &tag), ("why", why)]);
+    let subject = tags.tagged_subject(ticket.number, &ticket.subject);
+    to_agent(about, to, subject, text)
+}
+
+/// hilo's own mail about a ticket to one agent (an alert, an escalation,
+/// a reminder): from the ticket's address, signed, and threaded with the
+/// ticket's notifications, so a reply with commands acts on the ticket.
+pub(super) fn to_agent(
+    about: super::About<'_>,
+    to: &str,
+    subject: String,
+    text: String,
+) -> Result<Outgoing, ComposeError> {
+    let (d, ticket) = (about.desk, about.ticket);
     Outgoing::new(Draft {
         from: Mailbox::new(d.from_for(ticket), Some(d.shown_name())),
         to: vec![Mailbox::new(to, None)],
         cc: Vec::new(),
         reply_to: None,
-        subject: tags.tagged_subject(ticket.number, &ticket.subject),
+        subject,
         text,
-        message_id: signer.new_id(ticket.number, d.domain()),
+        message_id: about.signer.new_id(ticket.number, d.domain()),
         in_reply_to: ticket.notifications.last().cloned(),
         references: ticket.notifications.clone(),
         auto_submitted: Some(AutoSubmitted::Generated),
@@ -321,13 +334,7 @@ pub fn alert(about: super::About<'_>, to: &str, why: &str) -> Result<Outgoing, C
 /// The reminder an agent asked for with `#recordar`, threaded with the
 /// ticket's notifications (a reply with commands acts on the ticket).
 pub fn agent_reminder(about: super::About<'_>, to: &str) -> Result<Outgoing, ComposeError> {
-    let super::About {
-        desk: d,
-        tags,
-        signer,
-        ticket,
-        ..
-    } = about;
+    let (d, tags, ticket) = (about.desk, about.tags, about.ticket);
     let lang = d.language;
     let nobody = lang.say("words.nobody", &[]);
     let text = lang.say(
@@ -339,20 +346,8 @@ pub fn agent_reminder(about: super::About<'_>, to: &str) -> Result<Outgoing, Com
             ("assignee", ticket.assignee.as_deref().unwrap_or(&nobody)),
         ],
     );
-    Outgoing::new(Draft {
-        from: Mailbox::new(d.from_for(ticket), Some(d.shown_name())),
-        to: vec![Mailbox::new(to, None)],
-        cc: Vec::new(),
-        reply_to: Some(Mailbox::new(d.from_for(ticket), Some(d.shown_name()))),
-        subject: tags.tagged_subject(ticket.number, &ticket.subject),
-        text,
-        message_id: signer.new_id(ticket.number, d.domain()),
-        in_reply_to: ticket.notifications.last().cloned(),
-        references: ticket.notifications.clone(),
-        auto_submitted: Some(AutoSubmitted::Generated),
-        loop_marker: d.address.clone(),
-        attachments: Vec::new(),
-    })
+    let subject = tags.tagged_subject(ticket.number, &ticket.subject);
+    to_agent(about, to, subject, text)
 }
 
 /// What a receipt confirms.

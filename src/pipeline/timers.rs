@@ -9,7 +9,10 @@
 //! detail names the clock: which, and when it started) and queues one
 //! mail per `escalate_to` address, in the same transaction: a restart, a
 //! reload or a second pass finds the event and sends nothing again. Then
-//! it sets when the ticket next needs a look.
+//! it sets when the ticket next needs a look. Composition goes through
+//! `Writer::queue_or_event` (a mail that cannot be composed is an event);
+//! a panic while measuring one ticket leaves that ticket waiting until it
+//! changes, and the rest of the pass goes on.
 //!
 //! A clock that is paused, met or without a target asks for nothing: the
 //! ticket is looked at again when it changes.
@@ -71,7 +74,19 @@ impl Intake {
                     now,
                 };
                 for t in &due {
-                    measure(&w, &settings, t, now, &mut pass)?;
+                    // A panic is this ticket's alone: it waits until it
+                    // changes, and the other tickets' timers go on.
+                    let measured = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        measure(&w, &settings, t, now, &mut pass)
+                    }));
+                    match measured {
+                        Ok(r) => r?,
+                        Err(p) => {
+                            let why = crate::panic_message(&*p);
+                            warn!(ticket = t.number, panic = %why, "measuring a ticket panicked");
+                            tx.set_sla_next(t.number, None)?;
+                        }
+                    }
                 }
                 Ok::<_, StoreError>(due.len())
             })?;
@@ -157,7 +172,7 @@ fn clocks(
                     Level::Warning => pass.warnings += 1,
                     Level::Breach => pass.breaches += 1,
                 }
-                pass.mails += escalate(w, desk, t.number, level, c, now)?;
+                pass.mails += escalate(w, desk, sla, t.number, level, c, now)?;
             }
         }
         for at in [c.warn_at, c.due_at].into_iter().flatten() {
@@ -227,38 +242,19 @@ fn pending(
         .iter()
         .find(|(_, s)| *s == PendingStep::Close)
         .map(|(at, _)| *at);
-    let about = About {
-        desk: &desk.cfg,
-        tags: &desk.tags,
-        templates: &w.settings.templates,
-        signer: w.signer,
-        ticket: &seen,
-    };
     let reopen_days = desk.cfg.reopen_after_close.as_secs() / 86_400;
-    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::outgoing::notify::pending_step(crate::outgoing::notify::PendingInput {
-            about,
-            to: &to,
-            closed: closing.then_some(reopen_days),
-            closes_at,
-            now,
-        })
-    }));
-    match out {
-        Ok(Ok(out)) => {
-            w.queue(&desk.cfg, number, MessageKind::Reminder, &out, None)?;
-            pass.mails += 1;
-        }
-        Ok(Err(e)) => {
-            let why = crate::report(&e).to_string();
-            warn!(ticket = number, error = %why, "no reminder");
-            tx.add_event(number, "hilo", EventKind::ReceiptFailed, Some(&why))?;
-        }
-        Err(p) => {
-            let why = format!("composing panicked: {}", crate::panic_message(&*p));
-            warn!(ticket = number, error = %why, "no reminder");
-            tx.add_event(number, "hilo", EventKind::ReceiptFailed, Some(&why))?;
-        }
+    let out = crate::outgoing::notify::pending_step(crate::outgoing::notify::PendingInput {
+        about: about(w, desk, &seen),
+        to: &to,
+        closed: closing.then_some(reopen_days),
+        closes_at,
+        now,
+    });
+    let kind = MessageKind::Reminder;
+    if w.queue_or_event(&desk.cfg, number, kind, out, EventKind::ReceiptFailed, None)?
+        .is_some()
+    {
+        pass.mails += 1;
     }
     Ok(if closing { None } else { future })
 }
@@ -287,87 +283,63 @@ fn agent_reminders(
         }
         tx.add_event(number, "hilo", EventKind::ReminderSent, Some(&detail))?;
         let info = tx.ticket_info(number)?;
-        let about = About {
-            desk: &desk.cfg,
-            tags: &desk.tags,
-            templates: &w.settings.templates,
-            signer: w.signer,
-            ticket: &info,
-        };
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            crate::outgoing::notify::agent_reminder(about, who)
-        }));
-        match out {
-            Ok(Ok(out)) => {
-                w.queue(&desk.cfg, number, MessageKind::Notification, &out, None)?;
-                pass.mails += 1;
-                pass.agent_reminders += 1;
-            }
-            Ok(Err(e)) => {
-                let why = crate::report(&e).to_string();
-                tx.add_event(number, "hilo", EventKind::NotifyFailed, Some(&why))?;
-            }
-            Err(p) => {
-                let why = format!("composing panicked: {}", crate::panic_message(&*p));
-                tx.add_event(number, "hilo", EventKind::NotifyFailed, Some(&why))?;
-            }
+        let out = crate::outgoing::notify::agent_reminder(about(w, desk, &info), who);
+        let kind = MessageKind::Notification;
+        if w.queue_or_event(&desk.cfg, number, kind, out, EventKind::NotifyFailed, None)?
+            .is_some()
+        {
+            pass.mails += 1;
+            pass.agent_reminders += 1;
         }
     }
     Ok(next)
 }
 
+/// What the mail about ticket `info` is written from.
+fn about<'a>(
+    w: &'a Writer<'_, '_>,
+    desk: &'a super::settings::DeskRuntime,
+    info: &'a crate::store::TicketInfo,
+) -> About<'a> {
+    About {
+        desk: &desk.cfg,
+        tags: &desk.tags,
+        templates: &w.settings.templates,
+        signer: w.signer,
+        ticket: info,
+    }
+}
+
 /// Queues the lead's mail for one clock to each `escalate_to`; how many.
+#[allow(clippy::too_many_arguments)]
 fn escalate(
     w: &Writer<'_, '_>,
     desk: &super::settings::DeskRuntime,
+    sla: &crate::sla::Sla,
     number: i64,
     level: Level,
     clock: &crate::sla::Clock,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let Some(sla) = &desk.cfg.sla else {
-        return Ok(0);
-    };
     let Some(due_at) = clock.due_at else {
         return Ok(0);
     };
     let info = w.tx.ticket_info(number)?;
     let mut sent = 0;
     for to in &sla.escalate_to {
-        let about = About {
-            desk: &desk.cfg,
-            tags: &desk.tags,
-            templates: &w.settings.templates,
-            signer: w.signer,
-            ticket: &info,
-        };
-        // Composition is contained: a panic is a failed mail, never a
-        // dead timer (the subject is the customer's).
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            escalation(EscalationInput {
-                about,
-                level,
-                clock,
-                due_at,
-                to,
-                now,
-            })
-        }));
-        match out {
-            Ok(Ok(out)) => {
-                w.queue(&desk.cfg, number, MessageKind::Notification, &out, None)?;
-                sent += 1;
-            }
-            Ok(Err(e)) => {
-                let why = crate::report(&e).to_string();
-                warn!(ticket = number, error = %why, "no escalation mail");
-                w.tx.add_event(number, "hilo", EventKind::NotifyFailed, Some(&why))?;
-            }
-            Err(p) => {
-                let why = format!("composing panicked: {}", crate::panic_message(&*p));
-                warn!(ticket = number, error = %why, "no escalation mail");
-                w.tx.add_event(number, "hilo", EventKind::NotifyFailed, Some(&why))?;
-            }
+        let out = escalation(EscalationInput {
+            about: about(w, desk, &info),
+            level,
+            clock,
+            due_at,
+            to,
+            now,
+        });
+        let kind = MessageKind::Notification;
+        if w.queue_or_event(&desk.cfg, number, kind, out, EventKind::NotifyFailed, None)?
+            .is_some()
+        {
+            sent += 1;
         }
     }
     Ok(sent)
@@ -418,7 +390,16 @@ impl Intake {
                     if tx.digest_done(&desk.cfg.name, today)? {
                         return Ok::<_, StoreError>(0);
                     }
-                    let n = digest_of(tx, &settings, desk, dg, self.store().signer(), now)?;
+                    // A panic is a missing digest, never dead timers.
+                    let signer = self.store().signer();
+                    let n = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        digest_of(tx, &settings, desk, dg, signer, now)
+                    }))
+                    .unwrap_or_else(|p| {
+                        let why = crate::panic_message(&*p);
+                        warn!(desk = %desk.cfg.name, panic = %why, "the digest panicked");
+                        Ok(0)
+                    })?;
                     tx.record_digest(&desk.cfg.name, today)?;
                     Ok(n)
                 })?;
@@ -529,20 +510,18 @@ fn digest_of(
     }
     let mut n = 0;
     for to in &dg.to {
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            digest(DigestInput {
-                desk: d,
-                tags: &desk.tags,
-                signer,
-                to,
-                now,
-                open: all,
-                left_out: all.saturating_sub(tickets.len()),
-                sections: &sections,
-            })
-        }));
+        let out = digest(DigestInput {
+            desk: d,
+            tags: &desk.tags,
+            signer,
+            to,
+            now,
+            open: all,
+            left_out: all.saturating_sub(tickets.len()),
+            sections: &sections,
+        });
         match out {
-            Ok(Ok(out)) => {
+            Ok(out) => {
                 let q = crate::store::Queued {
                     desk: &d.name,
                     envelope_from: &out.draft.from.address,
@@ -556,10 +535,7 @@ fn digest_of(
                 tx.queue_outgoing(&q, &out)?;
                 n += 1;
             }
-            Ok(Err(e)) => warn!(desk = %d.name, error = %crate::report(&e), "no digest"),
-            Err(p) => {
-                warn!(desk = %d.name, error = %crate::panic_message(&*p), "composing the digest panicked")
-            }
+            Err(e) => warn!(desk = %d.name, error = %crate::report(&e), "no digest"),
         }
     }
     Ok(n)

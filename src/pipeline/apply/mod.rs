@@ -751,7 +751,7 @@ impl Writer<'_, '_> {
     /// Queues a composed mail (see [`Writer::queue`]); one that could not
     /// be composed is an event (`event`) on the ticket instead. True when
     /// queued.
-    fn queue_or_event(
+    pub(crate) fn queue_or_event(
         &self,
         d: &DeskConfig,
         ticket: i64,

@@ -230,6 +230,9 @@ pub fn decide<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Plan, L::Error> {
     })
 }
 
+/// Longest line of a digest reply echoed back, in characters.
+const DIGEST_LINE_CHARS: usize = 200;
+
 /// An agent's reply to a digest we sent them (its signed id, ticket 0,
 /// and the digest's recipients are the proof, as a notification's are):
 /// its lines, at most [`commands::MAX_COMMANDS`].
@@ -277,10 +280,11 @@ fn digest_reply<L: Lookup>(i: &Input<'_>, lookup: &L) -> Result<Option<Step>, L:
         let c = commands::parse(&cmds);
         let mut unknown = c.unknown;
         if c.internal || !c.body.trim().is_empty() || c.merge.is_some() || c.split || c.send {
-            unknown.push(rest.to_string());
+            unknown.push(crate::mail::header_text(rest, DIGEST_LINE_CHARS));
         }
         lines.push(DigestLine {
-            line: line.to_string(),
+            // Echoed in the confirmation: one line, capped.
+            line: crate::mail::header_text(line, DIGEST_LINE_CHARS),
             ticket,
             status: c.status,
             assign: c.assign,
