@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that hilo's demo and tests need: Dovecot (IMAP,
-# LMTP, Sieve), Postfix, curl, and systemd (for systemd-analyze verify).
+# LMTP, Sieve), Postfix, curl, systemd (for systemd-analyze verify) and the
+# DejaVu font (the weekly report's chart labels).
 # Idempotent: does nothing when all are there.
 # The packages' own services are not started: our scripts run private instances.
 set -euo pipefail
 
-pkgs=(dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved postfix curl ca-certificates openssl systemd)
+pkgs=(dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved postfix curl ca-certificates openssl systemd fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -43,6 +43,12 @@ const DAYS: [(&str, Weekday); 7] = [
     ("sun", Weekday::Sun),
 ];
 
+/// The day a three-letter English name (`mon` … `sun`, any case) names.
+pub fn weekday(name: &str) -> Option<Weekday> {
+    let name = name.trim().to_ascii_lowercase();
+    DAYS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+}
+
 /// A holiday: one date, or the same day every year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Holiday {

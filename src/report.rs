@@ -23,6 +23,8 @@ pub enum By {
     Agent,
     /// The ISO week the episode opened in, in its desk's time zone.
     Week,
+    /// The local day the episode opened on, in its desk's time zone.
+    Day,
     Desk,
 }
 
@@ -74,6 +76,39 @@ pub struct Measured<'a> {
     pub episodes: Vec<Episode>,
 }
 
+/// Measures a stored ticket's episodes with its desk's targets (`desk`:
+/// `None` for a desk no longer configured) on the desk's calendar when
+/// `business`, else on wall time; `business: None` counts as the desk's
+/// SLA does. The one place the CLI and the weekly mail measure from.
+pub fn measured<'a>(
+    t: &'a crate::store::Reported,
+    desk: Option<&crate::config::DeskConfig>,
+    business: Option<bool>,
+    now: DateTime<Utc>,
+) -> Measured<'a> {
+    let sla = desk.and_then(|d| d.sla.as_ref());
+    let business = business.unwrap_or_else(|| sla.is_some_and(|s| s.business));
+    let wall = crate::calendar::Calendar::always();
+    let cal = match desk {
+        Some(d) if business => &*d.calendar,
+        _ => &wall,
+    };
+    let (targets, pause_in, warn_at) = match sla {
+        Some(s) => (s.targets(t.priority), s.pause_in.clone(), s.warn_at),
+        None => (
+            crate::sla::Targets::default(),
+            vec![crate::model::Status::Pending],
+            0.75,
+        ),
+    };
+    Measured {
+        desk: &t.desk,
+        assignee: t.assignee.as_deref(),
+        tz: desk.map_or(chrono_tz::UTC, |d| d.calendar.tz),
+        episodes: crate::sla::episodes(&t.timeline, targets, &pause_in, warn_at, cal, now),
+    }
+}
+
 /// The rows of the episodes opened in `[since, until)`, in group order.
 pub fn rows(
     tickets: &[Measured<'_>],
@@ -104,6 +139,7 @@ pub fn rows(
                     let w = e.opened_at.with_timezone(&t.tz).iso_week();
                     format!("{}-W{:02}", w.year(), w.week())
                 }
+                By::Day => e.opened_at.with_timezone(&t.tz).date_naive().to_string(),
             };
             let a = groups.entry(key).or_default();
             if e.reopened {

@@ -43,7 +43,7 @@ const MODULES: &[(&str, &[&str])] = &[
         &["calendar", "faq", "phrases", "sla", "template", "text"],
     ),
     ("metrics", &[]),
-    ("report", &["calendar", "sla"]),
+    ("report", &["calendar", "config", "sla"]),
     (
         "outgoing",
         &["config", "faq", "phrases", "sla", "template", "text"],

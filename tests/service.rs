@@ -697,3 +697,105 @@ async fn an_agents_recordar_comes_back_once_at_its_time() {
     );
     assert!(parsed(got.last().unwrap()).subject.contains(&tag));
 }
+
+#[tokio::test]
+async fn the_weekly_report_reaches_the_lead_once_with_its_chart_after_a_monday_holiday() {
+    let lead = format!("jefa-{}@soporte.example.com", uid());
+    // Monday 7 December is a holiday: the report waits for Tuesday 08:00.
+    let w = world(
+        "\"2026-12-07\"",
+        &format!(
+            "first_response = \"4h\"\nescalate_to = [\"{lead}\"]\n\n\
+             [desk.report]\nweekday = \"mon\"\nat = \"08:00\""
+        ),
+    );
+    at(&w, "2026-12-01T08:00:00Z", &["run", "--once"]).await;
+    // Tuesday 1 December, 11:00 in Madrid: answered at 12:00 (1h).
+    let a = arrives(&w, "2026-12-01T10:00:00Z", "La factura no cuadra.").await;
+    answered(&w, "2026-12-01T11:00:00Z", a).await;
+    // Wednesday 2 December, 11:00: never answered, past 16:00 it is breached.
+    let _b = arrives(&w, "2026-12-02T10:00:00Z", "No puedo entrar.").await;
+    at(&w, "2026-12-02T16:00:00Z", &["run", "--once"]).await;
+    let reports = || async {
+        settled(&[&w]).await;
+        mailbox(&lead)
+            .await
+            .into_iter()
+            .filter(|m| parsed(m).subject.starts_with("Informe semanal"))
+            .collect::<Vec<_>>()
+    };
+    for now in [
+        "2026-12-07T07:05:00Z",
+        "2026-12-07T12:00:00Z",
+        "2026-12-08T06:59:00Z",
+    ] {
+        at(&w, now, &["run", "--once"]).await;
+    }
+    // The first run, on Tuesday 1 December, sent the week before's (this
+    // week's Monday 08:00 had passed); nothing since.
+    let got = reports().await;
+    assert_eq!(got.len(), 1, "none on the holiday, none before 08:00");
+    assert!(
+        parsed(&got[0])
+            .subject
+            .ends_with("del 23 de noviembre al 29 de noviembre"),
+        "{}",
+        parsed(&got[0]).subject
+    );
+    for now in ["2026-12-08T07:01:00Z", "2026-12-08T07:30:00Z"] {
+        at(&w, now, &["run", "--once"]).await;
+    }
+    let got = reports().await;
+    assert_eq!(got.len(), 2, "Tuesday's, once across two runs");
+    let m = parsed(&got[1]);
+    assert_eq!(
+        m.subject,
+        "Informe semanal de Soporte: del 30 de noviembre al 6 de diciembre",
+    );
+    let text = support::text(&got[1]);
+    for want in [
+        "Solicitudes: nuevas 2 (la semana anterior, entre nuevas y reabiertas: 0), reabiertas 0, resueltas 0, fuera de plazo 1.",
+                "Resolución: nada que medir.",
+        "(sin asignar): nuevas 2, reabiertas 0, resueltas 0, fuera de plazo 1; primera respuesta, mediana ",
+        "lun 30: nuevas 0, resueltas 0, fuera de plazo 0",
+        "mar 1: nuevas 1, resueltas 0, fuera de plazo 0",
+        "mié 2: nuevas 1, resueltas 0, fuera de plazo 1",
+        "dom 6: nuevas 0",
+        "El gráfico adjunto",
+    ] {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+    // Answered an hour after it came, give or take the binary's own
+    // running seconds (the clock runs on from HILO_NOW).
+    assert!(
+        text.contains("Primera respuesta: mediana 1h, p90 1h (n = 1).")
+            || text.contains("Primera respuesta: mediana 59m, p90 59m (n = 1)."),
+        "{text}"
+    );
+    let png = m
+        .attachments
+        .iter()
+        .find(|a| a.content_type == "image/png")
+        .unwrap_or_else(|| {
+            panic!(
+                "no chart: {:?}",
+                m.attachments
+                    .iter()
+                    .map(|a| &a.content_type)
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(png.filename.as_deref(), Some("informe-2026-W50.png"));
+    let info = png::Decoder::new(&png.data[..]).read_info().unwrap();
+    assert_eq!((info.info().width, info.info().height), (640, 320));
+    // The next Monday is a working day: the second report counts the week
+    // before it as "the week before".
+    at(&w, "2026-12-14T07:01:00Z", &["run", "--once"]).await;
+    let got = reports().await;
+    assert_eq!(got.len(), 3);
+    let text = support::text(&got[2]);
+    assert!(
+        text.contains("Solicitudes: nuevas 0 (la semana anterior, entre nuevas y reabiertas: 2)"),
+        "{text}"
+    );
+}

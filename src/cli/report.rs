@@ -6,9 +6,7 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{exit, load_config, open_store};
-use crate::calendar::Calendar;
 use crate::report::{By, Measured};
-use crate::sla::Targets;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ClockArg {
@@ -67,36 +65,10 @@ pub fn report(config: &Path, a: ReportArgs) -> anyhow::Result<u8> {
     let until = a.until.unwrap_or(now);
     let since = a.since.unwrap_or(until - chrono::Duration::days(30));
     let tickets = store.timelines(a.desk.as_deref(), since, until)?;
-    let wall = Calendar::always();
+    let business = a.clock.map(|c| c == ClockArg::Business);
     let measured: Vec<Measured<'_>> = tickets
         .iter()
-        .map(|t| {
-            let desk = config.desk(&t.desk);
-            let sla = desk.and_then(|d| d.sla.as_ref());
-            let business = match a.clock {
-                Some(ClockArg::Business) => true,
-                Some(ClockArg::Wall) => false,
-                None => sla.is_some_and(|s| s.business),
-            };
-            let cal: &Calendar = match desk {
-                Some(d) if business => &d.calendar,
-                _ => &wall,
-            };
-            let (targets, pause_in, warn_at) = match sla {
-                Some(s) => (s.targets(t.priority), s.pause_in.clone(), s.warn_at),
-                None => (
-                    Targets::default(),
-                    vec![crate::model::Status::Pending],
-                    0.75,
-                ),
-            };
-            Measured {
-                desk: &t.desk,
-                assignee: t.assignee.as_deref(),
-                tz: desk.map_or(chrono_tz::UTC, |d| d.calendar.tz),
-                episodes: crate::sla::episodes(&t.timeline, targets, &pause_in, warn_at, cal, now),
-            }
-        })
+        .map(|t| crate::report::measured(t, config.desk(&t.desk), business, now))
         .collect();
     let rows = crate::report::rows(&measured, a.by, since, until);
     match a.format {

@@ -175,6 +175,11 @@ pub const KEYS: &[Key] = &[
     key("desk[].digest.at", "-", "the daily digest's local time in the desk's calendar's zone (`\"08:00\"`), sent on working days only, once a day").is(Ty::Required),
     key("desk[].digest.to", "the desk's notify", "who gets the digest").is(Ty::Addresses),
     key("desk[].digest.pending_days", "3", "pending tickets are listed once they have waited longer than this many days").is(Ty::Count { min: 0 }),
+    key("desk[].report.weekday", "mon", "the weekly report mail goes on this weekday (the first working day from it on, in a business calendar), once an ISO week, and covers the seven days before").is(Ty::Choice(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"])),
+    key("desk[].report.at", "08:00", "its local time in the desk's calendar's zone").is(Ty::Text),
+    key("desk[].report.to", "the desk's sla.escalate_to", "who gets the weekly report").is(Ty::Addresses),
+    key("desk[].report.chart", "true", "attach the week's chart, a PNG of each day's opened, resolved and breached tickets").is(Ty::Bool),
+    key("desk[].report.font", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "the chart's font (Debian's fonts-dejavu-core); unreadable: the chart is drawn without words").is(Ty::Path),
     key("desk[].pending.clock", "business", "`business`: each day of `3d` is a working day of the desk's `calendar` (the hours part counts open hours); `wall`: calendar days").is(Ty::Choice(&["business", "wall"])),
     key("desk[].imap.host", "", "the desk's IMAP server").is(Ty::Host),
     key("desk[].imap.port", "", "its port").is(Ty::Port),
@@ -443,8 +448,12 @@ mod tests {
         for k in KEYS.iter().filter(|k| !["", "-"].contains(&k.default)) {
             let (section, name) = k.path.rsplit_once('.').unwrap();
             let header = header_of(section);
-            if section.starts_with("calendar[]") || section.starts_with("desk[].digest") {
-                // A calendar, a digest, need their own required keys: described.
+            if section.starts_with("calendar[]")
+                || section.starts_with("desk[].digest")
+                || section.starts_with("desk[].report")
+            {
+                // A calendar, a digest, need their own required keys; a
+                // report needs someone to send it to: described.
                 described.push(k.path);
                 continue;
             }
@@ -508,6 +517,7 @@ mod tests {
             ("[desk.sla.high]", "desk[].sla.high."),
             ("[desk.pending]", "desk[].pending."),
             ("[desk.digest]", "desk[].digest."),
+            ("[desk.report]", "desk[].report."),
         ] {
             let Some(mut want) = accepted(header) else {
                 continue;
@@ -516,7 +526,9 @@ mod tests {
             // Sub-tables are documented by their own keys.
             want.remove("imap");
             want.remove("oauth2");
-            for sub in ["sla", "low", "normal", "high", "pending", "digest"] {
+            for sub in [
+                "sla", "low", "normal", "high", "pending", "digest", "report",
+            ] {
                 want.remove(sub);
             }
             assert_eq!(documented(prefix), want, "{header}");

@@ -236,6 +236,38 @@ pub(super) struct RawDesk {
     pub(super) sla: Option<RawSla>,
     pub(super) pending: Option<RawPending>,
     pub(super) digest: Option<RawDigest>,
+    pub(super) report: Option<RawReport>,
+}
+
+/// `[desk.report]`: the weekly report mail (opt-in).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReport {
+    #[serde(default = "default_report_weekday")]
+    pub(super) weekday: String,
+    #[serde(default = "default_report_at")]
+    pub(super) at: String,
+    pub(super) to: Option<Vec<String>>,
+    #[serde(default = "default_true")]
+    pub(super) chart: bool,
+    #[serde(default = "default_report_font")]
+    pub(super) font: std::path::PathBuf,
+}
+
+pub(super) fn default_true() -> bool {
+    true
+}
+
+pub(super) fn default_report_weekday() -> String {
+    "mon".into()
+}
+
+pub(super) fn default_report_at() -> String {
+    "08:00".into()
+}
+
+pub(super) fn default_report_font() -> std::path::PathBuf {
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf".into()
 }
 
 /// `[desk.digest]`: the daily digest for the desk's agents.

@@ -299,6 +299,22 @@ pub struct DeskConfig {
     pub pending: Option<crate::sla::PendingSteps>,
     /// The daily digest for the desk's agents.
     pub digest: Option<Digest>,
+    /// The weekly report mail (opt-in).
+    pub report: Option<WeeklyReport>,
+}
+
+/// `[desk.report]`: a weekly mail of the desk's figures, with a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeeklyReport {
+    /// Sent on the first working day from this weekday on, each ISO week.
+    pub weekday: chrono::Weekday,
+    /// At this local time in the desk's calendar's zone.
+    pub at: chrono::NaiveTime,
+    pub to: Vec<String>,
+    /// Attach the week's chart (PNG).
+    pub chart: bool,
+    /// The chart's font (TrueType or OpenType).
+    pub font: std::path::PathBuf,
 }
 
 /// `[desk.digest]`: a daily mail of the desk's work.

@@ -233,11 +233,53 @@ impl RawConfig {
                     pending_days: raw.pending_days,
                 }
             });
+            let report = d.report.map(|raw| {
+                let weekday = crate::calendar::weekday(&raw.weekday).unwrap_or_else(|| {
+                    bad.push(
+                        format!("{k}.report.weekday"),
+                        format!(
+                            "`{}` is not a day (mon, tue, wed, thu, fri, sat, sun)",
+                            raw.weekday
+                        ),
+                    );
+                    chrono::Weekday::Mon
+                });
+                let at = chrono::NaiveTime::parse_from_str(raw.at.trim(), "%H:%M").unwrap_or_else(
+                    |_| {
+                        bad.push(
+                            format!("{k}.report.at"),
+                            format!("`{}` is not a time of day such as \"08:00\"", raw.at),
+                        );
+                        chrono::NaiveTime::MIN
+                    },
+                );
+                let to: Vec<String> = match raw.to {
+                    Some(list) => list.iter().map(|a| address(a)).collect(),
+                    None => sla
+                        .as_ref()
+                        .map(|s| s.escalate_to.clone())
+                        .unwrap_or_default(),
+                };
+                if to.is_empty() {
+                    bad.push(
+                        format!("{k}.report.to"),
+                        "nobody to send it to: set `to` or the desk's `sla.escalate_to`",
+                    );
+                }
+                super::types::WeeklyReport {
+                    weekday,
+                    at,
+                    to,
+                    chart: raw.chart,
+                    font: raw.font,
+                }
+            });
             desks.push(DeskConfig {
                 calendar,
                 sla,
                 pending,
                 digest,
+                report,
                 name: d.name,
                 address: main,
                 addresses: all,

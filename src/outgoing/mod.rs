@@ -11,11 +11,13 @@ use templates::Templates;
 
 pub mod ack;
 pub mod alert;
+pub mod chart;
 pub mod digest;
 pub mod escalation;
 pub mod notify;
 pub mod relay;
 pub mod templates;
+pub mod weekly;
 pub mod words;
 
 /// What every mail about an existing ticket is written from: its desk

@@ -18,6 +18,7 @@ pub mod parse;
 pub mod settings;
 pub mod thread;
 pub mod timers;
+pub mod weekly;
 
 pub use batch::Intake;
 pub use parse::parse_all;

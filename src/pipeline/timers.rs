@@ -369,7 +369,9 @@ fn next_digest(
 
 impl Intake {
     /// Queues each desk's digest of today once, when its hour has come on
-    /// a working day; when the next one is due.
+    /// a working day, and each desk's weekly report
+    /// ([`Intake::weekly_reports`]); how many mails, and when the next
+    /// digest or report is due.
     pub fn digests(
         &self,
         now: DateTime<Utc>,
@@ -408,7 +410,12 @@ impl Intake {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
         }
-        Ok((sent, next))
+        let (weekly, weekly_next) = self.weekly_reports(now)?;
+        let next = match (next, weekly_next) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok((sent + weekly, next))
     }
 }
 

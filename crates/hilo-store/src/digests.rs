@@ -1,5 +1,6 @@
 //! The daily digest's store side: whether a desk's digest of a day was
-//! queued, and the desk's open tickets it lists.
+//! queued, and the desk's open tickets it lists; and whether a desk's
+//! weekly report of an ISO week was.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, OptionalExtension};
@@ -23,6 +24,23 @@ pub struct DigestTicket {
     pub updated_at: DateTime<Utc>,
 }
 
+fn weekly_done(c: &rusqlite::Connection, desk: &str, week: &str) -> Result<bool, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT 1 FROM weekly_reports WHERE desk = ?1 AND week = ?2")?
+            .query_row(params![desk, week], |_| Ok(()))
+            .optional()?
+            .is_some(),
+    )
+}
+
+impl super::Store {
+    /// [`Tx::weekly_done`] outside a transaction, to skip reading the
+    /// figures of a week already sent.
+    pub fn weekly_done(&self, desk: &str, week: &str) -> Result<bool, StoreError> {
+        self.read(|c| weekly_done(c, desk, week))
+    }
+}
+
 impl Tx<'_> {
     /// Was `desk`'s digest of local day `day` queued?
     pub fn digest_done(&self, desk: &str, day: NaiveDate) -> Result<bool, StoreError> {
@@ -42,6 +60,22 @@ impl Tx<'_> {
                 "INSERT OR IGNORE INTO digests (desk, day, sent_at) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![desk, day.to_string(), ts(self.now())])?;
+        Ok(())
+    }
+
+    /// Was `desk`'s weekly report of ISO week `week` (`2026-W50`) queued?
+    pub fn weekly_done(&self, desk: &str, week: &str) -> Result<bool, StoreError> {
+        weekly_done(&self.tx, desk, week)
+    }
+
+    /// Records `desk`'s weekly report of `week` as queued (in the
+    /// transaction that queues it).
+    pub fn record_weekly(&self, desk: &str, week: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO weekly_reports (desk, week, sent_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![desk, week, ts(self.now())])?;
         Ok(())
     }
 

@@ -63,6 +63,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("migrations/0015_released.sql")),
     Migration::Sql(include_str!("migrations/0016_timers.sql")),
     Migration::Sql(include_str!("migrations/0017_digests.sql")),
+    Migration::Sql(include_str!("migrations/0018_weekly.sql")),
 ];
 
 /// Issue 21: a participant may be `pending`, in Cc of a first mail that
