@@ -267,16 +267,12 @@ impl Tokens {
                 };
                 match crate::outgoing::alert::login_failed(d, &login, signer) {
                     Ok(out) => {
-                        let q = crate::store::Queued {
-                            desk: &d.name,
-                            envelope_from: &d.address,
-                            ticket: None,
-                            kind: crate::model::MessageKind::Alert,
-                            expire_after: std::time::Duration::from_secs(5 * 86_400),
-                            rate_key: None,
-                            about: None,
-                            envelope: None,
-                        };
+                        let q = crate::store::Queued::on_no_ticket(
+                            &d.name,
+                            &d.address,
+                            crate::model::MessageKind::Alert,
+                            std::time::Duration::from_secs(5 * 86_400),
+                        );
                         tx.queue_outgoing(&q, &out)?;
                     }
                     Err(e) => {

@@ -529,16 +529,12 @@ fn digest_of(
         });
         match out {
             Ok(out) => {
-                let q = crate::store::Queued {
-                    desk: &d.name,
-                    envelope_from: &out.draft.from.address,
-                    ticket: None,
-                    kind: MessageKind::Digest,
-                    expire_after: settings.expire_after,
-                    rate_key: None,
-                    about: None,
-                    envelope: None,
-                };
+                let q = crate::store::Queued::on_no_ticket(
+                    &d.name,
+                    &out.draft.from.address,
+                    MessageKind::Digest,
+                    settings.expire_after,
+                );
                 tx.queue_outgoing(&q, &out)?;
                 n += 1;
             }

@@ -238,16 +238,12 @@ fn queue(
     }));
     match out {
         Ok(Ok(out)) => {
-            let q = crate::store::Queued {
-                desk: &d.name,
-                envelope_from: &out.draft.from.address,
-                ticket: None,
-                kind: MessageKind::Digest,
-                expire_after: settings.expire_after,
-                rate_key: None,
-                about: None,
-                envelope: None,
-            };
+            let q = crate::store::Queued::on_no_ticket(
+                &d.name,
+                &out.draft.from.address,
+                MessageKind::Digest,
+                settings.expire_after,
+            );
             tx.queue_outgoing(&q, &out)?;
             Ok(true)
         }

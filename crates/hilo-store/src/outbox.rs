@@ -120,6 +120,28 @@ pub struct Queued<'a> {
     pub envelope: Option<&'a [String]>,
 }
 
+impl<'a> Queued<'a> {
+    /// A desk's mail on no ticket (an alert, a digest, a report to an
+    /// agent): no rate key, nothing it is about, every header recipient.
+    pub fn on_no_ticket(
+        desk: &'a str,
+        envelope_from: &'a str,
+        kind: hilo_domain::model::MessageKind,
+        expire_after: std::time::Duration,
+    ) -> Queued<'a> {
+        Queued {
+            desk,
+            envelope_from,
+            ticket: None,
+            kind,
+            expire_after,
+            rate_key: None,
+            about: None,
+            envelope: None,
+        }
+    }
+}
+
 impl Tx<'_> {
     /// Marks the outgoing mail of `desk` with one of these Message-IDs as
     /// undeliverable (a bounce reported it), but only where one of the

@@ -165,16 +165,12 @@ impl Writer<'_, '_> {
         });
         match out {
             Ok(out) => {
-                let q = crate::store::Queued {
-                    desk: &d.name,
-                    envelope_from: &out.draft.from.address,
-                    ticket: None,
-                    kind: MessageKind::Report,
-                    expire_after: self.settings.expire_after,
-                    rate_key: None,
-                    about: None,
-                    envelope: None,
-                };
+                let q = crate::store::Queued::on_no_ticket(
+                    &d.name,
+                    &out.draft.from.address,
+                    MessageKind::Report,
+                    self.settings.expire_after,
+                );
                 tx.queue_outgoing(&q, &out)?;
             }
             Err(e) => warn!(error = %crate::report(&e), "no confirmation of the digest reply"),
